@@ -1,0 +1,86 @@
+"""Pandera (polars) contracts of the canonical contact row and the plan.
+
+The canonical model is built from `contracts.fields.FIELDS`, so a field added there is
+checked here: every value must be storable (no NUL character, within the column's limit).
+Value checks are vectorised expressions; failures come back as `failure_cases` rows
+(`index`, `column`, `check`, `failure_case`) that `transforms.validate` turns into rejects.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pandera.polars as pa
+import polars as pl
+
+from contracts.fields import FIELDS, PRIVACY_FIELDS
+
+NUL_CHECK = "no NUL character"
+
+
+def _no_nul(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(
+        pl.col(data.key).str.contains("\x00", literal=True).fill_null(False).not_()
+    )
+
+
+def _field_annotations() -> tuple[dict, dict]:
+    annotations: dict = {"source_row": int}
+    attrs: dict = {"source_row": pa.Field(ge=1, unique=True)}
+    for f in FIELDS:
+        annotations[f.name] = Optional[str]  # noqa: UP045 - pandera reads typing.Optional
+        attrs[f.name] = pa.Field(
+            nullable=True,
+            str_length={"max_value": f.max_len},
+            # multi-valued fields may come from several columns: person_email, person_email_2
+            alias=rf"^{f.name}(_\d+)?$" if f.multi else f.name,
+            regex=bool(f.multi),
+        )
+    for name in PRIVACY_FIELDS:
+        annotations[name] = Optional[str]  # noqa: UP045
+        attrs[name] = pa.Field(nullable=True, str_length={"max_value": 255})
+    return annotations, attrs
+
+
+_ann, _attrs = _field_annotations()
+
+
+class _Config:
+    strict = False  # unmapped helper columns (keys, flags) may ride along
+    coerce = False
+
+
+CanonicalContact = type(
+    "CanonicalContact",
+    (pa.DataFrameModel,),
+    {
+        "__annotations__": _ann,
+        **_attrs,
+        "Config": _Config,
+        "__doc__": "One mapped input row: CRM field names, text values, source_row 1-based.",
+    },
+)
+
+
+def nul_check_schema(columns: list[str]) -> pa.DataFrameSchema:
+    """A column-wise NUL check, so failure cases name the column (not the whole row)."""
+    return pa.DataFrameSchema(
+        {c: pa.Column(str, nullable=True, required=False,
+                      checks=pa.Check(_no_nul, name=NUL_CHECK)) for c in columns},
+        strict=False,
+    )
+
+
+class PlanRow(pa.DataFrameModel):
+    """One decision per input row and entity (staging.plan)."""
+
+    source_row: int = pa.Field(ge=1)
+    entity: str = pa.Field(isin=["company", "person", "product"])
+    outcome: str = pa.Field(
+        isin=["new", "updated", "unchanged", "skipped", "rejected", "ambiguous"]
+    )
+    crm_id: Optional[int] = pa.Field(nullable=True)  # noqa: UP045
+    reason: Optional[str] = pa.Field(nullable=True)  # noqa: UP045
+
+    class Config:
+        strict = False

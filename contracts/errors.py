@@ -1,0 +1,91 @@
+"""Run-level failures. Each carries its fields and says what to do about it.
+
+The CLI turns any `CrmImportError` into one readable message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+
+class CrmImportError(Exception):
+    """Base of every user-facing import failure."""
+
+    hint: str = ""
+
+    def __str__(self) -> str:  # message + what to do
+        base = super().__str__()
+        return f"{base}\n  → {self.hint}" if self.hint else base
+
+
+class SourceUnreadable(CrmImportError):
+    def __init__(self, path: str, reason: str, hint: str = ""):
+        self.path, self.reason = path, reason
+        self.hint = hint or "check that the file is a spreadsheet or CSV export and is not corrupt"
+        super().__init__(f"{path}: cannot read the file: {reason}")
+
+
+class NoRows(CrmImportError):
+    def __init__(self, path: str, detail: str = ""):
+        self.path = path
+        self.hint = "fill in at least one data row below the header"
+        super().__init__(f"{path}: no data rows to import{': ' + detail if detail else ''}")
+
+
+class MissingMatchColumn(CrmImportError):
+    def __init__(self, entity: str, key: str, needed: list[str], columns: list[str]):
+        self.entity, self.key, self.needed, self.columns = entity, key, needed, columns
+        self.hint = (
+            f"add a column for {' or '.join(needed)}, map one with --mapping, "
+            f"or choose another [{entity}] match"
+        )
+        super().__init__(
+            f"{entity}.match = {key!r} needs a column mapped to {' / '.join(needed)}, "
+            f"but the file's mapped columns are: {', '.join(columns) or '(none)'}"
+        )
+
+
+class SettingsInvalid(CrmImportError):
+    def __init__(self, path: str, key: str, problem: str, allowed: list[str] | None = None):
+        self.path, self.key, self.allowed = path, key, allowed or []
+        self.hint = f"allowed values: {', '.join(self.allowed)}" if self.allowed else ""
+        super().__init__(f"{path}: setting {key!r}: {problem}")
+
+
+class MappingInvalid(CrmImportError):
+    def __init__(self, path: str, problem: str, hint: str = ""):
+        self.path = path
+        self.hint = hint
+        super().__init__(f"{path}: {problem}")
+
+
+class TooManyRejects(CrmImportError):
+    def __init__(self, path: str, rejected: int, read: int, limit: float | int):
+        self.path, self.rejected, self.read, self.limit = path, rejected, read, limit
+        self.hint = (
+            "nothing was applied; see the rejected rows with `crm-import show RUN_ID`, "
+            "fix the file or its mapping, or raise [import] max_rejects"
+        )
+        what = f"{limit:.0%} of the rows" if isinstance(limit, float) else f"{limit} rows"
+        super().__init__(
+            f"{path}: {rejected} of {read} rows rejected, more than max_rejects allows ({what})"
+        )
+
+
+class RunNotFound(CrmImportError):
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self.hint = "list runs with `crm-import runs`"
+        super().__init__(f"no run {run_id!r} in this CRM")
+
+
+class SelectionNotFound(CrmImportError):
+    def __init__(self, selection_id: str):
+        self.selection_id = selection_id
+        self.hint = "selections are named RUN_ID-new and RUN_ID-updated; see `crm-import runs`"
+        super().__init__(f"no selection {selection_id!r} in this CRM")
+
+
+class StoreUnavailable(CrmImportError):
+    def __init__(self, target: str, reason: str):
+        self.target = target
+        self.hint = "another crm-import may be running on this database; wait for it or use --db"
+        super().__init__(f"cannot open the CRM database {target}: {reason}")

@@ -1,0 +1,1 @@
+"""Orchestration: the import pipeline, its two runners (in-process and Prefect), the CLI."""

@@ -1,0 +1,196 @@
+"""The contacts import pipeline: extract → map → validate → plan (match) → stage → load.
+
+One pipeline, two runners. `run` wraps each stage: the in-process runner calls it, the
+Prefect runner (`flows.prefect_flows`) turns it into a task. `report` receives progress, the
+summary and the rejects (a terminal progress bar, or Prefect artifacts). This module does
+not import Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+
+from contracts.errors import CrmImportError, TooManyRejects
+from contracts.settings import ImportSettings
+from transforms import report as rp
+from transforms.apply import apply_plan
+from transforms.mapping import apply_mapping, auto_map, load_mapping_file
+from transforms.plan import Plan, plan_contacts
+from transforms.sources import RawTable, read_source
+from transforms.staging import write_staging
+from transforms.store import open_store
+from transforms.validate import Checked, check_rows
+
+log = logging.getLogger("crm_import")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    file: str
+    db: str
+    settings: ImportSettings = field(default_factory=ImportSettings)
+    source: str = "auto"
+    mapping_file: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    exclude_rows: tuple[int, ...] = ()
+    dry_run: bool = False
+
+
+def run_inline(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """The in-process runner: a stage is a plain call."""
+    return fn(*args, **kwargs)
+
+
+class Reporter:
+    """What the pipeline tells the outside world. The default says nothing."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        yield
+
+    def summary(self, summary: dict[str, Any]) -> None:
+        pass
+
+    def rejects(self, rejects: pl.DataFrame) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Mapped:
+    canonical: pl.DataFrame
+    headers: dict[str, str]  # canonical column → header in the file
+    unmapped: list[str]
+    has_company: bool
+    has_person: bool
+
+
+def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int, ...]) -> Mapped:
+    mapping = auto_map(raw.headers, load_mapping_file(mapping_file))
+    canonical = apply_mapping(raw.frame.lazy(), mapping)
+    if exclude_rows:
+        canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
+    headers = {c: h for h, c in mapping.columns.items()}
+    if "person_full_name" in headers:  # split into these
+        for part in ("person_first_name", "person_middle_name", "person_last_name"):
+            headers.setdefault(part, headers["person_full_name"])
+    return Mapped(canonical.collect(), headers, mapping.unmapped,
+                  mapping.has_entity("company"), mapping.has_entity("person"))
+
+
+def load(store, plan: Plan, *, run_id: str, finish: Callable[[], None]) -> Any:
+    """Apply the plan and close the run record in one transaction: all of it or none."""
+    with store.transaction():
+        result = apply_plan(store, plan, run_id=run_id)
+        finish()
+    return result
+
+
+def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
+                    report: Reporter | None = None) -> dict[str, Any]:
+    """Run one import; returns the summary (status completed, preview or failed)."""
+    report = report or Reporter()
+    started = datetime.now(UTC)
+    run_id = rp.new_run_id(started)
+    path = Path(req.file)
+    summary = rp.empty_summary(run_id=run_id, source=req.source, file=str(path))
+    settings_json = json.dumps(req.settings.as_toml_dict())
+    store = None
+    sha = None
+
+    def record(status: str, *, finished: bool = True) -> None:
+        summary["status"] = status
+        rp.record_run(store, summary, settings_json=settings_json, sha256=sha,
+                      started_at=started, finished_at=datetime.now(UTC) if finished else None)
+
+    try:
+        with report.stage("open CRM"):
+            store = run("open-store", open_store, req.db)
+        with report.stage("read file"):
+            raw: RawTable = run("extract", read_source, path, source=req.source, sheet=req.sheet,
+                                encoding=req.encoding)
+        summary["source"] = raw.source
+        summary["rows"]["read"] = raw.frame.height
+        if raw.sheet:
+            summary["sheet"] = raw.sheet
+        if raw.encoding:
+            summary["encoding"] = raw.encoding
+        sha = rp.file_sha256(path)
+        record("preview" if req.dry_run else "running", finished=False)
+        log.info("run %s: %d rows read", run_id, raw.frame.height)
+
+        with report.stage("map columns"):
+            mapped: Mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows)
+        summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
+                                          if mapped.headers[c] in raw.headers},
+                              "unmapped": mapped.unmapped}
+        if req.exclude_rows:
+            summary["rows"]["excluded"] = raw.frame.height - mapped.canonical.height
+        with report.stage("validate"):
+            checked: Checked = run("validate", check_rows, mapped.canonical,
+                                   settings=req.settings, headers=mapped.headers)
+        with report.stage("match and plan"):
+            plan: Plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
+                             store=store, headers=mapped.headers,
+                             has_company=mapped.has_company, has_person=mapped.has_person)
+        rejects = pl.concat([checked.rejects, plan.rejects], how="vertical_relaxed").sort("source_row")
+        warnings = pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
+        rejected_rows = rejects["source_row"].n_unique()
+        summary["rows"]["rejected"] = rejected_rows
+        for entity, ep in (("company", plan.company), ("person", plan.person)):
+            summary[entity] = ep.counts()
+        summary["warnings"] = rp.warnings_list(warnings)
+        with report.stage("write staging"):
+            run("stage", write_staging, store, run_id=run_id, raw=raw.frame,
+                canonical=mapped.canonical, rejects=rejects, warnings=warnings, plan=plan)
+        report.rejects(rejects)
+        log.info("run %s: %d rows rejected, %d warnings", run_id, rejected_rows, warnings.height)
+
+        limit = req.settings.import_.max_rejects
+        too_many = (rejected_rows > limit * summary["rows"]["read"] if isinstance(limit, float)
+                    else rejected_rows > limit)
+        if too_many:
+            raise TooManyRejects(str(path), rejected_rows, summary["rows"]["read"], limit)
+
+        if req.dry_run:
+            record("preview")
+        else:
+            summary["selections"] = {"new": f"{run_id}-new", "updated": f"{run_id}-updated"}
+            summary["status"] = "completed"
+            with report.stage("load"):
+                run("load", load, store, plan, run_id=run_id,
+                    finish=lambda: record("completed"))
+        log.info("run %s: %s", run_id, summary["status"])
+    except CrmImportError as exc:
+        summary["status"] = "failed"
+        summary["selections"] = {"new": None, "updated": None}
+        summary["errors"].append(str(exc))
+        if store is not None:
+            try:
+                record("failed")
+            except Exception:  # the run record is bookkeeping; the error is what matters
+                log.exception("could not record the failed run %s", run_id)
+    except BaseException as exc:  # a bug or a kill: the transaction rolled back; say so on record
+        summary["status"] = "failed"
+        summary["errors"].append(f"internal error: {type(exc).__name__}: {exc}")
+        if store is not None:
+            try:
+                record("failed")
+            except Exception:
+                log.exception("could not record the failed run %s", run_id)
+        raise
+    finally:
+        if store is not None:
+            store.close()
+    report.summary(summary)
+    return summary

@@ -1,0 +1,1 @@
+"""Pure frame/SQL functions: sources, mapping, normalisation, matching, planning, the store."""

@@ -1,0 +1,189 @@
+"""Apply a plan to the CRM in one transaction: inserts, field updates, multi-valued adds and
+removals, new list items, the change log, the selections and the run's counts.
+
+Every statement is set-based (insert-select or UPDATE … FROM a staged frame); values reach
+SQL only through registered frames and parameters. The SQL comes from `transforms.store.sql`
+so that another store can run the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms.plan import COMPANY_COLUMNS, PERSON_COLUMNS, Plan
+from transforms.store import COLUMN_TYPES
+from transforms.store import sql as q
+
+VALUE_TABLES = {
+    # table: (id column, {CRM column: plan column})
+    "phone": ("phone_id", {"owner_kind": "owner_kind", "owner_id": "owner_id", "kind": "kind",
+                           "number": "value", "number_e164": "key", "rank": "rank"}),
+    "email": ("email_id", {"owner_kind": "owner_kind", "owner_id": "owner_id",
+                           "address": "value", "rank": "rank"}),
+    "url": ("url_id", {"owner_kind": "owner_kind", "owner_id": "owner_id", "url": "value",
+                       "rank": "rank"}),
+    "interest": ("interest_id", {"owner_kind": "owner_kind", "owner_id": "owner_id",
+                                 "value": "value"}),
+}
+LOG_SCHEMA = {"entity": pl.String, "entity_id": pl.Int64, "op": pl.String, "field": pl.String,
+              "old_value": pl.String, "new_value": pl.String}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    new_ids: dict[str, pl.Series]  # entity → ids created
+    updated_ids: dict[str, pl.Series]  # entity → ids changed
+    changes: int  # change_log rows written
+
+
+def _json(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
+    return pl.struct([pl.col(c) for c in columns]).struct.json_encode()
+
+
+def _new_records(dec: pl.DataFrame, columns: dict[str, str], ids: pl.Series, key: str) -> pl.DataFrame:
+    present = {c: col for c, col in columns.items() if c in dec.columns}
+    return dec.select(
+        ids.alias(key),
+        *[pl.col(c).alias(col) for c, col in present.items()],
+    )
+
+
+def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
+    """Write the plan. The caller holds the transaction (`store.transaction()`)."""
+    log: list[pl.DataFrame] = []
+
+    # list values the import adds (SPEC §3 lists: add)
+    items = plan.list_items_new
+    if items.height:
+        ids = store.next_ids("list_item_id_seq", items.height)
+        staged = items.select(ids.alias("list_item_id"), "list_name", "value",
+                              pl.lit(False).alias("is_default"))
+        store.register("stage_list_item", staged)
+        store.execute(q.insert_select("list_item", staged.columns, "stage_list_item"))
+        log.append(staged.select(pl.lit("list_item").alias("entity"), pl.col("list_item_id").alias("entity_id"),
+                                 pl.lit("insert").alias("op"), pl.lit("").alias("field"),
+                                 pl.lit(None, pl.String).alias("old_value"),
+                                 _json(staged, ["list_name", "value"]).alias("new_value")))
+
+    # companies
+    cnew = plan.company.decisions.filter(pl.col("outcome") == "new")
+    cids = store.next_ids("company_id_seq", cnew.height)
+    company_rows = _new_records(cnew, COMPANY_COLUMNS, cids, "company_id")
+    _insert(store, "company", company_rows, log)
+    company_of_group = pl.concat([
+        cnew.select("group", cids.alias("company_id")),
+        plan.company.decisions.filter(pl.col("crm_id").is_not_null())
+        .select("group", pl.col("crm_id").alias("company_id")),
+    ])
+    _update(store, "company", "company_id", plan.company.changes, log)
+
+    # persons: linked to their company group's id (new or matched)
+    pdec = plan.person.decisions.join(
+        company_of_group.rename({"group": "_cgroup"}), on="_cgroup", how="left")
+    pnew = pdec.filter(pl.col("outcome") == "new")
+    pids = store.next_ids("person_id_seq", pnew.height)
+    person_rows = _new_records(pnew, PERSON_COLUMNS, pids, "person_id").with_columns(
+        pnew["company_id"].alias("company_id"))
+    if "birth_date" in person_rows.columns:
+        person_rows = person_rows.with_columns(pl.col("birth_date").str.to_date(strict=False))
+    _insert(store, "person", person_rows, log)
+    person_of_group = pl.concat([
+        pnew.select("group", pids.alias("person_id")),
+        pdec.filter(pl.col("crm_id").is_not_null()).select("group", pl.col("crm_id").alias("person_id")),
+    ])
+    pchanges = plan.person.changes.join(
+        company_of_group.rename({"group": "target_group", "company_id": "_target"}),
+        on="target_group", how="left",
+    ).with_columns(pl.coalesce(pl.col("new_value"), pl.col("_target").cast(pl.String))
+                   .alias("new_value")).drop("_target")
+    _update(store, "person", "person_id", pchanges, log)
+
+    # multi-valued: removals first, then additions with their owners' ids
+    deletes = plan.value_deletes
+    for table, (id_col, mapping) in VALUE_TABLES.items():
+        gone = deletes.filter(pl.col("table") == table)
+        if gone.height == 0:
+            continue
+        old = gone.rename({"crm_id": "owner_id"}).with_columns(pl.col("value_id").alias(id_col))
+        store.register("stage_delete", old.select(pl.col("value_id").alias("id")))
+        store.execute(q.delete_ids(table, id_col, "stage_delete"))
+        log.append(old.select(pl.lit(table).alias("entity"), pl.col("value_id").alias("entity_id"),
+                              pl.lit("delete").alias("op"), pl.lit("").alias("field"),
+                              _json(old, [id_col, "owner_kind", "owner_id", *[
+                                  p for c, p in mapping.items() if c not in ("owner_kind", "owner_id")]])
+                              .alias("old_value"), pl.lit(None, pl.String).alias("new_value")))
+    owner_ids = pl.concat([
+        company_of_group.select(pl.lit("company").alias("owner_kind"), "group",
+                                pl.col("company_id").alias("owner_id")),
+        person_of_group.select(pl.lit("person").alias("owner_kind"), "group",
+                               pl.col("person_id").alias("owner_id")),
+    ])
+    inserts = plan.value_inserts.join(owner_ids, on=["owner_kind", "group"], how="inner")
+    for table, (id_col, mapping) in VALUE_TABLES.items():
+        add = inserts.filter(pl.col("table") == table)
+        if add.height == 0:
+            continue
+        ids = store.next_ids("value_id_seq", add.height)
+        staged = add.select(ids.alias(id_col), *[pl.col(p).alias(c) for c, p in mapping.items()])
+        _insert(store, table, staged, log, record_id=id_col)
+
+    # bookkeeping: change log and selections
+    changes = pl.concat(log, how="vertical_relaxed") if log else pl.DataFrame(schema=LOG_SCHEMA)
+    changes = changes.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
+    if changes.height:
+        ids = store.next_ids("change_id_seq", changes.height)
+        staged = changes.select(ids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
+        store.register("stage_change_log", staged)
+        store.execute(q.insert_select("change_log", staged.columns, "stage_change_log"))
+
+    updated = {
+        "company": plan.company.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
+        "person": plan.person.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
+    }
+    new = {"company": cids, "person": pids}
+    _selections(store, run_id, new, updated)
+    store.unregister_all()
+    return LoadResult(new, updated, changes.height)
+
+
+def _insert(store, table: str, rows: pl.DataFrame, log: list[pl.DataFrame],
+            record_id: str | None = None) -> None:
+    if rows.height == 0:
+        return
+    name = f"stage_{table}"
+    store.register(name, rows)
+    store.execute(q.insert_select(table, rows.columns, name))
+    key = record_id or f"{table}_id"
+    log.append(rows.select(
+        pl.lit(table).alias("entity"), pl.col(key).alias("entity_id"), pl.lit("insert").alias("op"),
+        pl.lit("").alias("field"), pl.lit(None, pl.String).alias("old_value"),
+        _json(rows, [c for c in rows.columns if c != key]).alias("new_value")))
+
+
+def _update(store, table: str, key: str, changes: pl.DataFrame, log: list[pl.DataFrame]) -> None:
+    if changes.height == 0:
+        return
+    staged = changes.select(pl.col("crm_id").alias("entity_id"), "field", "old_value", "new_value")
+    store.register(f"stage_{table}_update", staged)
+    types = COLUMN_TYPES.get(table, {})
+    for field in staged["field"].unique().sort().to_list():
+        store.execute(q.update_field(table, key, field, types.get(field, "VARCHAR"),
+                                     f"stage_{table}_update"), [field])
+    log.append(staged.select(pl.lit(table).alias("entity"), "entity_id", pl.lit("update").alias("op"),
+                             "field", "old_value", "new_value"))
+
+
+def _selections(store, run_id: str, new: dict[str, pl.Series], updated: dict[str, pl.Series]) -> None:
+    for kind, members in (("new", new), ("updated", updated)):
+        sel = f"{run_id}-{kind}"
+        store.execute("INSERT INTO selection (selection_id, run_id, kind, name) VALUES (?, ?, ?, ?)",
+                      [sel, run_id, kind, f"{kind} records of run {run_id}"])
+        frame = pl.concat([
+            pl.DataFrame({"entity_id": ids.cast(pl.Int64)}).with_columns(pl.lit(entity).alias("entity"))
+            for entity, ids in members.items()
+        ], how="vertical_relaxed").select(pl.lit(sel).alias("selection_id"), "entity", "entity_id")
+        if frame.height:
+            store.register("stage_selection_member", frame)
+            store.execute(q.insert_select("selection_member", frame.columns, "stage_selection_member"))

@@ -1,0 +1,90 @@
+"""Match keys: casefolded text, digits-only numbers, lowercase emails, E.164 phones.
+
+Keys are compared, never stored: the CRM keeps the original values. Library calls
+(phonenumbers, email-validator) run once per *unique* value and are joined back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import email_validator
+import phonenumbers
+import polars as pl
+
+# Polars-side normalisation must equal `text_key_py` for values compared across both.
+
+
+def text_key(expr: pl.Expr) -> pl.Expr:
+    """Trimmed, whitespace folded, casefolded (ß → ss); empty → null."""
+    return (
+        expr.str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.replace_all("ß", "ss", literal=True)
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .replace("", None)
+    )
+
+
+def digits_key(expr: pl.Expr) -> pl.Expr:
+    """Org/VAT numbers compare on their digits only ("NO 923 609 016 MVA" → 923609016)."""
+    return expr.str.replace_all(r"\D", "").replace("", None)
+
+
+def email_key(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().str.to_lowercase().replace("", None)
+
+
+def person_name_key(first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """First + last name; null when both are empty (such a person cannot be matched)."""
+    f, la = text_key(first).fill_null(""), text_key(last).fill_null("")
+    return pl.concat_str([f, la], separator=" ").str.strip_chars().replace("", None)
+
+
+def _lookup(values: Iterable[str], fn: Callable[[str], str | None], name: str) -> pl.DataFrame:
+    """`value → fn(value)` for unique values; the one Python loop, over distinct values."""
+    uniq = list(dict.fromkeys(values))
+    return pl.DataFrame(
+        {"value": uniq, name: [fn(v) for v in uniq]},
+        schema={"value": pl.String, name: pl.String},
+    )
+
+
+def phone_lookup(values: pl.Series, *, region: str) -> pl.DataFrame:
+    """value → E.164 (null when it is not a possible phone number for `region`)."""
+
+    def e164(text: str) -> str | None:
+        try:
+            num = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_possible_number(num):
+            return None
+        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+    return _lookup(values.drop_nulls(), e164, "e164")
+
+
+def email_lookup(values: pl.Series) -> pl.DataFrame:
+    """value → lowercase key (null when the address is not valid syntax)."""
+
+    def check(text: str) -> str | None:
+        try:
+            email_validator.validate_email(text.strip(), check_deliverability=False)
+        except email_validator.EmailNotValidError:
+            return None
+        return text.strip().lower()
+
+    return _lookup(values.drop_nulls(), check, "key")
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d",
+                "%d-%m-%Y", "%Y%m%d")
+
+
+def parse_date(expr: pl.Expr) -> pl.Expr:
+    """Dates as written in Nordic/German/ISO files and Excel date cells; else null."""
+    return pl.coalesce(
+        [expr.str.strip_chars().str.to_date(fmt, strict=False) for fmt in DATE_FORMATS]
+    )

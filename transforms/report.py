@@ -1,0 +1,101 @@
+"""The run summary (SPEC §5 `--json`), run ids, and the run record in `import_run`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from contracts.errors import CrmImportError
+
+ENTITIES = ("company", "person", "product")
+OUTCOMES = ("new", "updated", "unchanged", "skipped", "ambiguous")
+MAX_WARNINGS_LISTED = 100
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and readable: r20261128-004512-3f2a."""
+    now = now or datetime.now(UTC)
+    return f"r{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class ExcludeRowsInvalid(CrmImportError):
+    def __init__(self, text: str):
+        self.hint = "write row numbers as the file shows them, e.g. --exclude-rows 3,7-9"
+        super().__init__(f"--exclude-rows {text!r} is not a list of rows")
+
+
+def parse_row_list(text: str | None) -> list[int]:
+    """"3,7-9" → [3, 7, 8, 9]."""
+    if not text:
+        return []
+    rows: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if not m:
+            raise ExcludeRowsInvalid(text)
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo:
+            raise ExcludeRowsInvalid(text)
+        rows.extend(range(lo, hi + 1))
+    return rows
+
+
+def empty_summary(*, run_id: str, source: str, file: str) -> dict[str, Any]:
+    return {
+        "run_id": run_id, "status": "failed", "source": source, "file": file,
+        "rows": {"read": 0, "rejected": 0},
+        **{e: dict.fromkeys(OUTCOMES, 0) for e in ENTITIES},
+        "selections": {"new": None, "updated": None},
+        "warnings": [], "errors": [],
+    }
+
+
+def warnings_list(warnings: pl.DataFrame) -> list[dict[str, Any]]:
+    """Warnings for the summary: row, column, code, message; no cell values (personal data)."""
+    listed = warnings.sort("source_row").head(MAX_WARNINGS_LISTED)
+    out = [{"row": r, "column": c, "code": k, "message": m}
+           for r, c, k, m in zip(listed["source_row"].to_list(), listed["column"].to_list(),
+                                 listed["code"].to_list(), listed["reason"].to_list(), strict=True)]
+    if warnings.height > MAX_WARNINGS_LISTED:
+        out.append({"row": None, "column": None, "code": "more",
+                    "message": f"{warnings.height - MAX_WARNINGS_LISTED} more warnings in "
+                               "staging.warnings"})
+    no_key = warnings.filter(pl.col("code") == "no_match_key").height
+    if no_key:
+        out.insert(0, {"row": None, "column": None, "code": "no_match_key",
+                       "message": f"{no_key} rows had an empty match key and were created as "
+                                  "new; importing the file again creates them again"})
+    return out
+
+
+def record_run(store, summary: dict[str, Any], *, settings_json: str, sha256: str | None,
+               started_at: datetime, finished_at: datetime | None) -> None:
+    """Insert or update the run's row in import_run (bookkeeping, not CRM data)."""
+    counts = {f"{e}_{o}": summary[e][o] for e in ENTITIES for o in OUTCOMES}
+    values = {
+        "run_id": summary["run_id"], "source": summary["source"], "file": summary["file"],
+        "file_sha256": sha256, "settings": settings_json, "started_at": started_at,
+        "finished_at": finished_at, "status": summary["status"],
+        "rows_read": summary["rows"]["read"], "rows_rejected": summary["rows"]["rejected"],
+        **counts, "summary": json.dumps(summary, ensure_ascii=False),
+    }
+    store.execute("DELETE FROM import_run WHERE run_id = ?", [summary["run_id"]])
+    cols = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    store.execute(f"INSERT INTO import_run ({cols}) VALUES ({marks})", list(values.values()))

@@ -1,0 +1,49 @@
+"""Read-side queries for the CLI: runs, one run's details, selections."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+
+from contracts.errors import RunNotFound, SelectionNotFound
+
+
+def list_runs(store, limit: int = 50) -> pl.DataFrame:
+    return store.query(
+        "SELECT run_id, status, source, file, started_at, rows_read, rows_rejected, "
+        "company_new, company_updated, person_new, person_updated "
+        "FROM import_run ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit])
+
+
+def run_summary(store, run_id: str) -> dict[str, Any]:
+    text = store.scalar("SELECT summary FROM import_run WHERE run_id = ?", [run_id])
+    if text is None:
+        raise RunNotFound(run_id)
+    return json.loads(text)
+
+
+def run_rejects(store, run_id: str) -> pl.DataFrame:
+    return store.query(
+        'SELECT source_row AS "row", "column", value, reason FROM staging.rejects '
+        "WHERE run_id = ? ORDER BY source_row, \"column\"", [run_id])
+
+
+SELECTION_MEMBERS = """
+SELECT m.entity, m.entity_id,
+       coalesce(c.name, trim(concat_ws(' ', p.first_name, p.middle_name, p.last_name))) AS name,
+       coalesce(c.orgnr, pc.name) AS detail
+FROM selection_member m
+LEFT JOIN company c ON m.entity = 'company' AND c.company_id = m.entity_id
+LEFT JOIN person p ON m.entity = 'person' AND p.person_id = m.entity_id
+LEFT JOIN company pc ON pc.company_id = p.company_id
+WHERE m.selection_id = ?
+ORDER BY m.entity, m.entity_id
+"""
+
+
+def selection_members(store, selection_id: str) -> pl.DataFrame:
+    if store.scalar("SELECT count(*) FROM selection WHERE selection_id = ?", [selection_id]) == 0:
+        raise SelectionNotFound(selection_id)
+    return store.query(SELECTION_MEMBERS, [selection_id])

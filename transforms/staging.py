@@ -1,0 +1,65 @@
+"""Staging tables for analysts (SPEC §5): what came in, what matched, what was decided."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.plan import Plan
+from transforms.store import sql as q
+
+
+def _write(store, table: str, frame: pl.DataFrame, run_id: str) -> None:
+    if frame.height == 0:
+        return
+    staged = frame.select(pl.lit(run_id).alias("run_id"), pl.all())
+    name = "stage_" + table.replace(".", "_")
+    store.register(name, staged)
+    store.execute(q.insert_select(table, staged.columns, name))
+
+
+def write_staging(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame,
+                  rejects: pl.DataFrame, warnings: pl.DataFrame, plan: Plan | None) -> None:
+    """One long table per stage, keyed by run_id and source_row."""
+    record = pl.struct(pl.exclude("source_row")).struct.json_encode()
+    _write(store, "staging.raw_rows", raw.select("source_row", record.alias("record")), run_id)
+    value_cols = [c for c in canonical.columns if c != "source_row" and not c.startswith("_")
+                  and not c.endswith("__key")]
+    if value_cols:
+        long = (canonical.select("source_row", *[pl.col(c).cast(pl.String) for c in value_cols])
+                .unpivot(index="source_row", variable_name="field", value_name="value")
+                .drop_nulls("value").sort("source_row"))
+        _write(store, "staging.canonical", long, run_id)
+    _write(store, "staging.rejects",
+           rejects.select("source_row", "column", "field", "value", "reason"), run_id)
+    _write(store, "staging.warnings",
+           warnings.select("source_row", "column", "field", "value", "code", "reason"), run_id)
+    if plan is not None:
+        _write(store, "staging.candidates", plan.candidates, run_id)
+        _write(store, "staging.plan", plan.row_plan, run_id)
+        changes = pl.concat([
+            ep.changes.join(ep.decisions.select("group", "first_row"), on="group", how="left")
+            .select(pl.col("first_row").alias("source_row"), pl.lit(entity).alias("entity"),
+                    "crm_id", "field", "old_value",
+                    pl.coalesce(pl.col("new_value"),
+                                pl.when(pl.col("target_group").is_not_null())
+                                .then(pl.lit("(new company)"))).alias("new_value"))
+            for entity, ep in (("company", plan.company), ("person", plan.person))
+        ], how="vertical_relaxed")
+        values = pl.concat([
+            plan.value_inserts.select("owner_kind", "group", "crm_id", "table",
+                                      pl.lit(None, pl.String).alias("old_value"),
+                                      pl.col("value").alias("new_value")),
+            plan.value_deletes.select("owner_kind", "group", "crm_id", "table",
+                                      pl.col("value").alias("old_value"),
+                                      pl.lit(None, pl.String).alias("new_value")),
+        ])
+        firsts = pl.concat([
+            plan.company.decisions.select(pl.lit("company").alias("owner_kind"), "group", "first_row"),
+            plan.person.decisions.select(pl.lit("person").alias("owner_kind"), "group", "first_row"),
+        ])
+        values = (values.join(firsts, on=["owner_kind", "group"], how="left")
+                  .select(pl.col("first_row").alias("source_row"), pl.col("owner_kind").alias("entity"),
+                          "crm_id", pl.col("table").alias("field"), "old_value", "new_value"))
+        _write(store, "staging.changes", pl.concat([changes, values], how="vertical_relaxed")
+               .sort("source_row"), run_id)
+    store.unregister_all()

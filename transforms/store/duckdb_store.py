@@ -1,0 +1,105 @@
+"""The DuckDB CRM store (the default): one file holding the CRM and its staging schema."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from contracts.errors import StoreUnavailable
+
+
+def _sql_file(name: str) -> str:
+    return resources.files("transforms.store").joinpath(name).read_text(encoding="utf-8")
+
+
+class DuckDBStore:
+    kind = "duckdb"
+
+    def __init__(self, path: str | Path):
+        self.target = str(path)
+        if self.target != ":memory:":
+            Path(self.target).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.target)
+        except duckdb.IOException as exc:
+            raise StoreUnavailable(self.target, str(exc).splitlines()[0]) from None
+        self._registered: list[str] = []
+        self.ensure_schema()
+
+    # --- schema ---------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        from transforms.store import SCHEMA_VERSION
+
+        self.con.execute("BEGIN")
+        self.con.execute(_sql_file("schema.sql"))
+        self.con.execute(_sql_file("staging.sql"))
+        row = self.con.execute("SELECT max(version) FROM schema_version").fetchall()
+        current = row[0][0]
+        if current is None:
+            self.con.execute("INSERT INTO schema_version VALUES (?, current_timestamp)",
+                             [SCHEMA_VERSION])
+        elif current > SCHEMA_VERSION:
+            self.con.execute("ROLLBACK")
+            raise StoreUnavailable(self.target, f"schema version {current} is newer than this "
+                                   f"crm-import understands ({SCHEMA_VERSION}); upgrade crm-import")
+        self.con.execute("COMMIT")
+
+    # --- queries --------------------------------------------------------------------------
+    def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        return pl.from_arrow(self.con.sql(sql, params=params or None).to_arrow_table())
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        self.con.execute(sql, params or [])
+
+    def register(self, name: str, frame: pl.DataFrame) -> str:
+        """Make a frame visible to SQL (as Arrow, no copy into the database)."""
+        self.con.register(name, frame.to_arrow())
+        self._registered.append(name)
+        return name
+
+    def unregister_all(self) -> None:
+        for name in self._registered:
+            with contextlib.suppress(Exception):
+                self.con.unregister(name)
+        self._registered.clear()
+
+    def next_ids(self, sequence: str, n: int) -> pl.Series:
+        """Reserve n ids from a sequence, in order."""
+        if n == 0:
+            return pl.Series("id", [], dtype=pl.Int64)
+        from transforms.store.sql import ident
+
+        frame = self.query(f"SELECT nextval('{ident(sequence)[1:-1]}') AS id FROM range(?)", [n])
+        return frame["id"].cast(pl.Int64)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: any exception rolls every statement back."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.unregister_all()
+        self.con.close()
+
+    def __enter__(self) -> DuckDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,170 @@
+"""Contracts applied to the canonical frame: rejects (row out) and warnings (value out).
+
+SPEC §3 "Rejects and warnings": a row is rejected when a value it is matched on is
+invalid, when it has nothing to identify a company or person by, or when a value cannot
+be stored; an invalid optional value is dropped alone and reported as a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from contracts.canonical import NUL_CHECK, CanonicalContact, nul_check_schema
+from contracts.fields import base_field
+from contracts.settings import ImportSettings
+from transforms import normalise as nz
+
+ISSUE_SCHEMA = {"source_row": pl.Int64, "column": pl.String, "field": pl.String,
+                "value": pl.String, "reason": pl.String}
+WARNING_SCHEMA = {**ISSUE_SCHEMA, "code": pl.String}
+
+
+@dataclass(frozen=True)
+class Checked:
+    rows: pl.DataFrame  # valid rows, bad optional values nulled, `<col>__key` key columns
+    rejects: pl.DataFrame  # ISSUE_SCHEMA
+    warnings: pl.DataFrame  # WARNING_SCHEMA
+
+
+def empty_issues(warn: bool = False) -> pl.DataFrame:
+    return pl.DataFrame(schema=WARNING_SCHEMA if warn else ISSUE_SCHEMA)
+
+
+def issues(frame: pl.DataFrame | pl.LazyFrame, *, header: str, field: str, reason: str,
+           code: str | None = None, value: pl.Expr | None = None) -> pl.LazyFrame:
+    """Issue rows for every row of `frame` (source_row + the value of `field`)."""
+    out = frame.lazy().select(
+        pl.col("source_row"),
+        pl.lit(header).alias("column"),
+        pl.lit(field).alias("field"),
+        (value if value is not None else pl.col(field)).cast(pl.String).alias("value"),
+        pl.lit(reason).alias("reason"),
+    )
+    return out.with_columns(pl.lit(code).alias("code")) if code else out
+
+
+def _storage_rejects(rows: pl.DataFrame, headers: dict[str, str]) -> pl.LazyFrame:
+    """Values that cannot be stored: over the column's limit, or holding a NUL."""
+    text_cols = [c for c in rows.columns if base_field(c) is not None]
+    found = []
+    for schema in (CanonicalContact, nul_check_schema(text_cols)):
+        try:
+            schema.validate(rows, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            found.append(exc.failure_cases.filter(pl.col("index").is_not_null()))
+    if not found:
+        return empty_issues().lazy()
+    cases = pl.concat(found, how="vertical_relaxed")
+    indexed = rows.with_row_index("index").with_columns(pl.col("index").cast(pl.Int32))
+    # the value comes from the frame: failure_case is a printable rendering
+    long = indexed.unpivot(index=["index", "source_row"], variable_name="column", value_name="value")
+    return (
+        cases.lazy()
+        .select("index", "column", "check")
+        .join(long.lazy(), on=["index", "column"], how="left")
+        .select(
+            pl.col("source_row"),
+            pl.col("column").replace_strict(headers, default=pl.col("column")).alias("column"),
+            pl.col("column").alias("field"),
+            pl.col("value"),
+            pl.when(pl.col("check") == NUL_CHECK)
+            .then(pl.lit("contains a NUL character, which cannot be stored"))
+            .otherwise(pl.lit("too long for the CRM column (") + pl.col("check") + pl.lit(")"))
+            .alias("reason"),
+        )
+    )
+
+
+def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
+               headers: dict[str, str]) -> Checked:
+    """Validate and add key columns. `headers`: canonical column → header in the file."""
+    cols = set(canonical.columns)
+    reject_parts = [_storage_rejects(canonical, headers)]
+    warn_parts: list[pl.LazyFrame] = []
+    frame = canonical.lazy()
+    region = settings.import_.phone_region
+
+    def hdr(c: str) -> str:
+        return headers.get(c, c)
+
+    # phones: one lookup for every phone column
+    phone_cols = [c for c in canonical.columns
+                  if (f := base_field(c)) is not None and f.multi == "phone"]
+    if phone_cols:
+        lookup = nz.phone_lookup(
+            pl.concat([canonical[c] for c in phone_cols]).unique(), region=region
+        ).lazy()
+        for c in phone_cols:
+            frame = frame.join(lookup.rename({"value": c, "e164": f"{c}__key"}), on=c, how="left")
+    email_cols = [c for c in canonical.columns
+                  if (f := base_field(c)) is not None and f.multi == "email"]
+    if email_cols:
+        lookup = nz.email_lookup(pl.concat([canonical[c] for c in email_cols]).unique()).lazy()
+        for c in email_cols:
+            frame = frame.join(lookup.rename({"value": c, "key": f"{c}__key"}), on=c, how="left")
+    frame = frame.collect().lazy()
+
+    match_p, match_c = settings.person.match, settings.company.match
+    key_cols = {"mobile": "person_mobile", "email": "person_email"}
+    for c in phone_cols + email_cols:
+        bad = frame.filter(pl.col(c).is_not_null() & pl.col(f"{c}__key").is_null())
+        what = "phone number" if c in phone_cols else "email address"
+        if key_cols.get(match_p) == c:
+            reject_parts.append(issues(bad, header=hdr(c), field=c,
+                                       reason=f"not a valid {what}, and persons are matched on it"))
+        else:
+            warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
+                                     reason=f"not a valid {what}; value dropped"))
+            frame = frame.with_columns(
+                pl.when(pl.col(f"{c}__key").is_null()).then(None).otherwise(pl.col(c)).alias(c)
+            )
+
+    if "person_birth_date" in cols:
+        parsed = nz.parse_date(pl.col("person_birth_date"))
+        bad = frame.filter(pl.col("person_birth_date").is_not_null() & parsed.is_null())
+        warn_parts.append(issues(bad, header=hdr("person_birth_date"), field="person_birth_date",
+                                 code="invalid_value", reason="not a date; value dropped"))
+        frame = frame.with_columns(parsed.cast(pl.String).alias("person_birth_date"))
+
+    # id keys must be whole numbers; org/VAT keys must have digits
+    for c, used in (("company_id", match_c == "id"), ("person_id", match_p == "id")):
+        if c in cols:
+            ok = pl.col(c).str.strip_chars().str.contains(r"^\d{1,18}$")
+            bad = frame.filter(pl.col(c).is_not_null() & ~ok)
+            if used:
+                reject_parts.append(issues(bad, header=hdr(c), field=c,
+                                           reason="not a CRM id (a whole number), and it is the match key"))
+            else:
+                warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
+                                         reason="not a CRM id; value dropped"))
+                frame = frame.with_columns(pl.when(ok).then(pl.col(c)).alias(c))
+    for c, key in (("company_vat_number", "vat"), ("company_orgnr", "orgnr")):
+        if c in cols and match_c == key:
+            bad = frame.filter(pl.col(c).is_not_null() & nz.digits_key(pl.col(c)).is_null())
+            reject_parts.append(issues(bad, header=hdr(c), field=c,
+                                       reason="has no digits, and companies are matched on it"))
+
+    # a row must name something: a company, a person, or a way to reach a person
+    identity = [c for c in frame.collect_schema().names()
+                if (f := base_field(c)) is not None and (
+                    f.name in ("company_name", "person_first_name", "person_last_name",
+                               "person_middle_name", "company_number", "company_code",
+                               "company_vat_number", "company_orgnr", "company_id", "person_id",
+                               "person_number")
+                    or f.multi in ("phone", "email"))]
+    anything = pl.any_horizontal([pl.col(c).is_not_null() for c in identity]) if identity else pl.lit(False)
+    nameless = frame.filter(~anything)
+    reject_parts.append(issues(nameless, header="(row)", field="(row)", value=pl.lit(None),
+                               reason="no company name, person name, email or phone: nothing to import"))
+
+    rejects = pl.concat(reject_parts, how="vertical_relaxed").collect().sort("source_row", "column")
+    warnings = (pl.concat(warn_parts, how="vertical_relaxed").collect()
+                if warn_parts else empty_issues(warn=True))
+    rejected = rejects.lazy().select("source_row").unique()
+    rows = frame.join(rejected, on="source_row", how="anti")
+    # a rejected row's warnings are noise: the row is reported once, as rejected
+    warnings = warnings.join(rejects.select("source_row").unique(), on="source_row", how="anti")
+    return Checked(rows.sort("source_row").collect(), rejects, warnings.sort("source_row"))
