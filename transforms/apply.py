@@ -57,7 +57,7 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
     # list values the import adds (SPEC §3 lists: add)
     items = plan.list_items_new
     if items.height:
-        ids = store.next_ids("list_item_id_seq", items.height)
+        ids = store.next_ids("list_item", items.height)
         staged = items.select(ids.alias("list_item_id"), "list_name", "value",
                               pl.lit(False).alias("is_default"))
         store.register("stage_list_item", staged)
@@ -69,7 +69,7 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
 
     # companies
     cnew = plan.company.decisions.filter(pl.col("outcome") == "new")
-    cids = store.next_ids("company_id_seq", cnew.height)
+    cids = store.next_ids("company", cnew.height)
     company_rows = _new_records(cnew, COMPANY_COLUMNS, cids, "company_id")
     _insert(store, "company", company_rows, log)
     company_of_group = pl.concat([
@@ -83,7 +83,7 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
     pdec = plan.person.decisions.join(
         company_of_group.rename({"group": "_cgroup"}), on="_cgroup", how="left")
     pnew = pdec.filter(pl.col("outcome") == "new")
-    pids = store.next_ids("person_id_seq", pnew.height)
+    pids = store.next_ids("person", pnew.height)
     person_rows = _new_records(pnew, PERSON_COLUMNS, pids, "person_id").with_columns(
         pnew["company_id"].alias("company_id"))
     if "birth_date" in person_rows.columns:
@@ -125,7 +125,7 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
         add = inserts.filter(pl.col("table") == table)
         if add.height == 0:
             continue
-        ids = store.next_ids("value_id_seq", add.height)
+        ids = store.next_ids(table, add.height)
         staged = add.select(ids.alias(id_col), *[pl.col(p).alias(c) for c, p in mapping.items()])
         _insert(store, table, staged, log, record_id=id_col)
 
@@ -133,7 +133,7 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
     changes = pl.concat(log, how="vertical_relaxed") if log else pl.DataFrame(schema=LOG_SCHEMA)
     changes = changes.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
     if changes.height:
-        ids = store.next_ids("change_id_seq", changes.height)
+        ids = store.next_ids("change_log", changes.height)
         staged = changes.select(ids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
         store.register("stage_change_log", staged)
         store.execute(q.insert_select("change_log", staged.columns, "stage_change_log"))

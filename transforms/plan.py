@@ -117,14 +117,19 @@ def resolve_lists(frame: pl.DataFrame, list_items: pl.DataFrame, column: str, li
            .join(known, on="_k", how="left", maintain_order="left"))
     missing = pl.col(column).is_not_null() & pl.col("_crm").is_null()
     new_items = (out.filter(missing).unique("_k", keep="first", maintain_order=True)
-                 .select(pl.lit(list_name).alias("list_name"), pl.col(column).alias("value"))
-                 if policy == "add" else pl.DataFrame(schema={"list_name": pl.String, "value": pl.String}))
-    fallback = {"add": pl.col(column), "default": pl.lit(default, pl.String),
+                 .select(pl.lit(list_name).alias("list_name"), pl.col(column).alias("value"), "_k")
+                 if policy == "add"
+                 else pl.DataFrame(schema={"list_name": pl.String, "value": pl.String, "_k": pl.String}))
+    # a value new to the list takes its first spelling in the file ("Golf", later "golf")
+    out = out.join(new_items.select("_k", pl.col("value").alias("_first")), on="_k", how="left",
+                   maintain_order="left")
+    new_items = new_items.drop("_k")
+    fallback = {"add": pl.col("_first"), "default": pl.lit(default, pl.String),
                 "blank": pl.lit(None, pl.String)}[policy]
     out = out.with_columns(
         pl.when(pl.col("_crm").is_not_null()).then(pl.col("_crm"))
         .when(missing).then(fallback).otherwise(pl.col(column)).alias(column)
-    ).drop("_k", "_crm")
+    ).drop("_k", "_crm", "_first")
     return out, new_items
 
 
@@ -177,7 +182,7 @@ def _group_entities(rows: pl.DataFrame, columns: list[str], key: str) -> tuple[p
         *[pl.col(c).drop_nulls().first() for c in columns],
     )
     conflicts = (
-        ordered.select("group", "source_row", *columns)
+        ordered.select("group", "source_row", *[pl.col(c).cast(pl.String) for c in columns])
         .unpivot(index=["group", "source_row"], variable_name="field", value_name="value")
         .drop_nulls("value")
         # spellings of one value ("ACME  AS" / "Acme AS") are not a conflict

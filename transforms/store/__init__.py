@@ -14,7 +14,8 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {
 
 ID_COLUMN = {"company": "company_id", "person": "person_id", "phone": "phone_id",
              "email": "email_id", "url": "url_id", "interest": "interest_id",
-             "list_item": "list_item_id", "product": "product_id"}
+             "list_item": "list_item_id", "product": "product_id",
+             "price_list": "price_list_id", "change_log": "change_id"}
 
 
 def open_store(target: str) -> DuckDBStore:

@@ -73,14 +73,21 @@ class DuckDBStore:
                 self.con.unregister(name)
         self._registered.clear()
 
-    def next_ids(self, sequence: str, n: int) -> pl.Series:
-        """Reserve n ids from a sequence, in order."""
-        if n == 0:
-            return pl.Series("id", [], dtype=pl.Int64)
+    def next_ids(self, table: str, n: int) -> pl.Series:
+        """Reserve n new ids for `table`, above any id it holds (call inside the transaction)."""
+        from transforms.store import ID_COLUMN
         from transforms.store.sql import ident
 
-        frame = self.query(f"SELECT nextval('{ident(sequence)[1:-1]}') AS id FROM range(?)", [n])
-        return frame["id"].cast(pl.Int64)
+        if n == 0:
+            return pl.Series("id", [], dtype=pl.Int64)
+        top = self.scalar(f"SELECT coalesce(max({ident(ID_COLUMN[table])}), 0) FROM {ident(table)}")
+        last = self.scalar("SELECT last_id FROM id_counter WHERE name = ?", [table])
+        start = max(top, last or 0) + 1
+        if last is None:
+            self.execute("INSERT INTO id_counter VALUES (?, ?)", [table, start + n - 1])
+        else:
+            self.execute("UPDATE id_counter SET last_id = ? WHERE name = ?", [start + n - 1, table])
+        return pl.int_range(start, start + n, dtype=pl.Int64, eager=True).alias("id")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

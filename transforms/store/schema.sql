@@ -1,14 +1,11 @@
 -- The CRM schema (SPEC §5), version 1. Table and column names are a public interface.
--- Written in the SQL that DuckDB and PostgreSQL share; ids come from sequences.
+-- Written in the SQL that DuckDB and PostgreSQL share.
+-- Ids come from id_counter inside the run's transaction (so a rolled-back run leaves no
+-- gap and a record inserted by hand with its own id is never collided with).
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP);
 
-CREATE SEQUENCE IF NOT EXISTS company_id_seq START 1;
-CREATE SEQUENCE IF NOT EXISTS person_id_seq START 1;
-CREATE SEQUENCE IF NOT EXISTS value_id_seq START 1;
-CREATE SEQUENCE IF NOT EXISTS list_item_id_seq START 1;
-CREATE SEQUENCE IF NOT EXISTS price_list_id_seq START 1;
-CREATE SEQUENCE IF NOT EXISTS product_id_seq START 1;
-CREATE SEQUENCE IF NOT EXISTS change_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS id_counter (name VARCHAR PRIMARY KEY, last_id BIGINT NOT NULL);
 
 CREATE TABLE IF NOT EXISTS company (
     company_id BIGINT PRIMARY KEY,

@@ -1,0 +1,125 @@
+"""Prefect flow `import-contacts`: the same pipeline, each stage a task, with artifacts.
+
+Used when PREFECT_API_URL is set (the CLI) or by deployments. The stages are the functions
+of `flows.pipeline`; this module only wraps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger, tags, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
+
+from contracts.settings import ImportSettings
+from flows.pipeline import ImportRequest, Reporter, import_contacts
+
+STAGES = ("open CRM", "read file", "map columns", "validate", "match and plan",
+          "write staging", "load")
+IO_STAGES = {"extract"}  # retried: a file share or server may hiccup; the rest is pure
+
+
+def run_as_task(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """The Prefect runner: each stage a task (frames in and out, so nothing is cached)."""
+    wrapped = task(name=name, cache_policy=NO_CACHE,
+                   retries=2 if name in IO_STAGES else 0, retry_delay_seconds=2)(fn)
+    return wrapped(*args, **kwargs)
+
+
+class ArtifactReporter(Reporter):
+    """Progress, summary and rejects as artifacts on the flow run's page."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.progress_id = create_progress_artifact(
+            progress=0.0, key="import-progress", description="stages of this import")
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        get_run_logger().info("stage: %s", name)
+        yield
+        self.done += 1
+        update_progress_artifact(self.progress_id, progress=100.0 * self.done / len(STAGES))
+
+    def summary(self, summary: dict[str, Any]) -> None:
+        create_markdown_artifact(markdown=summary_markdown(summary), key="import-summary",
+                                 description=f"run {summary['run_id']}: {summary['status']}")
+        for entity in ("company", "person"):
+            get_run_logger().info("%s: %s", entity, summary[entity])
+
+    def rejects(self, rejects: pl.DataFrame) -> None:
+        table = rejects.select(pl.col("source_row").alias("row"), "column", "reason").head(1000)
+        create_table_artifact(table=table.to_dicts(), key="import-rejects",
+                              description=f"{rejects['source_row'].n_unique()} rejected rows")
+
+
+def summary_markdown(s: dict[str, Any]) -> str:
+    """Counts per entity and outcome; no links, no cell values."""
+    lines = [f"# Import {s['run_id']}: {s['status']}", "",
+             f"- source: {s['source']}, file: `{Path(s['file']).name}`",
+             f"- rows read: {s['rows']['read']}, rejected: {s['rows']['rejected']}", "",
+             "| entity | new | updated | unchanged | skipped | ambiguous |",
+             "|---|---|---|---|---|---|"]
+    for e in ("company", "person", "product"):
+        c = s[e]
+        lines.append(f"| {e} | {c['new']} | {c['updated']} | {c['unchanged']} | "
+                     f"{c['skipped']} | {c['ambiguous']} |")
+    sel = s["selections"]
+    if sel.get("new"):
+        lines += ["", f"- selections: new `{sel['new']}`, updated `{sel['updated']}`"]
+    if s["errors"]:
+        lines += ["", "## Errors", *[f"- {e}" for e in s["errors"]]]
+    return "\n".join(lines)
+
+
+def _run_name() -> str:
+    p = flow_run.parameters
+    path = Path(p.get("file", "?"))
+    source = p.get("source", "auto")
+    if source == "auto":
+        from contracts.errors import SourceUnreadable
+        from transforms.sources import detect_source
+
+        try:
+            source = detect_source(path)
+        except SourceUnreadable:
+            pass
+    return f"{source} · {path.name}"
+
+
+@flow(name="import-contacts", flow_run_name=_run_name, log_prints=False)
+def import_contacts_flow(file: str, db: str, settings: ImportSettings | None = None,
+                         source: str = "auto", mapping_file: str | None = None,
+                         sheet: str | None = None, encoding: str | None = None,
+                         exclude_rows: list[int] | None = None, dry_run: bool = False):
+    """Import companies and persons from a spreadsheet or CSV into the CRM."""
+    req = ImportRequest(file=file, db=db, settings=settings or ImportSettings(), source=source,
+                        mapping_file=mapping_file, sheet=sheet, encoding=encoding,
+                        exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run)
+    summary = import_contacts(req, run=run_as_task, report=ArtifactReporter())
+    if summary["status"] == "failed":
+        return Failed(message="; ".join(summary["errors"]) or "import failed", data=summary)
+    return Completed(message=f"{summary['status']}: run {summary['run_id']}", data=summary)
+
+
+def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
+    """Run the flow for a CLI request and hand back its summary."""
+    labels = ["contacts", req.source] + (["dry-run"] if req.dry_run else [])
+    with tags(*labels):
+        state = import_contacts_flow(
+            file=req.file, db=req.db, settings=req.settings, source=req.source,
+            mapping_file=req.mapping_file, sheet=req.sheet, encoding=req.encoding,
+            exclude_rows=list(req.exclude_rows), dry_run=req.dry_run, return_state=True)
+    return state.result(raise_on_failure=False)
