@@ -137,8 +137,8 @@ FIELDS: tuple[Field, ...] = (
         "mobilnummer", "mobiltlf", "handy", "personmobile", "mobilnr")),
     _F("person_fax", "person", None, 50, multi="phone", kind="fax", aliases=("personfax",)),
     _F("person_email", "person", None, 254, multi="email", aliases=(
-        "personemail", "emailaddress", "email1", "email1address", "email2", "email2address",
-        "email3", "email3address", "personemailaddress", "contactemail")),
+        # numbered variants ("E-mail 2 Address") are found by stripping the number
+        "personemail", "emailaddress", "personemailaddress", "contactemail")),
     _F("person_url", "person", None, 500, multi="url", aliases=(
         "personurl", "personalwebpage", "personalwebsite")),
     _F("person_interest", "person", None, 100, multi="interest", list_name="interest",

@@ -1,0 +1,158 @@
+"""End to end: the installed `crm-import` command on a temporary database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO, table, write_xlsx
+
+CLI = [str(Path(sys.executable).parent / "crm-import")]
+
+
+def cli(*args: str, db: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    argv = [*CLI, *args, *(["--db", str(db)] if db else [])]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{argv} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def _contacts(tmp_path: Path) -> Path:
+    return write_xlsx(tmp_path / "kunder.xlsx",
+                      ["Firma", "Org.nr", "Adresse", "Postnr", "Sted", "Fornavn", "Etternavn",
+                       "E-post", "Mobil"], [
+        ["Nordlys AS", "923 609 016", "Storgata 1", "0150", "Oslo", "Kari", "Nordmann",
+         "kari@nordlys.no", "900 11 222"],
+        ["Nordlys AS", "923 609 016", "Storgata 1", "0150", "Oslo", "Ola", "Hansen",
+         "ola(at)nordlys.no", ""],
+        ["", "", "", "", "", "Eva", "Lund", "eva@example.no", "+46 70 123 45 67"],
+    ], title="Kundeliste 2026")
+
+
+def test_run_json_summary_and_tables(tmp_path):
+    db = tmp_path / "crm.duckdb"
+    started = time.perf_counter()
+    done = cli("run", str(_contacts(tmp_path)), "--json", "--settings",
+               str(_settings(tmp_path, '[person]\nmatch = "email"\n')), db=db)
+    elapsed = time.perf_counter() - started
+    s = json.loads(done.stdout)  # exactly one JSON object on stdout
+    assert set(s) >= {"run_id", "status", "source", "file", "rows", "company", "person", "product",
+                      "selections", "warnings", "errors"}
+    assert s["status"] == "completed" and s["source"] == "excel"
+    assert s["rows"] == {"read": 3, "rejected": 1}  # the bad email is the match key: rejected
+    assert s["company"]["new"] == 2  # Nordlys AS, and one named after Eva Lund
+    assert s["person"]["new"] == 2
+    assert s["selections"]["new"] == f"{s['run_id']}-new"
+    assert table(db, "SELECT postcode FROM company WHERE name = 'Nordlys AS'").item() == "0150"
+    rej = table(db, 'SELECT source_row, "column" FROM staging.rejects').rows()
+    assert rej == [(5, "E-post")]  # Excel row 5: title, blank, header, then rows 4..6
+    phones = table(db, "SELECT number, number_e164 FROM phone ORDER BY number").rows()
+    assert phones == [("+46 70 123 45 67", "+46701234567"), ("900 11 222", "+4790011222")]
+    print(f"3-row CLI import: {elapsed:.2f} s wall")  # measured, not asserted (noisy machines)
+
+
+def _settings(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "settings.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_runs_show_selection_and_rejects(tmp_path):
+    db = tmp_path / "crm.duckdb"
+    s = json.loads(cli("run", str(_contacts(tmp_path)), "--json", db=db).stdout)
+    runs = json.loads(cli("runs", "--json", db=db).stdout)["runs"]
+    assert [r["run_id"] for r in runs] == [s["run_id"]]
+    shown = json.loads(cli("show", s["run_id"], "--rejects", "--json", db=db).stdout)
+    assert shown["company"] == s["company"] and shown["rejects"] == []
+    members = json.loads(cli("selection", "show", s["selections"]["new"], "--json", db=db).stdout)
+    names = {m["name"] for m in members["members"]}
+    assert {"Nordlys AS", "Kari Nordmann", "Ola Hansen", "Eva Lund"} <= names
+    text = cli("show", s["run_id"], db=db).stdout
+    assert "completed" in text and "company" in text
+
+
+def test_dry_run_then_run(tmp_path):
+    db = tmp_path / "crm.duckdb"
+    f = str(_contacts(tmp_path))
+    preview = json.loads(cli("run", f, "--dry-run", "--json", db=db).stdout)
+    assert preview["status"] == "preview"
+    assert table(db, "SELECT count(*) FROM company").item() == 0
+    real = json.loads(cli("run", f, "--exclude-rows", "6", "--json", db=db).stdout)
+    assert real["status"] == "completed" and real["rows"]["excluded"] == 1
+    assert real["person"]["new"] == preview["person"]["new"] - 1
+
+
+def test_failed_run_prints_one_json_object_and_exits_non_zero(tmp_path):
+    db = tmp_path / "crm.duckdb"
+    done = cli("run", str(tmp_path / "missing.xlsx"), "--json", db=db, check=False)
+    assert done.returncode != 0
+    s = json.loads(done.stdout)
+    assert s["status"] == "failed" and "missing.xlsx" in s["errors"][0]
+    assert "Traceback" not in done.stderr
+
+
+def test_user_errors_are_one_message_without_traceback(tmp_path):
+    bad = _settings(tmp_path, '[company]\naction = "upsert"\n')
+    done = cli("run", str(_contacts(tmp_path)), "--settings", str(bad), db=tmp_path / "x.duckdb",
+               check=False)
+    assert done.returncode == 2
+    assert "company.action" in done.stderr and "add, merge, replace, skip" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = cli("show", "r-nope", db=tmp_path / "x.duckdb", check=False)
+    assert done.returncode == 2 and "no run 'r-nope'" in done.stderr
+
+
+def test_locked_database_is_reported(tmp_path):
+    db = tmp_path / "crm.duckdb"
+    holder = duckdb.connect(str(db))  # another process holds the file
+    try:
+        done = cli("run", str(_contacts(tmp_path)), "--json", db=db, check=False)
+    finally:
+        holder.close()
+    assert done.returncode != 0
+    assert "cannot open the CRM database" in json.loads(done.stdout)["errors"][0]
+
+
+def test_mapping_command_writes_a_usable_file(tmp_path):
+    f = write_xlsx(tmp_path / "x.xlsx", ["Kundenavn", "Internal ref", "Etternavn"],
+                   [["ACME", "x1", "Nordmann"]])
+    out = tmp_path / "m.toml"
+    done = cli("mapping", str(f), "-o", str(out))
+    assert "Kundenavn" in done.stdout and "company_name" in done.stdout
+    assert '"Internal ref" = ""' in out.read_text(encoding="utf-8")
+    mapped = json.loads(cli("mapping", str(f), "--mapping", str(out), "--json").stdout)
+    assert mapped["columns"] == {"Kundenavn": "company_name", "Etternavn": "person_last_name"}
+
+
+def test_env_var_selects_the_database(tmp_path):
+    db = tmp_path / "env.duckdb"
+    env = {**{k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}, "CRM_IMPORT_DB": str(db)}
+    subprocess.run([*CLI, "run", str(_contacts(tmp_path)), "--json"], env=env, check=True,
+                   capture_output=True, cwd=tmp_path, timeout=120)
+    assert table(db, "SELECT count(*) FROM company").item() == 2
+
+
+def test_demo(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    s = json.loads(cli("demo", "--json", db=db).stdout)
+    assert s["status"] == "completed"
+    assert s["company"] == {"new": 3, "updated": 1, "unchanged": 2, "skipped": 0, "ambiguous": 0}
+    assert s["person"]["new"] == 6 and s["rows"]["rejected"] == 1
+    text = cli("demo", db=db).stdout  # runs again on a fresh demo database
+    assert "completed" in text and "seeded with 4 companies" in text
+
+
+@pytest.mark.parametrize("flag", ["--help"])
+def test_help(flag):
+    out = cli(flag).stdout
+    for command in ("run", "runs", "show", "selection", "mapping", "demo"):
+        assert command in out

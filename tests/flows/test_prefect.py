@@ -1,0 +1,69 @@
+"""One import under Prefect (the test harness's temporary server): flow, tasks, artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import table, write_csv
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _read(coro_fn):
+    from prefect.client.orchestration import get_client
+
+    async def go():
+        async with get_client() as client:
+            return await coro_fn(client)
+
+    return asyncio.run(go())
+
+
+def test_import_runs_as_a_flow_with_artifacts(harness, tmp_path):
+    from contracts.settings import parse_settings
+    from flows.pipeline import ImportRequest
+    from flows.prefect_flows import run_with_prefect
+
+    db = tmp_path / "crm.duckdb"
+    f = write_csv(tmp_path / "kunder.csv", ["Company", "First name", "Last name", "Email"], [
+        ["ACME", "Ola", "Nordmann", "ola@acme.no"], ["", "", "", ""], ["ACME", "Kari", "H", "x@"],
+        ["", "", "", "only@email.no"], ["", "", "", "bad@"]])
+    req = ImportRequest(file=str(f), db=str(db),
+                        settings=parse_settings({"person": {"match": "email"}}))
+    s = run_with_prefect(req)
+    assert s["status"] == "completed"
+    assert (s["company"]["new"], s["person"]["new"], s["rows"]["rejected"]) == (2, 2, 2)
+    assert table(db, "SELECT count(*) FROM person").item() == 2  # same results as in-process
+
+    runs = _read(lambda c: c.read_flow_runs())
+    run = next(r for r in runs if r.name == "csv · kunder.csv")
+    assert run.state.is_completed() and "contacts" in run.tags
+    tasks = _read(lambda c: c.read_task_runs())
+    names = {t.name.rsplit("-", 1)[0] for t in tasks if t.flow_run_id == run.id}
+    assert {"extract", "map", "validate", "plan", "stage", "load"} <= names
+    arts = {a.key: a for a in _read(lambda c: c.read_artifacts()) if a.flow_run_id == run.id}
+    assert "| company | 2 | 0 | 0 | 0 | 0 |" in arts["import-summary"].data
+    assert "rows read: 4, rejected: 2" in arts["import-summary"].data
+    assert "row" in arts["import-rejects"].data and "not a valid email" in arts["import-rejects"].data
+    assert arts["import-progress"].data == 100
+
+
+def test_failed_import_fails_the_flow_run_with_the_reason(harness, tmp_path):
+    from flows.pipeline import ImportRequest
+    from flows.prefect_flows import run_with_prefect
+
+    s = run_with_prefect(ImportRequest(file=str(tmp_path / "nope.xlsx"), db=str(tmp_path / "c.duckdb")))
+    assert s["status"] == "failed"
+    runs = _read(lambda c: c.read_flow_runs())
+    run = next(r for r in runs if r.name == "excel · nope.xlsx")
+    assert run.state.is_failed() and "no such file" in run.state.message

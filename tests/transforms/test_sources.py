@@ -1,0 +1,112 @@
+"""Spreadsheet and CSV reading: text cells, found headers, Excel row numbers."""
+
+from __future__ import annotations
+
+import datetime
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from contracts.errors import NoRows, SourceUnreadable
+from tests.conftest import FIXTURES, write_csv, write_xlsx
+from transforms.sources import read_source
+
+
+def test_title_row_and_blank_rows_above_the_header(tmp_path):
+    f = write_xlsx(tmp_path / "t.xlsx", ["Company", "Postcode"], [["ACME", "0150"], ["Beta", "0001"]],
+                   title="Customers 2026")
+    t = read_source(f)
+    assert t.headers == ["Company", "Postcode"]
+    # title on row 1, blank row 2, header row 3: data starts on Excel row 4
+    assert t.frame["source_row"].to_list() == [4, 5]
+    assert t.frame["Postcode"].to_list() == ["0150", "0001"]
+
+
+def test_sheet_starting_below_row_one_keeps_excel_row_numbers(tmp_path):
+    f = write_xlsx(tmp_path / "t.xlsx", ["Company"], [["ACME"]], start_row=5)
+    assert read_source(f).frame["source_row"].to_list() == [7]
+
+
+def test_cells_are_text_and_nothing_becomes_null(tmp_path):
+    wb = xlsxwriter.Workbook(tmp_path / "t.xlsx")
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["Company", "Number", "Postcode", "Born", "Flag"])
+    ws.write_row(1, 0, ["ACME", "00123"])
+    ws.write_number(1, 2, 150)  # a number cell: read as its text
+    ws.write_datetime(1, 3, datetime.datetime(1990, 2, 1), wb.add_format({"num_format": "yyyy-mm-dd"}))
+    ws.write_boolean(1, 4, True)
+    ws.write_row(2, 0, ["Beta", "text", "0150", "01.02.1990", "no"])  # mixed types per column
+    wb.close()
+    t = read_source(tmp_path / "t.xlsx")
+    assert t.frame.schema == pl.Schema({"source_row": pl.Int64, **dict.fromkeys(t.headers, pl.String)})
+    rows = t.frame.drop("source_row").rows()
+    assert rows[0][:3] == ("ACME", "00123", "150")
+    assert rows[0][3].startswith("1990-02-01") and rows[0][4] == "true"
+    assert rows[1] == ("Beta", "text", "0150", "01.02.1990", "no")
+
+
+def test_first_visible_sheet_with_data_unless_named(tmp_path):
+    wb = xlsxwriter.Workbook(tmp_path / "t.xlsx")
+    hidden = wb.add_worksheet("Hidden")
+    hidden.write_row(0, 0, ["Company"])
+    hidden.write_row(1, 0, ["Secret AS"])
+    hidden.hide()
+    wb.add_worksheet("Empty")
+    data = wb.add_worksheet("Kunder")
+    data.activate()  # xlsxwriter cannot hide the active sheet
+    data.write_row(0, 0, ["Company"])
+    data.write_row(1, 0, ["Visible AS"])
+    wb.close()
+    t = read_source(tmp_path / "t.xlsx")
+    assert (t.sheet, t.frame["Company"].to_list()) == ("Kunder", ["Visible AS"])
+    assert read_source(tmp_path / "t.xlsx", sheet="Hidden").frame["Company"].to_list() == ["Secret AS"]
+    with pytest.raises(SourceUnreadable, match="no sheet named 'Nope'.*\n.*Hidden, Empty, Kunder"):
+        read_source(tmp_path / "t.xlsx", sheet="Nope")
+
+
+def test_duplicate_and_empty_headers_are_made_unique(tmp_path):
+    f = write_csv(tmp_path / "t.csv", ["Name", "Name", "", "City"], [["a", "b", "c", "d"]])
+    assert read_source(f).headers == ["Name", "Name (2)", "column 3", "City"]
+
+
+def test_csv_semicolon_bom_and_blank_lines(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_bytes("\ufeffFirma;Postnr\n\nACME;0150\n;\nBeta;0001\n".encode())
+    t = read_source(f)
+    assert t.headers == ["Firma", "Postnr"]
+    assert t.frame.rows() == [(3, "ACME", "0150"), (5, "Beta", "0001")]
+
+
+def test_csv_not_utf8_asks_for_an_encoding(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_bytes("Firma,Sted\nBlåbær AS,Tromsø\n".encode("cp1252"))
+    with pytest.raises(SourceUnreadable, match="not UTF-8 .*line 2.*\n.*--encoding"):
+        read_source(f)
+    assert read_source(f, encoding="cp1252").frame["Firma"].to_list() == ["Blåbær AS"]
+
+
+def test_bad_files(tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(NoRows):
+        read_source(tmp_path / "empty.csv")
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(SourceUnreadable, match="broken.xlsx"):
+        read_source(tmp_path / "broken.xlsx")
+    with pytest.raises(SourceUnreadable, match="no such file"):
+        read_source(tmp_path / "missing.xlsx")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    with pytest.raises(SourceUnreadable, match="unknown file type"):
+        read_source(tmp_path / "notes.pdf")
+
+
+def test_real_odoo_partner_template_xls():
+    t = read_source(FIXTURES / "excel" / "odoo14_res_partner_import_template.xls")
+    assert t.headers[:3] == ["Name", "Is a company", "Related company"]
+    assert t.frame.height == 8
+    assert t.frame["ZIP"].to_list()[0] == "95101"
+
+
+def test_real_odoo_contacts_csv():
+    t = read_source(FIXTURES / "excel" / "odoo14_base_import_o2m_customers_contacts.csv")
+    assert t.frame.height > 0 and t.frame["source_row"][0] == 2
