@@ -7,7 +7,7 @@ of `flows.pipeline`; this module only wraps them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +92,8 @@ def _run_name() -> str:
         from contracts.errors import SourceUnreadable
         from transforms.sources import detect_source
 
-        try:
+        with suppress(SourceUnreadable):
             source = detect_source(path)
-        except SourceUnreadable:
-            pass
     return f"{source} · {path.name}"
 
 

@@ -1,0 +1,59 @@
+"""Match keys: the same normalisation on both sides of every comparison."""
+
+from __future__ import annotations
+
+import email_validator
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_series_equal
+
+from transforms import normalise as nz
+
+
+def test_text_key():
+    s = pl.Series(["  ACME   Inc. ", "Straße", "", None, "Ａｃｍｅ"])
+    got = s.to_frame("v").select(nz.text_key(pl.col("v")))["v"]
+    assert_series_equal(got, pl.Series("v", ["acme inc.", "strasse", None, None, "acme"]))
+
+
+def test_digits_key():
+    got = pl.DataFrame({"v": ["NO 923 609 016 MVA", "abc", None]}).select(nz.digits_key(pl.col("v")))
+    assert got["v"].to_list() == ["923609016", None, None]
+
+
+def test_phone_lookup_e164():
+    got = nz.phone_lookup(pl.Series(["900 11 222", "+47 900 11 222", "0047 90011222", "call me",
+                                     "+46 70-123 45 67"]), region="NO")
+    assert dict(got.rows()) == {"900 11 222": "+4790011222", "+47 900 11 222": "+4790011222",
+                                "0047 90011222": "+4790011222", "call me": None,
+                                "+46 70-123 45 67": "+46701234567"}
+
+
+def test_email_lookup_agrees_with_the_library_on_odd_cases():
+    odd = ["a@b.no", "A@B.NO", "a..b@c.no", ".a@b.no", "a@b", "a@-b.no", "a@b.test", "ø@æ.no",
+           "\"quoted\"@b.no", "a b@c.no", "a@b.c", "a@b.co", "x@localhost"]
+    got = dict(nz.email_lookup(pl.Series(odd)).rows())
+
+    def library(v):
+        try:
+            email_validator.validate_email(v, check_deliverability=False)
+            return True
+        except email_validator.EmailNotValidError:
+            return False
+
+    assert {v: got[v] is not None for v in odd} == {v: library(v) for v in odd}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(nz._PLAIN_EMAIL, fullmatch=True))
+def test_every_fast_path_address_is_one_the_library_accepts(address):
+    if len(address) > 254 or address.lower().rsplit(".", 1)[-1] in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        return  # the fast path excludes these explicitly
+    email_validator.validate_email(address, check_deliverability=False)
+
+
+def test_parse_date():
+    got = pl.DataFrame({"v": ["2020-01-02", "02.01.2020", "2020-01-02 00:00:00", "31.02.2020"]}).select(
+        nz.parse_date(pl.col("v")).cast(pl.String))["v"].to_list()
+    assert got == ["2020-01-02", "2020-01-02", "2020-01-02", None]
