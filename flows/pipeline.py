@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from contracts.canonical import PlanRow
 from contracts.errors import CrmImportError, TooManyRejects
 from contracts.settings import ImportSettings
 from transforms import report as rp
@@ -143,6 +144,7 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             plan: Plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
                              store=store, headers=mapped.headers,
                              has_company=mapped.has_company, has_person=mapped.has_person)
+        PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
         rejects = pl.concat([checked.rejects, plan.rejects], how="vertical_relaxed").sort("source_row")
         warnings = pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
         rejected_rows = rejects["source_row"].n_unique()

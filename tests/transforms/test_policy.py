@@ -338,6 +338,28 @@ def test_multi_values_of_matched_records(tmp_path, db, action, policy, phones, e
     assert s["person"]["updated"] == (1 if changed else 0)
 
 
+@pytest.mark.parametrize(("policy", "urls"), [
+    ("add", ["acme.no", "https://www.acme.com/"]),
+    ("replace", ["https://www.acme.com/"]),
+    ("ignore", ["acme.no"]),
+])
+def test_urls_of_matched_records(tmp_path, db, policy, urls):
+    seed(db, companies=[{"company_id": 1, "name": "ACME"}],
+         urls=[{"url_id": 1, "owner_kind": "company", "owner_id": 1, "url": "acme.no", "rank": 1}])
+    f = write_csv(tmp_path / "in.csv", ["Company", "Website"],
+                  [["ACME", "https://www.acme.com/"]])
+    run_import(f, db, {"person": {"match": "none"}, "lists": {"urls_emails": policy}})
+    assert [u for (u,) in table(db, "SELECT url FROM url ORDER BY rank").rows()] == urls
+
+
+def test_the_same_url_in_another_spelling_is_no_new_value(tmp_path, db):
+    seed(db, companies=[{"company_id": 1, "name": "ACME"}],
+         urls=[{"url_id": 1, "owner_kind": "company", "owner_id": 1, "url": "acme.no", "rank": 1}])
+    f = write_csv(tmp_path / "in.csv", ["Company", "Website"], [["ACME", "HTTP://www.ACME.no/"]])
+    s = run_import(f, db, {"person": {"match": "none"}})
+    assert s["company"]["unchanged"] == 1
+
+
 def test_ignore_adds_where_the_record_has_none_of_that_kind(tmp_path, db):
     _seed_person_values(db, with_mobile=False, with_email=False)
     f = write_csv(tmp_path / "in.csv", ["Company", "First name", "Last name", "Mobile", "Email"],
