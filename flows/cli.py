@@ -27,6 +27,18 @@ DEFAULT_DB = "data/crm.duckdb"
 DbOpt = Annotated[str | None, typer.Option("--db", help="CRM database: a DuckDB file "
                                            "(default $CRM_IMPORT_DB, else data/crm.duckdb)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="if another crm-import holds the "
+                                         "CRM, fail at once instead of waiting")]
+
+
+def _waiting(holder: str) -> None:
+    typer.echo(f"waiting for {holder} to finish with this CRM …", err=True)
+
+
+def _store(db: str | None, *, wait: bool = True):
+    from transforms.store import open_store
+
+    return open_store(_db(db), wait=wait, on_wait=_waiting)
 
 
 def _db(db: str | None) -> str:
@@ -116,7 +128,8 @@ def _import(req, as_json: bool) -> dict[str, Any]:
     else:
         from flows.pipeline import import_contacts
 
-        summary = import_contacts(req, report=None if as_json else TerminalReporter())
+        summary = import_contacts(req, report=None if as_json else TerminalReporter(),
+                                  on_wait=_waiting)
     if as_json:
         _emit(summary)
     else:
@@ -143,6 +156,9 @@ def run(
                                                      help="rows to leave out, e.g. 3,7-9")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only; "
                                           "change nothing in the CRM")] = False,
+    once: Annotated[bool, typer.Option("--once", help="refuse a file whose identical copy "
+                                       "was imported before")] = False,
+    no_wait: NoWaitOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -155,7 +171,8 @@ def run(
         req = ImportRequest(
             file=str(file), db=_db(db), settings=load_settings(settings), source=source,
             mapping_file=str(mapping) if mapping else None, sheet=sheet, encoding=encoding,
-            exclude_rows=tuple(parse_row_list(exclude_rows)), dry_run=dry_run)
+            exclude_rows=tuple(parse_row_list(exclude_rows)), dry_run=dry_run, once=once,
+            wait=not no_wait)
     except CrmImportError as exc:
         _fail(exc, as_json)
     summary = _import(req, as_json)
@@ -167,10 +184,9 @@ def run(
 def runs(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List the import runs, newest first."""
     from transforms.runs import list_runs
-    from transforms.store import open_store
 
     try:
-        with open_store(_db(db)) as store:
+        with _store(db) as store:
             frame = list_runs(store)
     except CrmImportError as exc:
         _fail(exc, as_json)
@@ -193,17 +209,28 @@ def _wide():
 def show(
     run_id: Annotated[str, typer.Argument(help="a run id from `crm-import runs`")],
     rejects: Annotated[bool, typer.Option("--rejects", help="list the rejected rows")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="with --rejects: write "
+                                                "the rejected rows as they came in, plus row, "
+                                                "column and reason, to .xlsx or .csv")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show one run: its summary, and with --rejects its rejected rows."""
+    from transforms.export import rejects_frame, write_table
     from transforms.runs import run_rejects, run_summary
-    from transforms.store import open_store
 
     try:
-        with open_store(_db(db)) as store:
+        with _store(db) as store:
             summary = run_summary(store, run_id)
             bad = run_rejects(store, run_id) if rejects else None
+            if rejects and output:
+                raw = store.query("SELECT r.source_row, r.record FROM staging.raw_rows r WHERE "
+                                  "r.run_id = ? AND r.source_row IN (SELECT source_row FROM "
+                                  "staging.rejects WHERE run_id = ?)", [run_id, run_id])
+                why = store.query('SELECT source_row, "column", reason FROM staging.rejects '
+                                  "WHERE run_id = ? ORDER BY source_row", [run_id])
+                write_table(rejects_frame(raw, why), output, sheet="rejects")
+                summary = {**summary, "rejects_file": str(output)}
     except CrmImportError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -215,6 +242,8 @@ def show(
     if bad is not None:
         with _wide():
             typer.echo(bad)
+    if summary.get("rejects_file"):
+        typer.echo(f"rejected rows written to {summary['rejects_file']}")
 
 
 @selection_app.command("show")
@@ -225,10 +254,9 @@ def selection_show(
 ) -> None:
     """List the members of a selection."""
     from transforms.runs import selection_members
-    from transforms.store import open_store
 
     try:
-        with open_store(_db(db)) as store:
+        with _store(db) as store:
             members = selection_members(store, selection_id)
     except CrmImportError as exc:
         _fail(exc, as_json)
@@ -237,6 +265,120 @@ def selection_show(
         return
     with _wide():
         typer.echo(members)
+
+
+@selection_app.command("export")
+def selection_export(
+    selection_id: Annotated[str, typer.Argument(help="RUN_ID-new or RUN_ID-updated")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".xlsx or .csv")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export the members of a selection with their key fields."""
+    from transforms.export import write_table
+    from transforms.runs import selection_export_frame
+
+    try:
+        with _store(db) as store:
+            frame = selection_export_frame(store, selection_id)
+        write_table(frame, output, sheet="selection")
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    result = {"selection_id": selection_id, "rows": frame.height, "file": str(output)}
+    if as_json:
+        _emit(result)
+    else:
+        typer.echo(f"{frame.height} records written to {output}")
+
+
+@selection_app.command("delete")
+def selection_delete(
+    selection_id: Annotated[str, typer.Argument(help="RUN_ID-new or RUN_ID-updated")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count only")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete the selection's records (recorded as a run: `undo` brings them back)."""
+    from transforms.selection import delete_selection
+
+    try:
+        with _store(db) as store:
+            preview = delete_selection(store, selection_id, dry_run=True)
+            n = preview["deleted"]
+            if not dry_run and not yes and sys.stdin.isatty() and not as_json:
+                total = n["company"] + n["person"]
+                answer = typer.prompt(f"delete {n['company']} companies and {n['person']} persons? "
+                                      f"type {total} to confirm", default="")
+                if answer.strip() != str(total):
+                    typer.echo("nothing deleted")
+                    raise typer.Exit(1)
+            result = preview if dry_run else delete_selection(store, selection_id)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit(result)
+    else:
+        verb = "would delete" if dry_run else "deleted"
+        typer.echo(f"{verb} {result['deleted']['company']} companies and "
+                   f"{result['deleted']['person']} persons"
+                   + ("" if dry_run else f" (run {result['run_id']}; undo brings them back)"))
+
+
+@app.command()
+def undo(
+    run_id: Annotated[str, typer.Argument(help="a run id from `crm-import runs`")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report only")] = False,
+    force: Annotated[bool, typer.Option("--force", help="also restore values changed after "
+                                        "the run, and delete records edited since")] = False,
+    no_wait: NoWaitOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Undo a run: delete what it created, restore what it changed (one transaction)."""
+    from transforms.undo import undo_run
+
+    try:
+        if os.environ.get("PREFECT_API_URL"):
+            from flows.prefect_flows import undo_flow
+
+            result = undo_flow(run_id=run_id, db=_db(db), force=force, dry_run=dry_run)
+        else:
+            with _store(db, wait=not no_wait) as store:
+                result = undo_run(store, run_id, force=force, dry_run=dry_run).as_dict()
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit(result)
+        return
+    typer.echo(f"run {run_id}: {result['status']}: {result['message']}")
+    for c in result["conflicts"][:20]:
+        what = f"{c['entity']} {c['entity_id']}" + (f" {c['field']}" if c.get("field") else "")
+        typer.echo(f"  conflict: {what}: {c['reason']}")
+
+
+@app.command()
+def purge(
+    older_than: Annotated[str, typer.Option("--older-than", help="age, e.g. 90d, 12w, 36h")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list the runs only")] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete staging rows and change-log values of old runs (personal data)."""
+    from transforms.selection import parse_age
+    from transforms.selection import purge as purge_runs
+
+    try:
+        age = parse_age(older_than)
+        with _store(db) as store:
+            result = purge_runs(store, older_than=age, dry_run=dry_run)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit(result)
+    else:
+        verb = "would purge" if dry_run else "purged"
+        typer.echo(f"{verb} {len(result['runs'])} runs started before {result['cutoff']}")
 
 
 @app.command()

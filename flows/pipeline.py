@@ -22,6 +22,7 @@ import polars as pl
 from contracts.canonical import PlanRow
 from contracts.errors import CrmImportError, TooManyRejects
 from contracts.settings import ImportSettings
+from flows.faults import checkpoint
 from transforms import report as rp
 from transforms.apply import apply_plan
 from transforms.mapping import apply_mapping, auto_map, load_mapping_file
@@ -46,6 +47,8 @@ class ImportRequest:
     encoding: str | None = None
     exclude_rows: tuple[int, ...] = ()
     dry_run: bool = False
+    once: bool = False  # refuse a file whose identical copy was imported before
+    wait: bool = True  # wait for another crm-import holding the CRM (else refuse)
 
 
 def run_inline(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -91,14 +94,30 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
 
 def load(store, plan: Plan, *, run_id: str, finish: Callable[[], None]) -> Any:
     """Apply the plan and close the run record in one transaction: all of it or none."""
+    checkpoint("load")
     with store.transaction():
-        result = apply_plan(store, plan, run_id=run_id)
+        result = apply_plan(store, plan, run_id=run_id, checkpoint=checkpoint)
         finish()
+        checkpoint("commit")
     return result
 
 
+class AlreadyImported(CrmImportError):
+    def __init__(self, path: str, runs: list[str]):
+        self.hint = "run it without --once to import it again (merge changes nothing twice)"
+        super().__init__(f"{path}: an identical file was imported before, as run {', '.join(runs)}")
+
+
+def earlier_imports(store, sha256: str, run_id: str) -> list[str]:
+    """Completed, not undone runs of a file with the same content."""
+    found = store.query("SELECT run_id FROM import_run WHERE file_sha256 = ? AND status = "
+                        "'completed' AND run_id <> ? ORDER BY started_at", [sha256, run_id])
+    return found["run_id"].to_list()
+
+
 def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
-                    report: Reporter | None = None) -> dict[str, Any]:
+                    report: Reporter | None = None,
+                    on_wait: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run one import; returns the summary (status completed, preview or failed)."""
     report = report or Reporter()
     started = datetime.now(UTC)
@@ -116,7 +135,8 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
 
     try:
         with report.stage("open CRM"):
-            store = run("open-store", open_store, req.db)
+            store = run("open-store", open_store, req.db, wait=req.wait, on_wait=on_wait,
+                        note=f"run {run_id} importing {path.name}")
         with report.stage("read file"):
             raw: RawTable = run("extract", read_source, path, source=req.source, sheet=req.sheet,
                                 encoding=req.encoding)
@@ -128,10 +148,16 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             summary["encoding"] = raw.encoding
         sha = rp.file_sha256(path)
         record("preview" if req.dry_run else "running", finished=False)
+        checkpoint("read")
+        if before := earlier_imports(store, sha, run_id):
+            summary["duplicate_of"] = before
+            if req.once:
+                raise AlreadyImported(str(path), before)
         log.info("run %s: %d rows read", run_id, raw.frame.height)
 
         with report.stage("map columns"):
             mapped: Mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows)
+            checkpoint("map")
         summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
                                           if mapped.headers[c] in raw.headers},
                               "unmapped": mapped.unmapped}
@@ -140,10 +166,12 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         with report.stage("validate"):
             checked: Checked = run("validate", check_rows, mapped.canonical,
                                    settings=req.settings, headers=mapped.headers)
+            checkpoint("validate")
         with report.stage("match and plan"):
             plan: Plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
                              store=store, headers=mapped.headers,
                              has_company=mapped.has_company, has_person=mapped.has_person)
+            checkpoint("plan")
         PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
         rejects = pl.concat([checked.rejects, plan.rejects], how="vertical_relaxed").sort("source_row")
         warnings = pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
@@ -152,9 +180,15 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         for entity, ep in (("company", plan.company), ("person", plan.person)):
             summary[entity] = ep.counts()
         summary["warnings"] = rp.warnings_list(warnings)
+        if summary.get("duplicate_of"):
+            summary["warnings"].insert(0, {
+                "row": None, "column": None, "code": "duplicate_file",
+                "message": "an identical file was imported before, as run "
+                           + ", ".join(summary["duplicate_of"])})
         with report.stage("write staging"):
             run("stage", write_staging, store, run_id=run_id, raw=raw.frame,
                 canonical=mapped.canonical, rejects=rejects, warnings=warnings, plan=plan)
+            checkpoint("stage")
         report.rejects(rejects)
         log.info("run %s: %d rows rejected, %d warnings", run_id, rejected_rows, warnings.height)
 

@@ -121,3 +121,18 @@ def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
             mapping_file=req.mapping_file, sheet=req.sheet, encoding=req.encoding,
             exclude_rows=list(req.exclude_rows), dry_run=req.dry_run, return_state=True)
     return state.result(raise_on_failure=False)
+
+
+@flow(name="undo-run", flow_run_name="undo · {run_id}")
+def undo_flow(run_id: str, db: str, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+    """Undo an import run from its change log."""
+    from transforms.store import open_store
+    from transforms.undo import undo_run
+
+    with open_store(db) as store:
+        result = task(name="undo", cache_policy=NO_CACHE)(undo_run)(
+            store, run_id, force=force, dry_run=dry_run).as_dict()
+    get_run_logger().info("undo %s: %s", run_id, result["status"])
+    create_markdown_artifact(markdown=f"# Undo {run_id}: {result['status']}\n\n{result['message']}",
+                             key="undo-summary")
+    return result

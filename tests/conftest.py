@@ -99,3 +99,11 @@ def snapshot(db: Path | str) -> dict[str, list]:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "crm.duckdb"
+
+
+def table_hashes(db: Path | str) -> dict[str, str]:
+    """SHA-256 of every CRM data table's sorted rows: "unchanged" means these are equal."""
+    import hashlib
+
+    return {t: hashlib.sha256("\n".join(rows).encode()).hexdigest()
+            for t, rows in snapshot(db).items()}

@@ -8,6 +8,7 @@ so that another store can run the same plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -50,8 +51,12 @@ def _new_records(dec: pl.DataFrame, columns: dict[str, str], ids: pl.Series, key
     )
 
 
-def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
-    """Write the plan. The caller holds the transaction (`store.transaction()`)."""
+def apply_plan(store, plan: Plan, *, run_id: str,
+               checkpoint: Callable[[str], None] = lambda _: None) -> LoadResult:
+    """Write the plan. The caller holds the transaction (`store.transaction()`).
+
+    `checkpoint(step)` is called between the steps (tests inject faults there).
+    """
     log: list[pl.DataFrame] = []
 
     # list values the import adds (SPEC §3 lists: add)
@@ -67,7 +72,7 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
                                  pl.lit(None, pl.String).alias("old_value"),
                                  _json(staged, ["list_name", "value"]).alias("new_value")))
 
-    # companies
+    checkpoint("load:companies")
     cnew = plan.company.decisions.filter(pl.col("outcome") == "new")
     cids = store.next_ids("company", cnew.height)
     company_rows = _new_records(cnew, COMPANY_COLUMNS, cids, "company_id")
@@ -79,6 +84,7 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
     ])
     _update(store, "company", "company_id", plan.company.changes, log)
 
+    checkpoint("load:persons")
     # persons: linked to their company group's id (new or matched)
     pdec = plan.person.decisions.join(
         company_of_group.rename({"group": "_cgroup"}), on="_cgroup", how="left")
@@ -100,20 +106,21 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
                    .alias("new_value")).drop("_target")
     _update(store, "person", "person_id", pchanges, log)
 
+    checkpoint("load:values")
     # multi-valued: removals first, then additions with their owners' ids
     deletes = plan.value_deletes
     for table, (id_col, mapping) in VALUE_TABLES.items():
-        gone = deletes.filter(pl.col("table") == table)
+        gone = deletes.filter(pl.col("table") == table).rename({"crm_id": "owner_id"})
         if gone.height == 0:
             continue
-        old = gone.rename({"crm_id": "owner_id"}).with_columns(pl.col("value_id").alias(id_col))
-        store.register("stage_delete", old.select(pl.col("value_id").alias("id")))
+        # the whole row, under its CRM column names, so that undo can put it back
+        old = gone.select(pl.col("value_id").alias(id_col), *[pl.col(p).alias(c) for c, p in mapping.items()])
+        store.register("stage_delete", old.select(pl.col(id_col).alias("id")))
         store.execute(q.delete_ids(table, id_col, "stage_delete"))
-        log.append(old.select(pl.lit(table).alias("entity"), pl.col("value_id").alias("entity_id"),
+        log.append(old.select(pl.lit(table).alias("entity"), pl.col(id_col).alias("entity_id"),
                               pl.lit("delete").alias("op"), pl.lit("").alias("field"),
-                              _json(old, [id_col, "owner_kind", "owner_id", *[
-                                  p for c, p in mapping.items() if c not in ("owner_kind", "owner_id")]])
-                              .alias("old_value"), pl.lit(None, pl.String).alias("new_value")))
+                              _json(old, old.columns).alias("old_value"),
+                              pl.lit(None, pl.String).alias("new_value")))
     owner_ids = pl.concat([
         company_of_group.select(pl.lit("company").alias("owner_kind"), "group",
                                 pl.col("company_id").alias("owner_id")),
@@ -129,6 +136,7 @@ def apply_plan(store, plan: Plan, *, run_id: str) -> LoadResult:
         staged = add.select(ids.alias(id_col), *[pl.col(p).alias(c) for c, p in mapping.items()])
         _insert(store, table, staged, log, record_id=id_col)
 
+    checkpoint("load:log")
     # bookkeeping: change log and selections
     changes = pl.concat(log, how="vertical_relaxed") if log else pl.DataFrame(schema=LOG_SCHEMA)
     changes = changes.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)

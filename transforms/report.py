@@ -90,8 +90,8 @@ def record_run(store, summary: dict[str, Any], *, settings_json: str, sha256: st
     counts = {f"{e}_{o}": summary[e][o] for e in ENTITIES for o in OUTCOMES}
     values = {
         "run_id": summary["run_id"], "source": summary["source"], "file": summary["file"],
-        "file_sha256": sha256, "settings": settings_json, "started_at": started_at,
-        "finished_at": finished_at, "status": summary["status"],
+        "file_sha256": sha256, "settings": settings_json, "started_at": _naive_utc(started_at),
+        "finished_at": _naive_utc(finished_at), "status": summary["status"],
         "rows_read": summary["rows"]["read"], "rows_rejected": summary["rows"]["rejected"],
         **counts, "summary": json.dumps(summary, ensure_ascii=False),
     }
@@ -99,3 +99,8 @@ def record_run(store, summary: dict[str, Any], *, settings_json: str, sha256: st
     cols = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     store.execute(f"INSERT INTO import_run ({cols}) VALUES ({marks})", list(values.values()))
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    """TIMESTAMP columns hold UTC without a zone, whatever the machine's zone."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment else None

@@ -47,3 +47,28 @@ def selection_members(store, selection_id: str) -> pl.DataFrame:
     if store.scalar("SELECT count(*) FROM selection WHERE selection_id = ?", [selection_id]) == 0:
         raise SelectionNotFound(selection_id)
     return store.query(SELECTION_MEMBERS, [selection_id])
+
+
+SELECTION_EXPORT = """
+SELECT m.entity, m.entity_id,
+       coalesce(c.name, pc.name) AS company, c.orgnr, c.vat_number,
+       p.first_name, p.middle_name, p.last_name, p.position,
+       coalesce(c.street, p.street) AS street, coalesce(c.postcode, p.postcode) AS postcode,
+       coalesce(c.city, p.city) AS city,
+       (SELECT string_agg(e.address, '; ' ORDER BY e.rank) FROM email e
+        WHERE e.owner_kind = m.entity AND e.owner_id = m.entity_id) AS emails,
+       (SELECT string_agg(ph.number, '; ' ORDER BY ph.rank) FROM phone ph
+        WHERE ph.owner_kind = m.entity AND ph.owner_id = m.entity_id) AS phones
+FROM selection_member m
+LEFT JOIN company c ON m.entity = 'company' AND c.company_id = m.entity_id
+LEFT JOIN person p ON m.entity = 'person' AND p.person_id = m.entity_id
+LEFT JOIN company pc ON pc.company_id = p.company_id
+WHERE m.selection_id = ?
+ORDER BY m.entity, m.entity_id
+"""
+
+
+def selection_export_frame(store, selection_id: str) -> pl.DataFrame:
+    if store.scalar("SELECT count(*) FROM selection WHERE selection_id = ?", [selection_id]) == 0:
+        raise SelectionNotFound(selection_id)
+    return store.query(SELECTION_EXPORT, [selection_id])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from transforms.store.duckdb_store import DuckDBStore
+from collections.abc import Callable
 
-SCHEMA_VERSION = 1
+from transforms.store.duckdb_store import DuckDBStore
+from transforms.store.lock import RunLock
+
+SCHEMA_VERSION = 2  # = the newest file in store/migrations (schema.sql is version 1)
 
 # CRM column types that are not text (for casts in updates and restores)
 COLUMN_TYPES: dict[str, dict[str, str]] = {
@@ -18,13 +21,21 @@ ID_COLUMN = {"company": "company_id", "person": "person_id", "phone": "phone_id"
              "price_list": "price_list_id", "change_log": "change_id"}
 
 
-def open_store(target: str) -> DuckDBStore:
-    """A store for `--db`: a DuckDB file path (a postgresql:// URL later)."""
+def open_store(target: str, *, wait: bool = True,
+               on_wait: Callable[[str], None] | None = None, note: str = "") -> DuckDBStore:
+    """A store for `--db`: a DuckDB file path (a postgresql:// URL later).
+
+    crm-import processes take turns on one CRM through a lock file beside it: a second one
+    waits (calling `on_wait` with what holds it) or, with wait=False, is refused.
+    """
     from contracts.errors import StoreUnavailable
 
     if target.startswith(("postgresql://", "postgres://")):
         raise StoreUnavailable(target, "the PostgreSQL store is not available in this version")
-    return DuckDBStore(target)
+    lock = None if target == ":memory:" else RunLock(target + ".lock")
+    if lock is not None:
+        lock.acquire(wait=wait, on_wait=on_wait, note=note, target=target)
+    return DuckDBStore(target, lock=lock)
 
 
 __all__ = ["COLUMN_TYPES", "ID_COLUMN", "SCHEMA_VERSION", "DuckDBStore", "open_store"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -12,42 +13,67 @@ import duckdb
 import polars as pl
 
 from contracts.errors import StoreUnavailable
+from transforms.store.lock import RunLock
 
 
 def _sql_file(name: str) -> str:
     return resources.files("transforms.store").joinpath(name).read_text(encoding="utf-8")
 
 
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) of every migration, in order: migrations/NNN_name.sql."""
+    folder = resources.files("transforms.store").joinpath("migrations")
+    found = [(int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8"))
+             for f in folder.iterdir() if f.name.endswith(".sql")]
+    return sorted(found)
+
+
+def _explain_lock_error(message: str) -> str:
+    """DuckDB's raw lock error → who holds the file, in words."""
+    m = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", message)
+    if m:
+        program = Path(m.group(1)).name
+        return (f"the file is open in another program ({program}, PID {m.group(2)}), perhaps "
+                "an analyst's session; close it there and try again")
+    return message.splitlines()[0]
+
+
 class DuckDBStore:
     kind = "duckdb"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, lock: RunLock | None = None):
         self.target = str(path)
+        self.lock = lock
         if self.target != ":memory:":
             Path(self.target).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(self.target)
         except duckdb.IOException as exc:
-            raise StoreUnavailable(self.target, str(exc).splitlines()[0]) from None
+            if self.lock:
+                self.lock.release()
+            raise StoreUnavailable(self.target, _explain_lock_error(str(exc))) from None
         self._registered: list[str] = []
         self.ensure_schema()
 
     # --- schema ---------------------------------------------------------------------------
     def ensure_schema(self) -> None:
+        """Create the schema on first use; apply the migrations a older file lacks."""
         from transforms.store import SCHEMA_VERSION
 
         self.con.execute("BEGIN")
         self.con.execute(_sql_file("schema.sql"))
         self.con.execute(_sql_file("staging.sql"))
-        row = self.con.execute("SELECT max(version) FROM schema_version").fetchall()
-        current = row[0][0]
-        if current is None:
-            self.con.execute("INSERT INTO schema_version VALUES (?, current_timestamp)",
-                             [SCHEMA_VERSION])
-        elif current > SCHEMA_VERSION:
+        current = self.con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
+        if current is not None and current > SCHEMA_VERSION:
             self.con.execute("ROLLBACK")
             raise StoreUnavailable(self.target, f"schema version {current} is newer than this "
                                    f"crm-import understands ({SCHEMA_VERSION}); upgrade crm-import")
+        for version, sql in migrations():
+            if current is None or version > current:
+                self.con.execute(sql)
+        if current is None or current < SCHEMA_VERSION:
+            self.con.execute("INSERT INTO schema_version VALUES (?, current_timestamp)",
+                             [SCHEMA_VERSION])
         self.con.execute("COMMIT")
 
     # --- queries --------------------------------------------------------------------------
@@ -104,6 +130,8 @@ class DuckDBStore:
     def close(self) -> None:
         self.unregister_all()
         self.con.close()
+        if self.lock:
+            self.lock.release()
 
     def __enter__(self) -> DuckDBStore:
         return self

@@ -1,0 +1,165 @@
+"""Undo: the CRM comes back exactly as it was; conflicts are reported, not overwritten."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import run_import, seed, table, table_hashes, write_csv
+from transforms.store import open_store
+from transforms.undo import RunPurged, undo_run
+
+
+def _undo(db, run_id, **kw):
+    with open_store(str(db)) as store:
+        return undo_run(store, run_id, **kw)
+
+
+def _crm(db):
+    seed(db, companies=[{"company_id": 1, "name": "ACME Inc.", "street": "Main street 456", "code": "A1"},
+                        {"company_id": 2, "name": "Beta AS", "street": None, "category": "Customer"}],
+         persons=[{"person_id": 1, "company_id": 1, "first_name": "Ola", "last_name": "Nordmann",
+                   "title": "Mr", "birth_date": "1980-05-17"}],
+         phones=[{"phone_id": 1, "owner_kind": "person", "owner_id": 1, "kind": "mobile",
+                  "number": "900 00 001", "number_e164": "+4790000001", "rank": 1}],
+         emails=[{"email_id": 1, "owner_kind": "person", "owner_id": 1, "address": "ola@acme.no",
+                  "rank": 1}],
+         list_items=[{"list_item_id": 1, "list_name": "category", "value": "Customer", "is_default": True}])
+
+
+def _file(tmp_path):
+    return write_csv(tmp_path / "in.csv", ["Company", "Address", "Category", "First name", "Last name",
+                                           "Title", "Birthday", "Mobile", "Email", "Interests"], [
+        ["ACME Inc.", "Broadway 123", "VIP", "Ola", "Nordmann", "Dr", "17.05.1981", "900 00 002",
+         "ola.n@acme.no", "Golf"],
+        ["Beta AS", "Storgata 1", "", "Kari", "Hansen", "", "", "", "kari@beta.no", ""],
+        ["Gamma AS", "", "Partner", "Per", "Berg", "", "", "+47 41 00 00 00", "", "Golf; Sail"],
+        ["", "", "", "Eva", "Lund", "", "", "", "eva@x.no", ""],
+    ])
+
+
+@pytest.mark.parametrize("action", ["add", "merge", "replace", "skip"])
+@pytest.mark.parametrize("values", ["add", "replace"])
+def test_undo_after_each_action_restores_every_table(tmp_path, db, action, values):
+    _crm(db)
+    before = table_hashes(db)
+    s = run_import(_file(tmp_path), db, {
+        "company": {"action": action}, "person": {"action": action},
+        "lists": {"phones": values, "urls_emails": values}})
+    assert s["status"] == "completed"
+    assert table_hashes(db) != before  # the run changed something (new companies at least)
+    result = _undo(db, s["run_id"])
+    assert result.status == "undone" and result.conflicts == []
+    assert table_hashes(db) == before
+    assert table(db, "SELECT status FROM import_run WHERE run_id = ?", [s["run_id"]]).item() == "undone"
+    again = _undo(db, s["run_id"])
+    assert again.status == "noop" and "already undone" in again.message
+
+
+def test_undo_dry_run_changes_nothing(tmp_path, db):
+    _crm(db)
+    s = run_import(_file(tmp_path), db)
+    after = table_hashes(db)
+    preview = _undo(db, s["run_id"], dry_run=True)
+    assert preview.status == "preview" and preview.deleted["company"] == 2
+    assert table_hashes(db) == after
+
+
+def test_a_field_changed_after_the_run_is_a_conflict(tmp_path, db):
+    _crm(db)
+    before = table_hashes(db)
+    s = run_import(_file(tmp_path), db)  # merge fills Beta's street
+    with open_store(str(db)) as store:  # someone edits it by hand afterwards
+        store.execute("UPDATE company SET street = 'Edited 9' WHERE company_id = 2")
+    result = _undo(db, s["run_id"])
+    assert {(c["entity"], c["entity_id"], c["field"], c["current_value"]) for c in result.conflicts} == {
+        ("company", 2, "street", "Edited 9")}
+    assert table(db, "SELECT street FROM company WHERE company_id = 2").item() == "Edited 9"
+    assert table_hashes(db)["person"] == before["person"]  # the rest was undone
+
+
+def test_force_restores_conflicting_values(tmp_path, db):
+    _crm(db)
+    before = table_hashes(db)
+    s = run_import(_file(tmp_path), db)
+    with open_store(str(db)) as store:
+        store.execute("UPDATE company SET street = 'Edited 9' WHERE company_id = 2")
+    _undo(db, s["run_id"], force=True)
+    assert table_hashes(db) == before
+
+
+def test_later_runs_are_reported_and_their_records_kept(tmp_path, db):
+    first = run_import(_file(tmp_path), db)
+    f2 = write_csv(tmp_path / "more.csv", ["Company", "First name", "Last name", "Mobile"],
+                   [["Gamma AS", "Siri", "Dahl", "900 55 555"]])
+    second = run_import(f2, db)  # adds a person to Gamma AS, created by the first run
+    result = _undo(db, first["run_id"])
+    assert result.later_runs == [second["run_id"]]
+    reasons = {(c["entity"], c["reason"]) for c in result.conflicts}
+    assert ("company", "persons not created by this run belong to it") in reasons
+    assert table(db, "SELECT name FROM company ORDER BY name").rows() == [("Gamma AS",)]
+    assert table(db, "SELECT first_name FROM person").rows() == [("Siri",)]
+
+
+def test_undo_of_something_that_changed_nothing(tmp_path, db):
+    s = run_import(_file(tmp_path), db, dry_run=True)
+    assert _undo(db, s["run_id"]).status == "noop"
+
+
+def test_undo_of_a_purged_run_is_refused(tmp_path, db):
+    from datetime import timedelta
+
+    from transforms.selection import purge
+
+    s = run_import(_file(tmp_path), db)
+    with open_store(str(db)) as store:
+        done = purge(store, older_than=timedelta(seconds=0))
+    assert s["run_id"] in done["runs"]
+    assert table(db, "SELECT count(*) FROM staging.raw_rows").item() == 0
+    assert table(db, "SELECT count(*) FROM change_log WHERE new_value IS NOT NULL "
+                     "OR old_value IS NOT NULL").item() == 0
+    with pytest.raises(RunPurged, match="can no longer be undone"):
+        _undo(db, s["run_id"])
+
+
+# --- undo(run(crm)) == crm, over random CRMs and files ----------------------------------------
+
+names = st.sampled_from(["ACME", "acme ", "Beta AS", "Gamma", "Delta", ""])
+people = st.sampled_from([("Ola", "N"), ("ola", "n"), ("Kari", "H"), ("", ""), ("Per", "B")])
+cells = st.sampled_from(["", "Oslo", "Bergen", "0150"])
+phones = st.sampled_from(["", "900 00 001", "+47 900 00 002", "call me"])
+mails = st.sampled_from(["", "a@x.no", "A@X.NO", "b@y.no", "bad@"])
+row = st.tuples(names, people, cells, phones, mails)
+
+
+@settings(max_examples=int(__import__("os").environ.get("UNDO_EXAMPLES", "30")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(crm_rows=st.lists(row, max_size=4), file_rows=st.lists(row, min_size=1, max_size=6),
+       action=st.sampled_from(["add", "merge", "replace", "skip"]),
+       values=st.sampled_from(["add", "replace", "ignore"]),
+       if_no_company=st.sampled_from(["create_company", "skip", "without_company"]))
+def test_undo_of_a_run_gives_back_the_crm(crm_rows, file_rows, action, values, if_no_company):
+    header = ["Company", "First name", "Last name", "City", "Mobile", "Email"]
+
+    def flat(rows):
+        return [[c, f, la, city, ph, m] for c, (f, la), city, ph, m in rows]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "crm.duckdb"
+        if crm_rows:  # a CRM made by an earlier import
+            run_import(write_csv(Path(tmp) / "crm.csv", header, flat(crm_rows)), db,
+                       {"import": {"max_rejects": 1.0}})
+        before = table_hashes(db)
+        s = run_import(write_csv(Path(tmp) / "in.csv", header, flat(file_rows)), db, {
+            "import": {"max_rejects": 1.0},
+            "company": {"action": action}, "person": {"action": action, "if_no_company": if_no_company},
+            "lists": {"phones": values, "urls_emails": values}})
+        if s["status"] != "completed":
+            return
+        result = _undo(db, s["run_id"])
+        assert result.conflicts == []
+        assert table_hashes(db) == before

@@ -1,0 +1,73 @@
+"""Spreadsheet and CSV exports that a person can open safely.
+
+A cell that starts with =, +, -, @, tab or CR would be taken for a formula by Excel or
+LibreOffice (CSV injection): in .xlsx every cell is written as a string cell, in .csv such a
+value gets a leading apostrophe, the convention both programs show as text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+
+from contracts.errors import CrmImportError
+
+RISKY = r"^[=+\-@\t\r]"
+
+
+class ExportFailed(CrmImportError):
+    def __init__(self, path: str, reason: str):
+        self.hint = "write to a .xlsx or .csv path in a folder you can write to"
+        super().__init__(f"{path}: cannot write the export: {reason}")
+
+
+def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
+    """For CSV: values that would start a formula get a leading apostrophe."""
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(RISKY)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c))
+        .alias(c) for c in frame.columns if frame.schema[c] == pl.String)
+
+
+def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data") -> Path:
+    """Write .xlsx (string cells, header frozen) or .csv (neutralised), by the suffix."""
+    p = Path(path)
+    text = frame.select([pl.col(c).cast(pl.String) for c in frame.columns])
+    try:
+        if p.suffix.lower() == ".csv":
+            neutralise(text).write_csv(p)
+            return p
+        if p.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise ExportFailed(str(p), f"unknown export type {p.suffix!r}")
+        wb = xlsxwriter.Workbook(p, {"strings_to_formulas": False, "strings_to_numbers": False,
+                                     "strings_to_urls": False})
+        ws = wb.add_worksheet(sheet)
+        bold = wb.add_format({"bold": True})
+        ws.write_row(0, 0, text.columns, bold)
+        for j, col in enumerate(text.columns):
+            # one call per column; every value a string cell, never a formula
+            values = text[col].to_list()
+            ws.write_column(1, j, [v if v is not None else "" for v in values])
+        ws.freeze_panes(1, 0)
+        wb.close()
+    except OSError as exc:
+        raise ExportFailed(str(p), exc.strerror or str(exc)) from None
+    return p
+
+
+def rejects_frame(raw: pl.DataFrame, rejects: pl.DataFrame) -> pl.DataFrame:
+    """The rejected rows as they came in (the file's own columns) + row, column, reason.
+
+    raw: source_row, record (JSON of the row keyed by the file's headers);
+    rejects: source_row, column, reason.
+    """
+    if raw.height == 0:
+        return pl.DataFrame(schema={"row": pl.Int64, "column": pl.String, "reason": pl.String})
+    per_row = rejects.group_by("source_row", maintain_order=True).agg(
+        pl.col("column").unique(maintain_order=True).str.join("; ").alias("column"),
+        pl.col("reason").unique(maintain_order=True).str.join("; ").alias("reason"))
+    rows = raw.join(per_row, on="source_row", how="inner").sort("source_row")
+    decoded = rows.select(pl.col("record").str.json_decode(infer_schema_length=None)).unnest("record")
+    return pl.concat([decoded, rows.select(pl.col("source_row").alias("row"), "column", "reason")],
+                     how="horizontal")

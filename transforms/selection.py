@@ -1,0 +1,123 @@
+"""Delete the records of a selection, as a recorded (and undoable) run."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from contracts.errors import CrmImportError
+from transforms.report import new_run_id
+from transforms.runs import selection_members
+from transforms.store import ID_COLUMN
+from transforms.store import sql as q
+
+VALUE_TABLES = ("phone", "email", "url", "interest")
+
+
+def _rows(store, table: str, where: str, params: list) -> pl.DataFrame:
+    return store.query(f"SELECT * FROM {q.ident(table)} WHERE {where}", params)
+
+
+def delete_selection(store, selection_id: str, *, dry_run: bool = False) -> dict[str, Any]:
+    """Delete the selection's companies and persons with their phones/emails/URLs/interests.
+
+    Persons outside the selection that belong to a deleted company lose the link (logged).
+    Every removed row goes into change_log as JSON under a run of kind 'selection-delete',
+    so `crm-import undo` of that run puts it all back.
+    """
+    members = selection_members(store, selection_id)
+    ids = {e: members.filter(pl.col("entity") == e)["entity_id"] for e in ("company", "person")}
+    counts = {e: int(s.len()) for e, s in ids.items()}
+    run_id = new_run_id()
+    summary = {"run_id": run_id, "status": "preview" if dry_run else "completed",
+               "selection_id": selection_id, "deleted": counts, "errors": []}
+    if dry_run:
+        return summary
+    started = datetime.now(UTC)
+    with store.transaction():
+        log = []
+        store.register("sel_company", pl.DataFrame({"id": ids["company"]}))
+        store.register("sel_person", pl.DataFrame({"id": ids["person"]}))
+        detached = store.query(
+            "SELECT person_id AS entity_id, CAST(company_id AS VARCHAR) AS old_value FROM person "
+            "WHERE company_id IN (SELECT id FROM sel_company) AND person_id NOT IN (SELECT id FROM sel_person)")
+        if detached.height:
+            store.register("sel_detach", detached)
+            store.execute("UPDATE person SET company_id = NULL WHERE person_id IN "
+                          "(SELECT entity_id FROM sel_detach)")
+            log.append(detached.select(pl.lit("person").alias("entity"), "entity_id",
+                                       pl.lit("update").alias("op"), pl.lit("company_id").alias("field"),
+                                       "old_value", pl.lit(None, pl.String).alias("new_value")))
+        for vt in VALUE_TABLES:
+            for owner in ("company", "person"):
+                gone = _rows(store, vt, f"owner_kind = ? AND owner_id IN (SELECT id FROM sel_{owner})",
+                             [owner])
+                log.append(_deleted(gone, vt))
+                store.execute(f"DELETE FROM {q.ident(vt)} WHERE owner_kind = ? AND owner_id IN "
+                              f"(SELECT id FROM sel_{owner})", [owner])
+        for table in ("person", "company"):
+            gone = _rows(store, table, f"{q.ident(ID_COLUMN[table])} IN (SELECT id FROM sel_{table})", [])
+            log.append(_deleted(gone, table))
+            store.execute(f"DELETE FROM selection_member WHERE entity = ? AND entity_id IN "
+                          f"(SELECT id FROM sel_{table})", [table])
+            store.execute(q.delete_ids(table, ID_COLUMN[table], f"sel_{table}"))
+        changes = pl.concat(log, how="vertical_relaxed")
+        if changes.height:
+            cids = store.next_ids("change_log", changes.height)
+            staged = changes.select(cids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
+            store.register("sel_log", staged)
+            store.execute(q.insert_select("change_log", staged.columns, "sel_log"))
+        store.execute(
+            "INSERT INTO import_run (run_id, kind, source, file, started_at, finished_at, status, "
+            "summary) VALUES (?, 'selection-delete', 'selection', ?, ?, ?, 'completed', ?)",
+            [run_id, selection_id, started, datetime.now(UTC), json.dumps(summary)])
+        store.unregister_all()
+    return summary
+
+
+def _deleted(rows: pl.DataFrame, table: str) -> pl.DataFrame:
+    key = ID_COLUMN[table]
+    return rows.select(pl.lit(table).alias("entity"), pl.col(key).cast(pl.Int64).alias("entity_id"),
+                       pl.lit("delete").alias("op"), pl.lit("").alias("field"),
+                       pl.struct(pl.all()).struct.json_encode().alias("old_value"),
+                       pl.lit(None, pl.String).alias("new_value"))
+
+
+class AgeInvalid(CrmImportError):
+    def __init__(self, text: str):
+        self.hint = "write an age such as 90d, 12w or 36h"
+        super().__init__(f"--older-than {text!r} is not an age")
+
+
+def parse_age(text: str) -> timedelta:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([dhw])\s*", text or "")
+    if not m:
+        raise AgeInvalid(text)
+    n, unit = int(m.group(1)), m.group(2)
+    return {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
+
+
+def purge(store, *, older_than: timedelta, dry_run: bool = False) -> dict[str, Any]:
+    """Remove staging rows and change-log values of runs older than `older_than`."""
+    cutoff = datetime.now(UTC) - older_than
+    runs = store.query("SELECT run_id FROM import_run WHERE started_at < ? AND purged_at IS NULL",
+                       [cutoff.replace(tzinfo=None)])
+    result = {"status": "preview" if dry_run else "completed", "runs": runs["run_id"].to_list(),
+              "cutoff": cutoff.isoformat(timespec="seconds"), "errors": []}
+    if dry_run or runs.height == 0:
+        return result
+    with store.transaction():
+        store.register("purge_runs", runs)
+        for t in ("raw_rows", "canonical", "rejects", "warnings", "candidates", "plan", "changes"):
+            store.execute(f"DELETE FROM staging.{q.ident(t)} WHERE run_id IN (SELECT run_id FROM purge_runs)")
+        store.execute("UPDATE change_log SET old_value = NULL, new_value = NULL "
+                      "WHERE run_id IN (SELECT run_id FROM purge_runs)")
+        store.execute("UPDATE import_run SET purged_at = ? WHERE run_id IN (SELECT run_id FROM purge_runs)",
+                      [datetime.now(UTC)])
+        store.unregister_all()
+    return result
