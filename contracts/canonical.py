@@ -16,6 +16,9 @@ import polars as pl
 from contracts.fields import FIELDS, PRIVACY_FIELDS
 
 NUL_CHECK = "no NUL character"
+FORMULA_ERROR_CHECK = "no formula error"
+# what Excel/LibreOffice leave in a cell whose formula failed
+FORMULA_ERRORS = r"^#(?:N/A|REF!|DIV/0!|VALUE!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)$"
 
 
 def _no_nul(data: pa.PolarsData) -> pl.LazyFrame:
@@ -62,11 +65,18 @@ CanonicalContact = type(
 )
 
 
+def _no_formula_error(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(
+        pl.col(data.key).str.contains(FORMULA_ERRORS).fill_null(False).not_()
+    )
+
+
 def nul_check_schema(columns: list[str]) -> pa.DataFrameSchema:
-    """A column-wise NUL check, so failure cases name the column (not the whole row)."""
+    """Column-wise storability checks, so failure cases name the column (not the whole row):
+    no NUL character, no formula error value (#N/A, #REF!, …) standing in for data."""
+    checks = [pa.Check(_no_nul, name=NUL_CHECK), pa.Check(_no_formula_error, name=FORMULA_ERROR_CHECK)]
     return pa.DataFrameSchema(
-        {c: pa.Column(str, nullable=True, required=False,
-                      checks=pa.Check(_no_nul, name=NUL_CHECK)) for c in columns},
+        {c: pa.Column(str, nullable=True, required=False, checks=checks) for c in columns},
         strict=False,
     )
 

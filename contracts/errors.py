@@ -11,9 +11,9 @@ class CrmImportError(Exception):
 
     hint: str = ""
 
-    def __str__(self) -> str:  # message + what to do
+    def __str__(self) -> str:  # one line: what happened — what to do
         base = super().__str__()
-        return f"{base}\n  → {self.hint}" if self.hint else base
+        return f"{base} — {self.hint}" if self.hint else base
 
 
 class SourceUnreadable(CrmImportError):
@@ -28,6 +28,14 @@ class NoRows(CrmImportError):
         self.path = path
         self.hint = "fill in at least one data row below the header"
         super().__init__(f"{path}: no data rows to import{': ' + detail if detail else ''}")
+
+
+class NoMappedColumns(CrmImportError):
+    def __init__(self, path: str, headers: list[str]):
+        self.path, self.headers = path, headers
+        shown = ", ".join(headers[:8]) + (f" … ({len(headers)} in all)" if len(headers) > 8 else "")
+        self.hint = "map them with --mapping (see `crm-import mapping FILE -o M.toml`)"
+        super().__init__(f"{path}: no column maps to a CRM field (headers: {shown or 'none'})")
 
 
 class MissingMatchColumn(CrmImportError):

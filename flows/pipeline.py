@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from contracts.canonical import PlanRow
-from contracts.errors import CrmImportError, TooManyRejects
+from contracts.errors import CrmImportError, NoMappedColumns, NoRows, TooManyRejects
 from contracts.settings import ImportSettings
 from flows.faults import checkpoint
 from transforms import report as rp
@@ -81,6 +81,8 @@ class Mapped:
 
 def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int, ...]) -> Mapped:
     mapping = auto_map(raw.headers, load_mapping_file(mapping_file))
+    if not mapping.columns:
+        raise NoMappedColumns(raw.path, raw.headers)
     canonical = apply_mapping(raw.frame.lazy(), mapping)
     if exclude_rows:
         canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
@@ -142,6 +144,8 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
                                 encoding=req.encoding)
         summary["source"] = raw.source
         summary["rows"]["read"] = raw.frame.height
+        if raw.frame.height == 0:
+            raise NoRows(str(path), "the file has a header but no rows below it")
         if raw.sheet:
             summary["sheet"] = raw.sheet
         if raw.encoding:

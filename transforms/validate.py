@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
-from contracts.canonical import NUL_CHECK, CanonicalContact, nul_check_schema
+from contracts.canonical import FORMULA_ERROR_CHECK, NUL_CHECK, CanonicalContact, nul_check_schema
 from contracts.fields import base_field
 from contracts.settings import ImportSettings
 from transforms import normalise as nz
@@ -72,6 +72,8 @@ def _storage_rejects(rows: pl.DataFrame, headers: dict[str, str]) -> pl.LazyFram
             pl.col("value"),
             pl.when(pl.col("check") == NUL_CHECK)
             .then(pl.lit("contains a NUL character, which cannot be stored"))
+            .when(pl.col("check") == FORMULA_ERROR_CHECK)
+            .then(pl.lit("a formula error in the file, not a value: fix the formula or the cell"))
             .otherwise(pl.lit("too long for the CRM column (") + pl.col("check") + pl.lit(")"))
             .alias("reason"),
         )

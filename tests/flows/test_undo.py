@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -136,7 +137,7 @@ mails = st.sampled_from(["", "a@x.no", "A@X.NO", "b@y.no", "bad@"])
 row = st.tuples(names, people, cells, phones, mails)
 
 
-@settings(max_examples=int(__import__("os").environ.get("UNDO_EXAMPLES", "30")), deadline=None,
+@settings(max_examples=int(os.environ.get("UNDO_EXAMPLES", "30")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(crm_rows=st.lists(row, max_size=4), file_rows=st.lists(row, min_size=1, max_size=6),
        action=st.sampled_from(["add", "merge", "replace", "skip"]),

@@ -61,7 +61,7 @@ def test_first_visible_sheet_with_data_unless_named(tmp_path):
     t = read_source(tmp_path / "t.xlsx")
     assert (t.sheet, t.frame["Company"].to_list()) == ("Kunder", ["Visible AS"])
     assert read_source(tmp_path / "t.xlsx", sheet="Hidden").frame["Company"].to_list() == ["Secret AS"]
-    with pytest.raises(SourceUnreadable, match="no sheet named 'Nope'.*\n.*Hidden, Empty, Kunder"):
+    with pytest.raises(SourceUnreadable, match="no sheet named .Nope.*Hidden, Empty, Kunder"):
         read_source(tmp_path / "t.xlsx", sheet="Nope")
 
 
@@ -81,7 +81,7 @@ def test_csv_semicolon_bom_and_blank_lines(tmp_path):
 def test_csv_not_utf8_asks_for_an_encoding(tmp_path):
     f = tmp_path / "t.csv"
     f.write_bytes("Firma,Sted\nBlåbær AS,Tromsø\n".encode("cp1252"))
-    with pytest.raises(SourceUnreadable, match="not UTF-8 .*line 2.*\n.*--encoding"):
+    with pytest.raises(SourceUnreadable, match="not UTF-8 .*line 2.*--encoding"):
         read_source(f)
     assert read_source(f, encoding="cp1252").frame["Firma"].to_list() == ["Blåbær AS"]
 

@@ -23,6 +23,7 @@ class RawTable:
     frame: pl.DataFrame  # source_row + one Utf8 column per header
     headers: list[str]
     source: str  # excel | csv
+    path: str = ""
     sheet: str | None = None
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -49,6 +50,8 @@ def read_source(
     from transforms.sources import spreadsheet
 
     p = Path(path)
+    if p.is_dir():
+        raise SourceUnreadable(str(p), "is a folder, not a file", hint="give the path of one file")
     if not p.is_file():
         raise SourceUnreadable(str(p), "no such file", hint="check the path")
     kind = detect_source(p, source)

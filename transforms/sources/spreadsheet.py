@@ -96,10 +96,47 @@ def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source:
         .with_columns(pl.col("source_row").cast(pl.Int64))
         .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
     )
-    return RawTable(body, headers, source, sheet=sheet, encoding=encoding)
+    return RawTable(body, headers, source, path=str(path), sheet=sheet, encoding=encoding)
+
+
+EXCEL_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Ref": "#REF!", "Name": "#NAME?",
+                "Value": "#VALUE!", "Num": "#NUM!", "Null": "#NULL!", "GettingData": "#GETTING_DATA"}
+
+
+def _with_error_cells(cells: pl.DataFrame, errors) -> pl.DataFrame:
+    """Put formula errors back where calamine left null: a #N/A is not an empty cell.
+
+    The contracts then reject the row ("a formula error in the file"), instead of the
+    import silently treating the cell as empty.
+    """
+    found = [(e.position[0], e.position[1], e.detail) for e in (errors.errors if errors else [])]
+    if not found:
+        return cells
+    marks = pl.DataFrame(found, schema={"_r": pl.Int64, "_c": pl.Int64, "_d": pl.String}, orient="row")
+    marks = marks.with_columns(
+        pl.col("_d").str.extract(r"Error\((\w+)\)").replace_strict(
+            EXCEL_ERRORS, default=pl.lit("#VALUE!")).alias("_v"))
+    out = cells.with_row_index("_r").with_columns(pl.col("_r").cast(pl.Int64))
+    for c in marks["_c"].unique().to_list():
+        name = cells.columns[c]
+        fix = marks.filter(pl.col("_c") == c).select("_r", pl.col("_v").alias("_fix"))
+        out = (out.join(fix, on="_r", how="left")
+               .with_columns(pl.coalesce(pl.col("_fix"), pl.col(name)).alias(name)).drop("_fix"))
+    return out.drop("_r")
+
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def read_excel(path: Path, *, sheet: str | None = None) -> RawTable:
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise NoRows(str(path), "the file is empty (0 bytes)")
+    if head == OLE_MAGIC and path.suffix.lower() in (".xlsx", ".xlsm"):
+        # an .xlsx inside an OLE container is an encrypted (password-protected) workbook
+        raise SourceUnreadable(str(path), "the workbook is password-protected (encrypted)",
+                               hint="open it in Excel and save a copy without a password")
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # fastexcel raises its own error types per format
@@ -117,7 +154,8 @@ def read_excel(path: Path, *, sheet: str | None = None) -> RawTable:
         loaded = reader.load_sheet(idx, header_row=None, dtypes="string")
         if sheet is None and (loaded.visible != "visible" or loaded.height == 0):
             continue
-        cells = loaded.to_polars()
+        batch, errors = loaded.to_arrow_with_errors()
+        cells = _with_error_cells(pl.from_arrow(batch), errors)
         if cells.width == 0 or cells.height == 0:
             continue
         first = _first_row_number_xlsx(path, idx) if path.suffix.lower() in (".xlsx", ".xlsm") else 1

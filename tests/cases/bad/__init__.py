@@ -1,0 +1,191 @@
+"""The bad-input corpus: files a real user might hand us, made fresh by `build(folder)`.
+
+Each case says how it must end: "error" (one clear line, non-zero exit, nothing applied) or
+"rows" (the run completes; the faulty rows are rejected or the values dropped with warnings).
+The files are generated, not committed: some are large (a 50 MB cell, 10,000 columns).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xlsxwriter
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    file: str  # file name in the corpus folder ("" for a path that does not exist)
+    expect: str  # "error" | "rows"
+    message: str  # a piece of the error (or of a reject reason) the user must see
+    args: tuple[str, ...] = ()
+    settings: str = ""  # settings TOML text
+    rejected: int | None = None  # with "rows": rows.rejected
+    extra: dict = field(default_factory=dict)
+
+
+HEADER = "Company,First name,Last name,Email,Mobile\n"
+GOOD_ROW = "ACME AS,Ola,Nordmann,ola@acme.no,900 11 222\n"
+
+
+def _xlsx(path: Path, rows: list[list], *, formulas: dict | None = None, hidden: bool = False) -> None:
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("Data")
+    if hidden:
+        other = wb.add_worksheet("Cover")
+        other.activate()
+        ws.hide()
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            if v is not None:
+                ws.write(i, j, v)
+    for (r, c), (formula, value) in (formulas or {}).items():
+        ws.write_formula(r, c, formula, None, value)
+    wb.close()
+
+
+def build(folder: Path) -> list[Case]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(42)
+    w = lambda name, data: (folder / name).write_bytes(data)  # noqa: E731
+    t = lambda name, text, enc="utf-8": (folder / name).write_bytes(text.encode(enc))  # noqa: E731
+    cases: list[Case] = []
+
+    def add(*a, **kw):
+        cases.append(Case(*a, **kw))
+
+    # --- unreadable or empty files ----------------------------------------------------------
+    w("zero.csv", b"")
+    add("zero bytes csv", "zero.csv", "error", "no data rows")
+    w("zero.xlsx", b"")
+    add("zero bytes xlsx", "zero.xlsx", "error", "no data rows")
+    w("zero.vcf", b"")
+    add("zero bytes vcf", "zero.vcf", "error", "unknown file type")
+    w("garbage.xlsx", bytes(rnd.getrandbits(8) for _ in range(4096)))
+    add("binary garbage as xlsx", "garbage.xlsx", "error", "cannot read the file")
+    w("garbage.csv", bytes(rnd.getrandbits(8) for _ in range(4096)))
+    add("binary garbage as csv", "garbage.csv", "error", "cannot read the file")
+    w("garbage.vcf", bytes(rnd.getrandbits(8) for _ in range(4096)))
+    add("binary garbage as vcf", "garbage.vcf", "error", "unknown file type")
+    _xlsx(folder / "whole.xlsx", [["Company"], ["ACME"]])
+    data = (folder / "whole.xlsx").read_bytes()
+    w("truncated.xlsx", data[: len(data) // 2])
+    add("truncated xlsx (zip cut short)", "truncated.xlsx", "error", "cannot read the file")
+    w("encrypted.xlsx", _encrypted(data))
+    add("password-protected xlsx", "encrypted.xlsx", "error", "password-protected")
+    w("pdf.xlsx", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n")
+    add("a PDF named .xlsx", "pdf.xlsx", "error", "cannot read the file")
+    w("zip_as.csv", data)
+    add("an xlsx named .csv", "zip_as.csv", "error", "not UTF-8")
+    t("csv_as.xlsx", HEADER + GOOD_ROW)
+    add("a csv named .xlsx", "csv_as.xlsx", "error", "cannot read the file")
+    w("notes.pdf", b"%PDF-1.4")
+    add("unknown extension", "notes.pdf", "error", "unknown file type")
+    add("a path that does not exist", "", "error", "no such file")
+    (folder / "a_folder").mkdir(exist_ok=True)
+    add("a directory as FILE", "a_folder", "error", "is a folder")
+
+    # --- no data ----------------------------------------------------------------------------
+    t("only_header.csv", HEADER)
+    add("only a header (csv)", "only_header.csv", "error", "no data rows")
+    _xlsx(folder / "only_header.xlsx", [["Company", "First name"]])
+    add("only a header (xlsx)", "only_header.xlsx", "error", "no data rows")
+    _xlsx(folder / "title_only.xlsx", [["Customers 2026"]])
+    add("a title and nothing else", "title_only.xlsx", "error", "no data rows")
+    _xlsx(folder / "hidden_only.xlsx", [["Company"], ["Secret AS"]], hidden=True)
+    add("data only on a hidden sheet", "hidden_only.xlsx", "error", "no visible sheet")
+    t("blank_lines.csv", "\n\n\n")
+    add("only blank lines", "blank_lines.csv", "error", "no data rows")
+
+    # --- shapes -----------------------------------------------------------------------------
+    t("wide.csv", ",".join(f"col{i}" for i in range(10_000)) + "\n"
+      + ",".join(str(i) for i in range(10_000)) + "\n")
+    add("10,000 columns, none mapped", "wide.csv", "error", "no column maps to a CRM field")
+    t("unmapped.csv", "Foo,Bar\n1,2\n")
+    add("no column maps", "unmapped.csv", "error", "no column maps to a CRM field")
+    with open(folder / "big_cell.csv", "w", encoding="utf-8") as fh:
+        fh.write("Company,Notes\n")
+        fh.write("ACME AS," + "x" * (50 * 1024 * 1024) + "\n")
+    add("a 50 MB single cell", "big_cell.csv", "error", "max_rejects")
+    t("duplicate_headers.csv", "Company,Company,Last name\nACME,Other,Nordmann\n")
+    add("duplicate headers", "duplicate_headers.csv", "rows", "", rejected=0)
+    t("ragged.csv", HEADER + "ACME AS,Ola,Nordmann,ola@acme.no,900 11 222,extra,more\nBeta AS,Kari\n")
+    add("ragged rows", "ragged.csv", "rows", "", rejected=0)
+    t("unclosed_quote.csv", 'Company,Last name\n"ACME,Nordmann\n')
+    add("an unclosed quote", "unclosed_quote.csv", "error", "not a readable CSV")
+    t("long_header.csv", "Company," + "H" * 10_000 + "\nACME,x\n")
+    add("a 10,000-character header", "long_header.csv", "rows", "", rejected=0)
+
+    # --- encodings --------------------------------------------------------------------------
+    t("cp1252.csv", "Firma;Sted\nBlåbær AS;Tromsø\n", "cp1252")
+    add("cp1252 without --encoding", "cp1252.csv", "error", "--encoding")
+    add("cp1252 with --encoding cp1252", "cp1252.csv", "rows", "", args=("--encoding", "cp1252"),
+        rejected=0)
+    add("an unknown --encoding", "cp1252.csv", "error", "unknown encoding", args=("--encoding", "klingon"))
+    t("utf16_nobom.csv", "Company,Last name\nACME,Nordmann\n", "utf-16-le")
+    add("UTF-16 without BOM", "utf16_nobom.csv", "error", "max_rejects")
+
+    # --- values -----------------------------------------------------------------------------
+    _xlsx(folder / "formulas.xlsx", [["Company", "Last name", "Email"], ["ACME", "N", "a@acme.no"],
+                                     ["Beta", None, "b@beta.no"], ["Gamma", "G", None]],
+          formulas={(2, 1): ("=1/0", "#DIV/0!"), (3, 2): ("=NA()", "#N/A")})
+    add("formula errors (#DIV/0!, #N/A)", "formulas.xlsx", "rows", "formula error", rejected=2,
+        settings="[import]\nmax_rejects = 0.9\n")
+    t("injection.csv", HEADER + "'); DROP TABLE company;--,Robert,Tables,bobby@x.no,\n"
+      + "=cmd|' /C calc'!A0,Eve,Formula,eve@x.no,\n")
+    add("SQL-looking and formula-looking values", "injection.csv", "rows", "", rejected=0)
+    t("nul.csv", HEADER + "ACME\x00AS,Ola,N,ola@acme.no,\n" + GOOD_ROW)
+    add("a NUL character", "nul.csv", "rows", "NUL", rejected=1)
+    t("control.csv", HEADER + "\u202eSA EMCA,Ola\u200f,N,ola@acme.no,\n")
+    add("RTL marks and control characters", "control.csv", "rows", "", rejected=0)
+    t("too_long.csv", "Company,Last name\n" + "A" * 201 + ",N\nOk AS,M\n")
+    add("a value over the column's limit", "too_long.csv", "rows", "too long", rejected=1)
+    t("nameless.csv", "Company,City\n,Oslo\n,Bergen\nACME,Oslo\n")
+    add("rows naming nobody, above max_rejects", "nameless.csv", "error", "max_rejects")
+    t("bad_emails.csv", HEADER + "A,Ola,N,bad-address,\nB,Kari,H,k@b.no,\nC,Per,B,p@c.no,\n")
+    add("a bad matched-on email", "bad_emails.csv", "rows", "not a valid email", rejected=1,
+        settings='[person]\nmatch = "email"\n')
+    t("bad_phone.csv", HEADER + "A,Ola,N,ola@a.no,call me maybe\n")
+    add("a phone cell holding text", "bad_phone.csv", "rows", "", rejected=0)
+    t("dates.csv", "Company,Last name,Birthday\nA,N,yesterday\n")
+    add("a date that is no date", "dates.csv", "rows", "", rejected=0)
+    t("all_rejected.csv", HEADER + "A,Ola,N,bad,\nB,Kari,H,worse,\n")
+    add("a file above max_rejects", "all_rejected.csv", "error", "max_rejects",
+        settings='[person]\nmatch = "email"\n')
+
+    # --- settings, mapping and options ------------------------------------------------------
+    t("good.csv", HEADER + GOOD_ROW)
+    add("a match key column absent", "good.csv", "error", "company.match = 'vat'",
+        settings='[company]\nmatch = "vat"\n')
+    add("a settings file with an unknown key", "good.csv", "error", "unknown key",
+        settings="[company]\nmatchh = 'name'\n")
+    add("a settings file with an unknown value", "good.csv", "error", "add, merge, replace, skip",
+        settings="[company]\naction = 'upsert'\n")
+    add("a settings file that is not TOML", "good.csv", "error", "not valid TOML",
+        settings="[company\n")
+    t("mapping_bad.toml", '[columns]\n"Company" = "compnay_name"\n')
+    add("a mapping naming an unknown field", "good.csv", "error", "unknown field",
+        args=("--mapping", str(folder / "mapping_bad.toml")))
+    add("--exclude-rows that is no list", "good.csv", "error", "not a list of rows",
+        args=("--exclude-rows", "three"))
+    add("a sheet that does not exist", "whole.xlsx", "error", "no sheet named", args=("--sheet", "Nope"))
+    os.sync() if hasattr(os, "sync") else None
+    return cases
+
+
+def _encrypted(xlsx: bytes) -> bytes:
+    """The workbook encrypted with a password, as Excel does (an OLE container)."""
+    import msoffcrypto.format.ooxml as ooxml
+
+    out = io.BytesIO()
+    ooxml.OOXMLFile(io.BytesIO(xlsx)).encrypt("secret", out)
+    return out.getvalue()
+
+
+def _is_zip(data: bytes) -> bool:
+    return zipfile.is_zipfile(io.BytesIO(data))
