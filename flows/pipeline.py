@@ -215,6 +215,12 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         summary["status"] = "failed"
         summary["selections"] = {"new": None, "updated": None}
         summary["errors"].append(str(exc))
+        # nothing was applied: the counts say so; what the plan held is kept apart
+        planned = {e: summary[e] for e in rp.ENTITIES if any(summary[e].values())}
+        if planned:
+            summary["planned"] = planned
+            for e in planned:
+                summary[e] = dict.fromkeys(rp.OUTCOMES, 0)
         if store is not None:
             try:
                 record("failed")

@@ -7,6 +7,7 @@ value gets a leading apostrophe, the convention both programs show as text.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -68,6 +69,9 @@ def rejects_frame(raw: pl.DataFrame, rejects: pl.DataFrame) -> pl.DataFrame:
         pl.col("column").unique(maintain_order=True).str.join("; ").alias("column"),
         pl.col("reason").unique(maintain_order=True).str.join("; ").alias("reason"))
     rows = raw.join(per_row, on="source_row", how="inner").sort("source_row")
-    decoded = rows.select(pl.col("record").str.json_decode(infer_schema_length=None)).unnest("record")
+    # every record has the file's headers as keys, in order (see transforms.staging)
+    headers = list(json.loads(rows["record"][0]))
+    shape = pl.Struct(dict.fromkeys(headers, pl.String))
+    decoded = rows.select(pl.col("record").str.json_decode(shape)).unnest("record")
     return pl.concat([decoded, rows.select(pl.col("source_row").alias("row"), "column", "reason")],
                      how="horizontal")

@@ -56,6 +56,12 @@ def test_import_runs_as_a_flow_with_artifacts(harness, tmp_path):
     assert "rows read: 4, rejected: 2" in arts["import-summary"].data
     assert "row" in arts["import-rejects"].data and "not a valid email" in arts["import-rejects"].data
     assert arts["import-progress"].data == 100
+    # nothing personal in the run's logs: counts and row numbers only
+    logs = " ".join(log.message for log in _read(lambda c: c.read_logs()) if log.flow_run_id == run.id)
+    assert "stage: validate" in logs
+    for secret in ("Nordmann", "ola@acme.no", "only@email.no", "Kari"):
+        assert secret not in logs
+    assert "Nordmann" not in arts["import-rejects"].data and "x@" not in arts["import-rejects"].data
 
 
 def test_failed_import_fails_the_flow_run_with_the_reason(harness, tmp_path):
