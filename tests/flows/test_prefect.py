@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 import pytest
 
@@ -57,7 +59,20 @@ def test_import_runs_as_a_flow_with_artifacts(harness, tmp_path):
     assert "row" in arts["import-rejects"].data and "not a valid email" in arts["import-rejects"].data
     assert arts["import-progress"].data == 100
     # nothing personal in the run's logs: counts and row numbers only
-    logs = " ".join(log.message for log in _read(lambda c: c.read_logs()) if log.flow_run_id == run.id)
+    from prefect.logging.handlers import APILogHandler
+
+    for logger in (logging.getLogger(), logging.getLogger("prefect"),
+                   logging.getLogger("prefect.flow_runs"), logging.getLogger("prefect.task_runs")):
+        for handler in logger.handlers:  # logs reach the server in batches
+            if isinstance(handler, APILogHandler):
+                handler.flush()
+    logs = ""
+    for _ in range(20):
+        logs = " ".join(log.message for log in _read(lambda c: c.read_logs())
+                        if log.flow_run_id == run.id)
+        if "stage: validate" in logs:
+            break
+        time.sleep(0.5)
     assert "stage: validate" in logs
     for secret in ("Nordmann", "ola@acme.no", "only@email.no", "Kari"):
         assert secret not in logs
