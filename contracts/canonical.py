@@ -13,7 +13,7 @@ from typing import Optional
 import pandera.polars as pa
 import polars as pl
 
-from contracts.fields import FIELDS, PRIVACY_FIELDS
+from contracts.fields import FIELDS, PRIVACY_FIELDS, PRODUCT_FIELDS
 
 NUL_CHECK = "no NUL character"
 FORMULA_ERROR_CHECK = "no formula error"
@@ -27,10 +27,10 @@ def _no_nul(data: pa.PolarsData) -> pl.LazyFrame:
     )
 
 
-def _field_annotations() -> tuple[dict, dict]:
+def _field_annotations(fields, extra: dict[str, int]) -> tuple[dict, dict]:
     annotations: dict = {"source_row": int}
     attrs: dict = {"source_row": pa.Field(ge=1, unique=True)}
-    for f in FIELDS:
+    for f in fields:
         annotations[f.name] = Optional[str]  # noqa: UP045 - pandera reads typing.Optional
         attrs[f.name] = pa.Field(
             nullable=True,
@@ -39,13 +39,10 @@ def _field_annotations() -> tuple[dict, dict]:
             alias=rf"^{f.name}(_\d+)?$" if f.multi else f.name,
             regex=bool(f.multi),
         )
-    for name in PRIVACY_FIELDS:
+    for name, limit in extra.items():
         annotations[name] = Optional[str]  # noqa: UP045
-        attrs[name] = pa.Field(nullable=True, str_length={"max_value": 255})
+        attrs[name] = pa.Field(nullable=True, str_length={"max_value": limit})
     return annotations, attrs
-
-
-_ann, _attrs = _field_annotations()
 
 
 class _Config:
@@ -53,16 +50,18 @@ class _Config:
     coerce = False
 
 
-CanonicalContact = type(
-    "CanonicalContact",
-    (pa.DataFrameModel,),
-    {
-        "__annotations__": _ann,
-        **_attrs,
-        "Config": _Config,
-        "__doc__": "One mapped input row: CRM field names, text values, source_row 1-based.",
-    },
-)
+def _model(name: str, fields, extra: dict[str, int], doc: str) -> type[pa.DataFrameModel]:
+    ann, attrs = _field_annotations(fields, extra)
+    return type(name, (pa.DataFrameModel,),
+                {"__annotations__": ann, **attrs, "Config": _Config, "__doc__": doc})
+
+
+CanonicalContact = _model(
+    "CanonicalContact", FIELDS, dict.fromkeys(PRIVACY_FIELDS, 255),
+    "One mapped contact row: CRM field names, text values, source_row 1-based.")
+CanonicalProduct = _model(
+    "CanonicalProduct", PRODUCT_FIELDS, {},
+    "One mapped product row: CRM field names, text values, source_row 1-based.")
 
 
 def _no_formula_error(data: pa.PolarsData) -> pl.LazyFrame:

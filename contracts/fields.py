@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-Entity = Literal["company", "person"]
+Entity = Literal["company", "person", "product"]
 Multi = Literal["phone", "email", "url", "interest"]
 
 
@@ -146,7 +146,54 @@ FIELDS: tuple[Field, ...] = (
                 "interessen", "personinterest")),
 )
 
-FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+# Products (SPEC §5 "Products"): one price list per import, prices as exact decimals.
+PRODUCT_FIELDS: tuple[Field, ...] = (
+    _F("product_in_assortment", "product", "in_assortment", 20, aliases=(
+        "inassortment", "assortment", "active", "isactive", "aktiv", "isortiment", "sortiment",
+        "available", "tilgjengelig", "imsortiment", "lagerfort")),
+    _F("product_code", "product", "code", 100, aliases=(
+        "code", "productcode", "productid", "productno", "productnumber", "itemno",
+        "itemnumber", "itemcode", "sku", "artikkelnummer", "artikkelnr", "varenummer", "varenr",
+        "produktkode", "produktnummer", "artikelnummer", "artnr", "internalreference",
+        "reference", "artikelnr", "produktnr")),
+    _F("product_name", "product", "name", 200, aliases=(
+        "name", "productname", "produktnavn", "varenavn", "artikkelnavn", "produktnamn",
+        "benamning", "benämning", "artikelname", "artikelbezeichnung", "bezeichnung",
+        "produktname", "itemname", "title", "navn", "namn")),
+    _F("product_description", "product", "description", 4000, aliases=(
+        "description", "salesdescription", "productdescription", "beskrivelse", "beskrivning",
+        "beschreibung", "produktbeskrivelse", "langtext")),
+    _F("product_category", "product", "category", 100, list_name="product_category", aliases=(
+        "category", "productcategory", "categoryid", "kategori", "produktkategori",
+        "varegruppe", "varugrupp", "warengruppe", "kategorie", "productgroup")),
+    _F("product_family", "product", "family", 100, list_name="product_family", aliases=(
+        "family", "productfamily", "produktfamilie", "familie", "familj", "produktfamilj",
+        "productline")),
+    _F("product_type", "product", "type", 100, list_name="product_type", aliases=(
+        "type", "producttype", "produkttype", "produkttyp", "typ", "art")),
+    _F("product_unit", "product", "unit", 100, aliases=(
+        "unit", "uom", "unitofmeasure", "quantityperunit", "enhet", "enhed", "einheit",
+        "mengeneinheit", "salesunit", "pakning")),
+    _F("product_list_price", "product", "list_price", 50, aliases=(
+        "listprice", "price", "unitprice", "salesprice", "saleprice", "pris", "listepris",
+        "salgspris", "utpris", "utsalgspris", "listpris", "forsaljningspris", "preis",
+        "listenpreis", "verkaufspreis", "enhetspris", "stykkpris")),
+    _F("product_min_price", "product", "min_price", 50, aliases=(
+        "minprice", "minimumprice", "minpris", "minstepris", "lavestepris", "mindestpreis",
+        "lowestprice")),
+    _F("product_cost", "product", "cost", 50, aliases=(
+        "cost", "costprice", "kostpris", "innpris", "innkjopspris", "inkopspris",
+        "einkaufspreis", "selbstkosten", "purchaseprice", "standardcost")),
+    _F("product_vat_rate", "product", "vat_rate", 20, aliases=(
+        "vat", "vatrate", "vatpercent", "mva", "mvasats", "moms", "momssats", "mwst",
+        "mehrwertsteuer", "taxrate", "tax", "ustsatz")),
+)
+PRODUCT_ALIASES: dict[str, str] = {
+    header_key(alias): f.name for f in PRODUCT_FIELDS for alias in (f.name, *f.aliases)
+}
+PRODUCT_REQUIRED = ("product_code", "product_name", "product_list_price")
+
+FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in (*FIELDS, *PRODUCT_FIELDS)}
 
 # Headers that name a field of either entity ("Phone", "Address", "City"): which one they
 # mean depends on what else the file has, see `transforms.mapping`.

@@ -181,6 +181,64 @@ def run(
 
 
 @app.command()
+def products(
+    file: Annotated[Path, typer.Argument(help="spreadsheet or CSV of products")],
+    price_list: Annotated[str | None, typer.Option("--price-list", help="price list to import "
+                                                   "into (default: [product] price_list)")] = None,
+    settings: Annotated[Path | None, typer.Option(help="import policy (TOML)")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
+    sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
+    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV")] = None,
+    exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
+                                                     help="rows to leave out, e.g. 3,7-9")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only")] = False,
+    once: Annotated[bool, typer.Option("--once", help="refuse an identical file imported before")] = False,
+    no_wait: NoWaitOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import products from FILE into a price list (created if missing)."""
+    from contracts.settings import load_settings
+    from flows.pipeline import ImportRequest
+    from transforms.report import parse_row_list
+
+    try:
+        req = ImportRequest(
+            file=str(file), db=_db(db), settings=load_settings(settings), kind="products",
+            price_list=price_list, mapping_file=str(mapping) if mapping else None, sheet=sheet,
+            encoding=encoding, exclude_rows=tuple(parse_row_list(exclude_rows)),
+            dry_run=dry_run, once=once, wait=not no_wait)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    summary = _import(req, as_json)
+    if summary["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@app.command()
+def template(
+    kind: Annotated[str, typer.Argument(help="contacts | products")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the .xlsx to write")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write an import template: our headers, a note on each, drop-downs of the CRM's lists."""
+    from transforms.template import write_template
+
+    try:
+        if kind not in ("contacts", "products"):
+            raise typer.BadParameter("contacts or products")
+        with _store(db) as store:
+            columns = write_template(store, kind, output)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit({"template": kind, "file": str(output), "columns": columns})
+    else:
+        typer.echo(f"{kind} template with {len(columns)} columns written to {output}")
+
+
+@app.command()
 def runs(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List the import runs, newest first."""
     from transforms.runs import list_runs
@@ -388,6 +446,7 @@ def mapping(
     mapping_file: Annotated[Path | None, typer.Option("--mapping", help="start from this mapping")] = None,
     sheet: Annotated[str | None, typer.Option(help="sheet name")] = None,
     encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="contacts | products")] = "contacts",
     as_json: JsonOpt = False,
 ) -> None:
     """Show (and save) the automatic column mapping of FILE."""
@@ -398,7 +457,13 @@ def mapping(
 
     try:
         raw = read_source(file, sheet=sheet, encoding=encoding)
-        result = auto_map(raw.headers, load_mapping_file(mapping_file))
+        if kind == "products":
+            from contracts.fields import PRODUCT_ALIASES
+
+            result = auto_map(raw.headers, load_mapping_file(mapping_file),
+                              aliases=PRODUCT_ALIASES, generic_aliases={})
+        else:
+            result = auto_map(raw.headers, load_mapping_file(mapping_file))
     except CrmImportError as exc:
         _fail(exc, as_json)
     columns = {h: result.columns.get(h, IGNORE) for h in raw.headers}

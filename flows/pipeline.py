@@ -21,12 +21,20 @@ import polars as pl
 
 from contracts.canonical import PlanRow
 from contracts.errors import CrmImportError, NoMappedColumns, NoRows, TooManyRejects
+from contracts.fields import PRODUCT_ALIASES
 from contracts.settings import ImportSettings
 from flows.faults import checkpoint
 from transforms import report as rp
 from transforms.apply import apply_plan
-from transforms.mapping import apply_mapping, auto_map, load_mapping_file
+from transforms.mapping import apply_mapping, auto_map, read_mapping_file
 from transforms.plan import Plan, plan_contacts
+from transforms.products import (
+    ProductPlan,
+    apply_products,
+    check_products,
+    plan_products,
+    require_columns,
+)
 from transforms.sources import RawTable, read_source
 from transforms.staging import write_staging
 from transforms.store import open_store
@@ -47,6 +55,8 @@ class ImportRequest:
     encoding: str | None = None
     exclude_rows: tuple[int, ...] = ()
     dry_run: bool = False
+    kind: str = "contacts"  # contacts | products
+    price_list: str | None = None  # products: overrides [product] price_list
     once: bool = False  # refuse a file whose identical copy was imported before
     wait: bool = True  # wait for another crm-import holding the CRM (else refuse)
 
@@ -79,14 +89,22 @@ class Mapped:
     has_person: bool
 
 
-def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int, ...]) -> Mapped:
-    mapping = auto_map(raw.headers, load_mapping_file(mapping_file))
-    if not mapping.columns:
+def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int, ...],
+                kind: str = "contacts") -> Mapped:
+    mf = read_mapping_file(mapping_file)
+    if kind == "products":
+        mapping = auto_map(raw.headers, mf.columns, build=mf.build, aliases=PRODUCT_ALIASES,
+                           generic_aliases={})
+    else:
+        mapping = auto_map(raw.headers, mf.columns, build=mf.build)
+    if not mapping.columns and not mapping.built:
         raise NoMappedColumns(raw.path, raw.headers)
+    if kind == "products":
+        require_columns(mapping.fields(), path=raw.path, headers=raw.headers)
     canonical = apply_mapping(raw.frame.lazy(), mapping)
     if exclude_rows:
         canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
-    headers = {c: h for h, c in mapping.columns.items()}
+    headers = {c: h for h, c in mapping.columns.items()} | {f: t for f, t in mapping.built.items()}
     if "person_full_name" in headers:  # split into these
         for part in ("person_first_name", "person_middle_name", "person_last_name"):
             headers.setdefault(part, headers["person_full_name"])
@@ -94,11 +112,12 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
                   mapping.has_entity("company"), mapping.has_entity("person"))
 
 
-def load(store, plan: Plan, *, run_id: str, finish: Callable[[], None]) -> Any:
+def load(store, plan: Plan | ProductPlan, *, run_id: str, finish: Callable[[], None]) -> Any:
     """Apply the plan and close the run record in one transaction: all of it or none."""
     checkpoint("load")
+    apply = apply_products if isinstance(plan, ProductPlan) else apply_plan
     with store.transaction():
-        result = apply_plan(store, plan, run_id=run_id, checkpoint=checkpoint)
+        result = apply(store, plan, run_id=run_id, checkpoint=checkpoint)
         finish()
         checkpoint("commit")
     return result
@@ -117,10 +136,11 @@ def earlier_imports(store, sha256: str, run_id: str) -> list[str]:
     return found["run_id"].to_list()
 
 
-def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
+def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
                     report: Reporter | None = None,
                     on_wait: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run one import; returns the summary (status completed, preview or failed)."""
+    """Run one import (contacts or products, by `req.kind`); returns the summary
+    (status completed, preview or failed)."""
     report = report or Reporter()
     started = datetime.now(UTC)
     run_id = rp.new_run_id(started)
@@ -160,7 +180,8 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         log.info("run %s: %d rows read", run_id, raw.frame.height)
 
         with report.stage("map columns"):
-            mapped: Mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows)
+            mapped: Mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows,
+                                 req.kind)
             checkpoint("map")
         summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
                                           if mapped.headers[c] in raw.headers},
@@ -168,20 +189,30 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         if req.exclude_rows:
             summary["rows"]["excluded"] = raw.frame.height - mapped.canonical.height
         with report.stage("validate"):
-            checked: Checked = run("validate", check_rows, mapped.canonical,
-                                   settings=req.settings, headers=mapped.headers)
+            if req.kind == "products":
+                checked: Checked = run("validate", check_products, mapped.canonical,
+                                       headers=mapped.headers)
+            else:
+                checked = run("validate", check_rows, mapped.canonical,
+                              settings=req.settings, headers=mapped.headers)
             checkpoint("validate")
         with report.stage("match and plan"):
-            plan: Plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
-                             store=store, headers=mapped.headers,
-                             has_company=mapped.has_company, has_person=mapped.has_person)
+            if req.kind == "products":
+                price_list = req.price_list or req.settings.product.price_list
+                summary["price_list"] = price_list
+                plan = run("plan", plan_products, checked.rows, settings=req.settings,
+                           store=store, headers=mapped.headers, price_list=price_list)
+            else:
+                plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
+                           store=store, headers=mapped.headers,
+                           has_company=mapped.has_company, has_person=mapped.has_person)
             checkpoint("plan")
         PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
         rejects = pl.concat([checked.rejects, plan.rejects], how="vertical_relaxed").sort("source_row")
         warnings = pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
         rejected_rows = rejects["source_row"].n_unique()
         summary["rows"]["rejected"] = rejected_rows
-        for entity, ep in (("company", plan.company), ("person", plan.person)):
+        for entity, ep in plan.entities.items():
             summary[entity] = ep.counts()
         summary["warnings"] = rp.warnings_list(warnings)
         if summary.get("duplicate_of"):
@@ -240,3 +271,6 @@ def import_contacts(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             store.close()
     report.summary(summary)
     return summary
+
+
+import_contacts = import_file  # the contacts flow's name for the same pipeline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,11 @@ class ColumnMapping:
     columns: dict[str, str]  # source header → canonical column (person_email_2 …)
     unmapped: list[str] = field(default_factory=list)  # headers nobody claimed
     ignored: list[str] = field(default_factory=list)  # headers the mapping file left out
+    built: dict[str, str] = field(default_factory=dict)  # field → "{Header}-{Other}" template
 
     def fields(self) -> set[str]:
         """Canonical field names present (numbered multi-valued columns folded)."""
-        return {FIELDS_BY_NAME[_base(c)].name for c in self.columns.values()}
+        return {FIELDS_BY_NAME[_base(c)].name for c in (*self.columns.values(), *self.built)}
 
     def has_entity(self, entity: str) -> bool:
         return any(f.startswith(entity + "_") for f in self.fields())
@@ -34,10 +36,17 @@ def _base(column: str) -> str:
     return head if tail.isdigit() and head in FIELDS_BY_NAME else column
 
 
-def load_mapping_file(path: str | Path | None) -> dict[str, str]:
-    """`[columns]` table of a mapping TOML: header → field name ("" leaves a column out)."""
+@dataclass(frozen=True)
+class MappingFile:
+    columns: dict[str, str] = field(default_factory=dict)  # header → field ("" leaves it out)
+    build: dict[str, str] = field(default_factory=dict)  # field → template of {Header} parts
+
+
+def read_mapping_file(path: str | Path | None) -> MappingFile:
+    """A mapping TOML: `[columns]` "Header" = "field", and `[build]` field = "{A}-{B}"
+    for a field made from several columns (or text around one)."""
     if path is None:
-        return {}
+        return MappingFile()
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -45,20 +54,34 @@ def load_mapping_file(path: str | Path | None) -> dict[str, str]:
         raise MappingInvalid(str(p), "file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise MappingInvalid(str(p), f"not valid TOML: {exc}") from None
-    columns = data.get("columns")
-    if not isinstance(columns, dict) or set(data) - {"columns"}:
-        raise MappingInvalid(str(p), "expected one [columns] table of \"Header\" = \"field\"",
+    columns, build = data.get("columns", {}), data.get("build", {})
+    if not isinstance(columns, dict) or not isinstance(build, dict) or set(data) - {"columns", "build"} \
+            or not data:
+        raise MappingInvalid(str(p), "expected a [columns] table of \"Header\" = \"field\" "
+                             "(and optionally [build] field = \"{Header} …\")",
                              hint="write one with `crm-import mapping FILE -o M.toml`")
     for header, target in columns.items():
         if not isinstance(target, str) or (target != IGNORE and _base(target) not in FIELDS_BY_NAME):
-            raise MappingInvalid(
-                str(p), f"column {header!r}: unknown field {target!r}",
-                hint="fields: " + ", ".join(FIELDS_BY_NAME),
-            )
-    return columns
+            raise MappingInvalid(str(p), f"column {header!r}: unknown field {target!r}",
+                                 hint="fields: " + ", ".join(FIELDS_BY_NAME))
+    for target, template in build.items():
+        if _base(target) not in FIELDS_BY_NAME:
+            raise MappingInvalid(str(p), f"[build] {target!r}: unknown field",
+                                 hint="fields: " + ", ".join(FIELDS_BY_NAME))
+        if not isinstance(template, str) or not re.search(r"\{[^{}]+\}", template):
+            raise MappingInvalid(str(p), f"[build] {target!r}: expected a text with {{Header}} parts")
+    return MappingFile(columns, build)
 
 
-def auto_map(headers: list[str], overrides: dict[str, str] | None = None) -> ColumnMapping:
+def load_mapping_file(path: str | Path | None) -> dict[str, str]:
+    """`[columns]` of a mapping file: header → field name ("" leaves a column out)."""
+    return read_mapping_file(path).columns
+
+
+def auto_map(headers: list[str], overrides: dict[str, str] | None = None, *,
+             build: dict[str, str] | None = None,
+             aliases: dict[str, str] = ALIASES,
+             generic_aliases: dict[str, tuple[str, str, str]] = GENERIC_ALIASES) -> ColumnMapping:
     """Map headers by alias; `overrides` (from a mapping file) win.
 
     A generic header ("Phone", "City") goes to the person when the file names persons and
@@ -72,17 +95,18 @@ def auto_map(headers: list[str], overrides: dict[str, str] | None = None) -> Col
         if h in overrides:
             if overrides[h] != IGNORE:
                 chosen[h] = overrides[h]
-        elif (key := header_key(h)) in ALIASES:
-            chosen[h] = ALIASES[key]
-        elif _strip_number(key) in ALIASES and FIELDS_BY_NAME[ALIASES[_strip_number(key)]].multi:
-            chosen[h] = ALIASES[_strip_number(key)]  # "E-mail 2", "Phone 3"
-        elif key in GENERIC_ALIASES or _strip_number(key) in GENERIC_ALIASES:
+        elif (key := header_key(h)) in aliases:
+            chosen[h] = aliases[key]
+        elif _strip_number(key) in aliases and FIELDS_BY_NAME[aliases[_strip_number(key)]].multi:
+            chosen[h] = aliases[_strip_number(key)]  # "E-mail 2", "Phone 3"
+        elif key in generic_aliases or _strip_number(key) in generic_aliases:
             generic.append(h)
     has_person = any(chosen.get(h) in PERSON_NAME_FIELDS for h in headers)
     has_company = any(chosen.get(h) == "company_name" for h in headers)
     for h in generic:
         key = header_key(h)
-        company_field, person_field, prefer = GENERIC_ALIASES.get(key) or GENERIC_ALIASES[_strip_number(key)]
+        company_field, person_field, prefer = (generic_aliases.get(key)
+                                               or generic_aliases[_strip_number(key)])
         if has_person and has_company:
             chosen[h] = person_field if prefer == "person" else company_field
         else:
@@ -106,13 +130,16 @@ def auto_map(headers: list[str], overrides: dict[str, str] | None = None) -> Col
             columns[h] = f"{base}_{counts[base]}"
         else:
             unmapped.append(h)
-    return ColumnMapping(columns, unmapped, ignored)
+    for target, template in (build or {}).items():
+        missing = [h for h in re.findall(r"\{([^{}]+)\}", template) if h not in headers]
+        if missing:
+            raise MappingInvalid("mapping", f"[build] {target!r} names columns the file lacks: "
+                                 + ", ".join(missing), hint="headers: " + ", ".join(headers[:12]))
+    return ColumnMapping(columns, unmapped, ignored, dict(build or {}))
 
 
 def _strip_number(key: str) -> str:
     """"email2address" → "emailaddress", "phone3" → "phone"."""
-    import re
-
     return re.sub(r"\d+", "", key)
 
 
@@ -121,10 +148,22 @@ def apply_mapping(raw: pl.LazyFrame, mapping: ColumnMapping) -> pl.LazyFrame:
     frame = raw.select(
         pl.col("source_row"),
         *[pl.col(h).alias(c) for h, c in mapping.columns.items()],
+        *[built_column(t).alias(f) for f, t in mapping.built.items()],
     )
     if "person_full_name" in mapping.columns.values():
         frame = split_full_name(frame)
     return frame
+
+
+def built_column(template: str) -> pl.Expr:
+    """"{uom} ({currency})" → that text per row; null when every column in it is empty."""
+    parts = re.split(r"(\{[^{}]+\})", template)
+    refs = [p[1:-1] for p in parts if p.startswith("{") and p.endswith("}")]
+    pieces = [pl.col(p[1:-1]).fill_null("") if p.startswith("{") and p.endswith("}") else pl.lit(p)
+              for p in parts if p]
+    anything = pl.any_horizontal([pl.col(r).is_not_null() for r in refs])
+    text = pl.concat_str(pieces).str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(anything).then(text)
 
 
 def split_full_name(frame: pl.LazyFrame) -> pl.LazyFrame:

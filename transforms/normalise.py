@@ -104,3 +104,42 @@ def parse_date(expr: pl.Expr) -> pl.Expr:
     return pl.coalesce(
         [expr.str.strip_chars().str.to_date(fmt, strict=False) for fmt in DATE_FORMATS]
     )
+
+
+def parse_decimal(expr: pl.Expr) -> pl.Expr:
+    """Prices as people write them → exact text "1234.5000"-style numbers; else null.
+
+    "1 234,50", "1.234,50", "1,234.50", "kr 99,-", "NOK 1234", "€5", "25 %" and Excel's
+    numeric cells. With one kind of separator: a single one is the decimal mark, repeated
+    ones group thousands ("1.234.567"). Up to 4 decimals (the CRM's scale).
+    """
+    t = (expr.str.strip_chars()
+         .str.replace_all(r"[\s\u00a0\u202f']", "")
+         .str.replace(r"[.,]-$", "")
+         .str.replace_all(r"(?i)[a-z$€£¥%:]+\.?", ""))
+    comma, dot = t.str.contains(",", literal=True), t.str.contains(".", literal=True)
+    comma_last = t.str.contains(r",\d*$")
+    n_comma, n_dot = t.str.count_matches(",", literal=True), t.str.count_matches(".", literal=True)
+    plain = (
+        pl.when(comma & dot & comma_last).then(t.str.replace_all(".", "", literal=True)
+                                                .str.replace(",", ".", literal=True))
+        .when(comma & dot).then(t.str.replace_all(",", "", literal=True))
+        .when(comma & (n_comma > 1)).then(t.str.replace_all(",", "", literal=True))
+        .when(comma).then(t.str.replace(",", ".", literal=True))
+        .when(dot & (n_dot > 1)).then(t.str.replace_all(".", "", literal=True))
+        .otherwise(t)
+    )
+    ok = plain.str.contains(r"^-?\d{1,14}(\.\d{1,4})?$")
+    return pl.when(ok).then(plain.cast(pl.Decimal(18, 4)).cast(pl.String))
+
+
+YES = ("yes", "y", "ja", "j", "true", "1", "x", "sant", "wahr", "active", "aktiv", "on")
+NO = ("no", "n", "nei", "nej", "false", "0", "falsk", "falsch", "inactive", "inaktiv", "off",
+      "nein")
+
+
+def parse_flag(expr: pl.Expr) -> pl.Expr:
+    """yes/no, ja/nei, true/false, 1/0, x → "true"/"false"; anything else null."""
+    k = expr.str.strip_chars().str.to_lowercase()
+    return (pl.when(k.is_in(YES)).then(pl.lit("true"))
+            .when(k.is_in(NO)).then(pl.lit("false")))

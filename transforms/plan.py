@@ -74,6 +74,10 @@ class Plan:
     candidates: pl.DataFrame  # source_row, entity, match_key, key_value, crm_id
     row_plan: pl.DataFrame  # source_row, entity, outcome, crm_id, reason
 
+    @property
+    def entities(self) -> dict[str, EntityPlan]:
+        return {"company": self.company, "person": self.person}
+
 
 # --- helpers ----------------------------------------------------------------------------------
 

@@ -32,12 +32,13 @@ def run_rejects(store, run_id: str) -> pl.DataFrame:
 
 SELECTION_MEMBERS = """
 SELECT m.entity, m.entity_id,
-       coalesce(c.name, trim(concat_ws(' ', p.first_name, p.middle_name, p.last_name))) AS name,
-       coalesce(c.orgnr, pc.name) AS detail
+       coalesce(c.name, trim(concat_ws(' ', p.first_name, p.middle_name, p.last_name)), pr.name) AS name,
+       coalesce(c.orgnr, pc.name, pr.code) AS detail
 FROM selection_member m
 LEFT JOIN company c ON m.entity = 'company' AND c.company_id = m.entity_id
 LEFT JOIN person p ON m.entity = 'person' AND p.person_id = m.entity_id
 LEFT JOIN company pc ON pc.company_id = p.company_id
+LEFT JOIN product pr ON m.entity = 'product' AND pr.product_id = m.entity_id
 WHERE m.selection_id = ?
 ORDER BY m.entity, m.entity_id
 """

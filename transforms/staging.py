@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.plan import Plan
 from transforms.store import sql as q
 
 
@@ -18,7 +17,7 @@ def _write(store, table: str, frame: pl.DataFrame, run_id: str) -> None:
 
 
 def write_staging(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame,
-                  rejects: pl.DataFrame, warnings: pl.DataFrame, plan: Plan | None) -> None:
+                  rejects: pl.DataFrame, warnings: pl.DataFrame, plan) -> None:
     """One long table per stage, keyed by run_id and source_row."""
     record = pl.struct(pl.exclude("source_row")).struct.json_encode()
     _write(store, "staging.raw_rows", raw.select("source_row", record.alias("record")), run_id)
@@ -43,7 +42,7 @@ def write_staging(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFr
                     pl.coalesce(pl.col("new_value"),
                                 pl.when(pl.col("target_group").is_not_null())
                                 .then(pl.lit("(new company)"))).alias("new_value"))
-            for entity, ep in (("company", plan.company), ("person", plan.person))
+            for entity, ep in plan.entities.items()
         ], how="vertical_relaxed")
         values = pl.concat([
             plan.value_inserts.select("owner_kind", "group", "crm_id", "table",
@@ -54,9 +53,8 @@ def write_staging(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFr
                                       pl.lit(None, pl.String).alias("new_value")),
         ])
         firsts = pl.concat([
-            plan.company.decisions.select(pl.lit("company").alias("owner_kind"), "group", "first_row"),
-            plan.person.decisions.select(pl.lit("person").alias("owner_kind"), "group", "first_row"),
-        ])
+            ep.decisions.select(pl.lit(entity).alias("owner_kind"), "group", "first_row")
+            for entity, ep in plan.entities.items()])
         values = (values.join(firsts, on=["owner_kind", "group"], how="left")
                   .select(pl.col("first_row").alias("source_row"), pl.col("owner_kind").alias("entity"),
                           "crm_id", pl.col("table").alias("field"), "old_value", "new_value"))

@@ -24,7 +24,7 @@ from contracts.errors import CrmImportError, RunNotFound
 from transforms.store import COLUMN_TYPES, ID_COLUMN
 from transforms.store import sql as q
 
-RECORD_TABLES = ("company", "person")
+RECORD_TABLES = ("company", "person", "product")
 VALUE_TABLES = ("phone", "email", "url", "interest")
 OWNER_KIND = {"company": "company", "person": "person"}
 
@@ -150,7 +150,7 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
     # --- created records: delete unless edited, extended or pointed to since ------------------
     delete_ids: dict[str, pl.Series] = {}
     created_values = log.filter(pl.col("entity").is_in(VALUE_TABLES) & (pl.col("op") == "insert"))
-    for table in ("person", "company"):
+    for table in ("product", "person", "company"):
         made = log.filter((pl.col("entity") == table) & (pl.col("op") == "insert"))
         if made.height == 0:
             continue
@@ -159,6 +159,9 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
         edited = _edited(made, cur, table, schema)
         conflict(edited, table, "edited after the run")
         blocked = set(edited["entity_id"].to_list()) if not force else set()
+        if table == "product":  # products own nothing
+            delete_ids[table] = made.filter(~pl.col("entity_id").is_in(list(blocked)))["entity_id"]
+            continue
         # phones/emails/… added to it by others (not by this run)
         extra = _foreign_values(store, table, made["entity_id"], created_values)
         conflict(extra.rename({"owner_id": "entity_id"}).with_columns(
@@ -183,7 +186,7 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
         log.filter((pl.col("entity") == t) & (pl.col("op") == "insert"))
         .filter(~pl.col("entity_id").is_in(delete_ids.get(t, pl.Series([], dtype=pl.Int64)).to_list()))
         .select(pl.lit(OWNER_KIND[t]).alias("owner_kind"), pl.col("entity_id").alias("owner_id"))
-        for t in RECORD_TABLES])
+        for t in OWNER_KIND])
     value_deletes: dict[str, pl.Series] = {}
     for table in VALUE_TABLES:
         made = created_values.filter(pl.col("entity") == table)
@@ -226,12 +229,12 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
         for table, ids in value_deletes.items():
             store.register("undo_ids", pl.DataFrame({"id": ids}))
             store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))
-        for table in ("person", "company"):  # persons first: they point at companies
+        for table in ("product", "person", "company"):  # persons first: they point at companies
             ids = delete_ids.get(table)
             if ids is None or ids.len() == 0:
                 continue
             store.register("undo_ids", pl.DataFrame({"id": ids}))
-            for vt in VALUE_TABLES:  # whatever values they still own
+            for vt in VALUE_TABLES if table in OWNER_KIND else ():  # values they still own
                 store.execute(f"DELETE FROM {q.ident(vt)} WHERE owner_kind = ? AND owner_id IN "
                               "(SELECT id FROM undo_ids)", [OWNER_KIND[table]])
             store.execute("DELETE FROM selection_member WHERE entity = ? AND entity_id IN "
@@ -253,6 +256,12 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
             store.register("undo_ids", pl.DataFrame({"id": item_ids.filter(~item_ids.is_in(kept.to_list()))}))
             store.execute(q.delete_ids("list_item", "list_item_id", "undo_ids"))
             result.deleted["list_item"] = int(item_ids.len() - kept.len())
+        lists = log.filter((pl.col("entity") == "price_list") & (pl.col("op") == "insert"))["entity_id"]
+        if lists.len():  # a price list the run created goes, unless products remain in it
+            store.register("undo_ids", pl.DataFrame({"id": lists}))
+            store.execute("DELETE FROM price_list WHERE price_list_id IN (SELECT id FROM undo_ids) "
+                          "AND NOT EXISTS (SELECT 1 FROM product p WHERE p.price_list_id = price_list.price_list_id)")
+            result.deleted["price_list"] = int(lists.len())
         store.execute("UPDATE import_run SET status = 'undone', undone_at = ? WHERE run_id = ?",
                       [datetime.now(UTC), run_id])
         store.unregister_all()
@@ -281,6 +290,9 @@ WHERE (li.list_name = 'category' AND EXISTS (SELECT 1 FROM company c WHERE lower
    OR (li.list_name = 'business' AND EXISTS (SELECT 1 FROM company c WHERE lower(c.business) = lower(li.value)))
    OR (li.list_name = 'position' AND EXISTS (SELECT 1 FROM person p WHERE lower(p.position) = lower(li.value)))
    OR (li.list_name = 'interest' AND EXISTS (SELECT 1 FROM interest i WHERE lower(i.value) = lower(li.value)))
+   OR (li.list_name = 'product_category' AND EXISTS (SELECT 1 FROM product p WHERE lower(p.category) = lower(li.value)))
+   OR (li.list_name = 'product_family' AND EXISTS (SELECT 1 FROM product p WHERE lower(p.family) = lower(li.value)))
+   OR (li.list_name = 'product_type' AND EXISTS (SELECT 1 FROM product p WHERE lower(p.type) = lower(li.value)))
 """
 
 

@@ -46,11 +46,12 @@ def issues(frame: pl.DataFrame | pl.LazyFrame, *, header: str, field: str, reaso
     return out.with_columns(pl.lit(code).alias("code")) if code else out
 
 
-def _storage_rejects(rows: pl.DataFrame, headers: dict[str, str]) -> pl.LazyFrame:
+def storage_rejects(rows: pl.DataFrame, headers: dict[str, str],
+                    model=CanonicalContact) -> pl.LazyFrame:
     """Values that cannot be stored: over the column's limit, or holding a NUL."""
     text_cols = [c for c in rows.columns if base_field(c) is not None]
     found = []
-    for schema in (CanonicalContact, nul_check_schema(text_cols)):
+    for schema in (model, nul_check_schema(text_cols)):
         try:
             schema.validate(rows, lazy=True)
         except pa.errors.SchemaErrors as exc:
@@ -84,7 +85,7 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                headers: dict[str, str]) -> Checked:
     """Validate and add key columns. `headers`: canonical column → header in the file."""
     cols = set(canonical.columns)
-    reject_parts = [_storage_rejects(canonical, headers)]
+    reject_parts = [storage_rejects(canonical, headers)]
     warn_parts: list[pl.LazyFrame] = []
     frame = canonical.lazy()
     region = settings.import_.phone_region

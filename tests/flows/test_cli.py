@@ -156,3 +156,19 @@ def test_help(flag):
     out = cli(flag).stdout
     for command in ("run", "runs", "show", "selection", "mapping", "demo"):
         assert command in out
+
+
+def test_products_and_template_commands(tmp_path):
+    db = tmp_path / "crm.duckdb"
+    nw = str(REPO.parent / "shared" / "fixtures" / "erp" / "northwind_neo4j_products.csv")
+    s = json.loads(cli("products", nw, "--price-list", "Northwind", "--json", db=db).stdout)
+    assert s["status"] == "completed" and s["product"]["new"] == 77 and s["price_list"] == "Northwind"
+    sel = json.loads(cli("selection", "show", s["selections"]["new"], "--json", db=db).stdout)
+    assert len(sel["members"]) == 77
+    out = tmp_path / "products.xlsx"
+    done = json.loads(cli("template", "products", "-o", str(out), "--json", db=db).stdout)
+    assert done["columns"][:3] == ["In assortment", "Code", "Name"] and out.exists()
+    empty = cli("products", str(out), "--json", db=db, check=False)
+    assert empty.returncode != 0 and "no rows" in json.loads(empty.stdout)["errors"][0]
+    mapped = json.loads(cli("mapping", str(out), "--kind", "products", "--json").stdout)
+    assert mapped["unmapped"] == []

@@ -71,7 +71,7 @@ def test_mapping_file_errors(tmp_path):
     with pytest.raises(MappingInvalid, match="unknown field 'company_nmae'"):
         load_mapping_file(f)
     f.write_text('columns = 3', encoding="utf-8")
-    with pytest.raises(MappingInvalid, match="one \\[columns\\] table"):
+    with pytest.raises(MappingInvalid, match="expected a \\[columns\\] table"):
         load_mapping_file(f)
 
 

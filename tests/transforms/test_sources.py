@@ -110,3 +110,12 @@ def test_real_odoo_partner_template_xls():
 def test_real_odoo_contacts_csv():
     t = read_source(FIXTURES / "excel" / "odoo14_base_import_o2m_customers_contacts.csv")
     assert t.frame.height > 0 and t.frame["source_row"][0] == 2
+
+
+def test_csv_comment_lines_are_notes_and_row_numbers_stay_the_files(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("# exported 2026-11-28\nCompany;City\n# section A\nACME;Oslo\n\nBeta;Bergen\n",
+                 encoding="utf-8")
+    t = read_source(f)
+    assert t.headers == ["Company", "City"]
+    assert t.frame.rows() == [(4, "ACME", "Oslo"), (6, "Beta", "Bergen")]

@@ -82,8 +82,17 @@ def _unique_headers(raw: list[str | None]) -> list[str]:
 
 
 def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source: str,
-                     sheet: str | None = None, encoding: str | None = None) -> RawTable:
-    """Header found, blank rows dropped, `source_row` added (first_row: row of cells[0])."""
+                     sheet: str | None = None, encoding: str | None = None,
+                     comments: bool = False) -> RawTable:
+    """Header found, blank rows dropped, `source_row` added (first_row: row of cells[0]).
+
+    With `comments`, lines whose first cell starts with # are notes, not rows (numbered
+    first, so that row numbers stay the file's)."""
+    if comments and cells.width:
+        first = cells.columns[0]
+        cells = cells.with_columns(
+            pl.when(pl.col(first).str.starts_with("#")).then(None).otherwise(pl.col(c)).alias(c)
+            for c in cells.columns)
     header_at = find_header(cells)
     if header_at < 0:
         raise NoRows(str(path), "the sheet is empty")
@@ -149,6 +158,7 @@ def read_excel(path: Path, *, sheet: str | None = None) -> RawTable:
         candidates = [names.index(sheet)]
     else:
         candidates = list(range(len(names)))
+    header_only: RawTable | None = None
     for idx in candidates:
         # every cell as text: leading zeros kept, nothing coerced to null (cast in contracts)
         loaded = reader.load_sheet(idx, header_row=None, dtypes="string")
@@ -163,6 +173,9 @@ def read_excel(path: Path, *, sheet: str | None = None) -> RawTable:
                                  sheet=names[idx])
         if table.frame.height or sheet is not None:
             return table
+        header_only = header_only or table
+    if header_only is not None:  # an untouched template: its headers, and no rows
+        return header_only
     raise NoRows(str(path), "no visible sheet has data rows")
 
 
@@ -212,4 +225,5 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
         )
     except pl.exceptions.PolarsError as exc:
         raise SourceUnreadable(str(path), f"not a readable CSV: {str(exc).splitlines()[0]}") from None
-    return table_from_cells(cells, first_row=1, path=path, source="csv", encoding=used)
+    return table_from_cells(cells, first_row=1, path=path, source="csv", encoding=used,
+                            comments=True)

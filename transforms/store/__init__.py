@@ -13,6 +13,9 @@ SCHEMA_VERSION = 2  # = the newest file in store/migrations (schema.sql is versi
 COLUMN_TYPES: dict[str, dict[str, str]] = {
     "company": {"company_id": "BIGINT"},
     "person": {"person_id": "BIGINT", "company_id": "BIGINT", "birth_date": "DATE"},
+    "product": {"product_id": "BIGINT", "price_list_id": "BIGINT", "list_price": "DECIMAL(18, 4)",
+                "min_price": "DECIMAL(18, 4)", "cost": "DECIMAL(18, 4)", "vat_rate": "DECIMAL(9, 4)",
+                "in_assortment": "BOOLEAN"},
 }
 
 ID_COLUMN = {"company": "company_id", "person": "person_id", "phone": "phone_id",

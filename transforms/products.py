@@ -1,0 +1,246 @@
+"""Products into a price list (SPEC §3 [product], §5 "Products").
+
+The same shape as contacts: validate (rejects and warnings), group rows by key, match the
+CRM's products of the chosen price list only, decide under the action, and apply in one
+transaction. Prices are parsed to exact decimals (DECIMAL(18,4) in the CRM).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from contracts.canonical import CanonicalProduct
+from contracts.errors import CrmImportError
+from contracts.fields import PRODUCT_FIELDS, PRODUCT_REQUIRED
+from contracts.settings import ImportSettings
+from transforms import match as m
+from transforms import normalise as nz
+from transforms.apply import LOG_SCHEMA, _insert, _selections, _update
+from transforms.plan import (
+    CHANGE_SCHEMA,
+    DELETE_SCHEMA,
+    VALUE_SCHEMA,
+    EntityPlan,
+    _conflict_warnings,
+    _crm_records,
+    _decide,
+    _group_entities,
+    field_changes,
+    resolve_lists,
+)
+from transforms.store import sql as q
+from transforms.validate import (
+    ISSUE_SCHEMA,
+    WARNING_SCHEMA,
+    Checked,
+    empty_issues,
+    issues,
+    storage_rejects,
+)
+
+PRODUCT_COLUMNS: dict[str, str] = {f.name: f.column for f in PRODUCT_FIELDS}
+PRICES = ("product_list_price", "product_min_price", "product_cost")
+LISTS = {"product_category": ("product_category", "new_category"),
+         "product_family": ("product_family", "new_family"),
+         "product_type": ("product_type", "new_type")}
+
+
+class MissingRequiredColumns(CrmImportError):
+    def __init__(self, path: str, missing: list[str], headers: list[str]):
+        self.missing = missing
+        self.hint = ("map columns to them with --mapping (see `crm-import mapping FILE -o M.toml`),"
+                     " or start from `crm-import template products`")
+        super().__init__(f"{path}: products need columns for {', '.join(missing)}; the file has "
+                         f"{', '.join(headers[:10]) or 'none'}")
+
+
+def require_columns(columns: set[str], *, path: str, headers: list[str]) -> None:
+    missing = [f.removeprefix("product_").replace("_", " ") for f in PRODUCT_REQUIRED
+               if f not in columns]
+    if missing:
+        raise MissingRequiredColumns(path, missing, headers)
+
+
+def check_products(canonical: pl.DataFrame, *, headers: dict[str, str]) -> Checked:
+    """Rejects: missing code/name/list price, a price that is no number ≥ 0, a value that
+    cannot be stored. Warnings: a VAT rate or in-assortment flag that cannot be read."""
+    hdr = lambda c: headers.get(c, c)  # noqa: E731
+    rejects = [storage_rejects(canonical, headers, CanonicalProduct)]
+    warns: list[pl.LazyFrame] = []
+    frame = canonical
+    for c in PRODUCT_REQUIRED:
+        if c in frame.columns:
+            rejects.append(issues(frame.filter(pl.col(c).is_null()), header=hdr(c), field=c,
+                                  reason=f"{c.removeprefix('product_').replace('_', ' ')} is required"))
+    for c in PRICES:
+        if c not in frame.columns:
+            continue
+        parsed = nz.parse_decimal(pl.col(c))
+        bad = frame.filter(pl.col(c).is_not_null() & parsed.is_null())
+        rejects.append(issues(bad, header=hdr(c), field=c,
+                              reason="not a price (a number with at most 4 decimals)"))
+        negative = frame.filter(parsed.str.starts_with("-"))
+        rejects.append(issues(negative, header=hdr(c), field=c, reason="a price must be ≥ 0"))
+        frame = frame.with_columns(parsed.alias(c))
+    for c, parse, what in (("product_vat_rate", nz.parse_decimal, "a VAT rate"),
+                           ("product_in_assortment", nz.parse_flag, "yes/no")):
+        if c in frame.columns:
+            bad = canonical.filter(pl.col(c).is_not_null() & parse(pl.col(c)).is_null())
+            warns.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
+                                reason=f"not {what}; value dropped"))
+            frame = frame.with_columns(parse(pl.col(c)).alias(c))
+    rejected = pl.concat(rejects, how="vertical_relaxed").collect().sort("source_row")
+    warnings = (pl.concat(warns, how="vertical_relaxed").collect() if warns
+                else empty_issues(warn=True))
+    rows = frame.join(rejected.select("source_row").unique(), on="source_row", how="anti")
+    warnings = warnings.join(rejected.select("source_row").unique(), on="source_row", how="anti")
+    return Checked(rows.sort("source_row"), rejected, warnings)
+
+
+def product_key(match: str) -> pl.Expr:
+    code, name = nz.text_key(pl.col("product_code")), nz.text_key(pl.col("product_name"))
+    match match:
+        case "code":
+            return code
+        case "name":
+            return name
+        case "name+code":
+            return pl.when(code.is_not_null() & name.is_not_null()).then(
+                pl.concat_str([name, code], separator=" | "))
+    raise ValueError(match)
+
+
+@dataclass(frozen=True)
+class ProductPlan:
+    product: EntityPlan
+    price_list: str
+    price_list_id: int | None  # None: created by the run
+    currency: str
+    list_items_new: pl.DataFrame
+    rejects: pl.DataFrame
+    warnings: pl.DataFrame
+    candidates: pl.DataFrame
+    row_plan: pl.DataFrame
+    value_inserts: pl.DataFrame
+    value_deletes: pl.DataFrame
+
+    @property
+    def entities(self) -> dict[str, EntityPlan]:
+        return {"product": self.product}
+
+
+def plan_products(rows: pl.DataFrame, *, settings: ImportSettings, store, headers: dict[str, str],
+                  price_list: str) -> ProductPlan:
+    ps = settings.product
+    found = store.query("SELECT price_list_id, currency FROM price_list WHERE lower(name) = lower(?)",
+                        [price_list])
+    list_id = found["price_list_id"][0] if found.height else None
+    items = store.query("SELECT list_name, value, is_default FROM list_item")
+    new_items = []
+    frame = rows
+    for column, (list_name, key) in LISTS.items():
+        if column in frame.columns:
+            frame, added = resolve_lists(frame, items, column, list_name, getattr(ps, key))
+            new_items.append(added)
+    frame = frame.with_columns(product_key(ps.match).alias("_key"))
+    frame = frame.with_columns(
+        pl.when(pl.col("_key").is_not_null()).then(pl.lit("k:") + pl.col("_key"))
+        .otherwise(pl.lit("r:") + pl.col("source_row").cast(pl.String)).alias("group"))
+    columns = [c for c in PRODUCT_COLUMNS if c in frame.columns]
+    products, conflicts = _group_entities(frame, columns, "_key")
+    crm = (store.query("SELECT product_id AS crm_id, code AS product_code, name AS product_name "
+                       "FROM product WHERE price_list_id = ?", [list_id])
+           if list_id is not None else pl.DataFrame(schema={"crm_id": pl.Int64, "product_code": pl.String,
+                                                            "product_name": pl.String}))
+    crm_keys = crm.select("crm_id", product_key(ps.match).alias("key")).drop_nulls("key")
+    pairs = m.find_candidates(store, products.select("group", pl.lit("any").alias("scope"), "key"),
+                              crm_keys)
+    dec = _decide(products, pairs, ps.action)
+    matched = dec.filter(pl.col("outcome") == "matched")
+    current = _crm_records(store, "product", "product_id", matched["crm_id"])
+    changes = field_changes(matched, current, PRODUCT_COLUMNS, action=ps.action, protect=ps.protect)
+    touched = changes.select("group").unique().with_columns(pl.lit(True).alias("_t"))
+    dec = (dec.join(touched, on="group", how="left")
+           .with_columns(pl.when(pl.col("outcome") != "matched").then(pl.col("outcome"))
+                         .when(pl.col("_t").fill_null(False)).then(pl.lit("updated"))
+                         .otherwise(pl.lit("unchanged")).alias("outcome")).drop("_t"))
+    # a blank in-assortment cell on a new product reads as "no" (x/blank), no column as "yes"
+    if "product_in_assortment" not in dec.columns:
+        dec = dec.with_columns(pl.lit("true").alias("product_in_assortment"))
+    dec = dec.with_columns(
+        pl.when(pl.col("outcome") == "new").then(pl.col("product_in_assortment").fill_null("false"))
+        .otherwise(pl.col("product_in_assortment")).alias("product_in_assortment"))
+    row_map = frame.select("source_row", "group")
+    row_plan = (row_map.join(dec.select("group", "outcome", "crm_id", "reason"), on="group")
+                .select("source_row", pl.lit("product").alias("entity"), "outcome", "crm_id", "reason")
+                .sort("source_row"))
+    candidates = (frame.select("source_row", "group", pl.col("_key").alias("key_value"))
+                  .join(pairs, on="group")
+                  .select("source_row", pl.lit("product").alias("entity"),
+                          pl.lit(ps.match).alias("match_key"), "key_value", "crm_id"))
+    no_key = issues(frame.filter(pl.col("_key").is_null()), header="(key)", field="product_code",
+                    value=pl.lit(None), code="no_match_key",
+                    reason=f"empty match key (product.match = {ps.match}): created as new, and "
+                           "importing it again creates it again")
+    all_items = (pl.concat(new_items, how="vertical_relaxed") if new_items
+                 else pl.DataFrame(schema={"list_name": pl.String, "value": pl.String}))
+    return ProductPlan(
+        product=EntityPlan(dec, row_map, changes),
+        price_list=price_list, price_list_id=list_id, currency=ps.currency,
+        list_items_new=all_items, rejects=pl.DataFrame(schema=ISSUE_SCHEMA),
+        warnings=pl.concat([no_key, _conflict_warnings(conflicts, headers)], how="diagonal_relaxed")
+        .collect().select(list(WARNING_SCHEMA)).cast(WARNING_SCHEMA),
+        candidates=candidates, row_plan=row_plan,
+        value_inserts=pl.DataFrame(schema=VALUE_SCHEMA), value_deletes=pl.DataFrame(schema=DELETE_SCHEMA),
+    )
+
+
+TYPES = {"list_price": pl.Decimal(18, 4), "min_price": pl.Decimal(18, 4), "cost": pl.Decimal(18, 4),
+         "vat_rate": pl.Decimal(9, 4), "in_assortment": pl.Boolean}
+
+
+def apply_products(store, plan: ProductPlan, *, run_id: str, checkpoint=lambda _: None):
+    """Price list (created if missing), new products, field updates, log, selections."""
+    from transforms.apply import LoadResult
+
+    log: list[pl.DataFrame] = []
+    items = plan.list_items_new
+    if items.height:
+        ids = store.next_ids("list_item", items.height)
+        staged = items.select(ids.alias("list_item_id"), "list_name", "value",
+                              pl.lit(False).alias("is_default"))
+        _insert(store, "list_item", staged, log)
+    list_id = plan.price_list_id
+    if list_id is None:
+        list_id = int(store.next_ids("price_list", 1)[0])
+        _insert(store, "price_list", pl.DataFrame({"price_list_id": [list_id], "name": [plan.price_list],
+                                                   "currency": [plan.currency]}), log)
+    checkpoint("load:companies")
+    new = plan.product.decisions.filter(pl.col("outcome") == "new")
+    ids = store.next_ids("product", new.height)
+    rows = new.select(ids.alias("product_id"), pl.lit(list_id).cast(pl.Int64).alias("price_list_id"),
+                      *[pl.col(c).alias(col) for c, col in PRODUCT_COLUMNS.items() if c in new.columns])
+    rows = rows.with_columns(
+        [(pl.col(c) == "true") if t == pl.Boolean else pl.col(c).cast(t)
+         for c, t in TYPES.items() if c in rows.columns])
+    _insert(store, "product", rows, log)
+    checkpoint("load:persons")
+    _update(store, "product", "product_id", plan.product.changes, log)
+    checkpoint("load:log")
+    changes = pl.concat(log, how="vertical_relaxed").select(list(LOG_SCHEMA)).cast(LOG_SCHEMA) \
+        if log else pl.DataFrame(schema=LOG_SCHEMA)
+    if changes.height:
+        cids = store.next_ids("change_log", changes.height)
+        staged = changes.select(cids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
+        store.register("stage_change_log", staged)
+        store.execute(q.insert_select("change_log", staged.columns, "stage_change_log"))
+    updated = plan.product.decisions.filter(pl.col("outcome") == "updated")["crm_id"]
+    _selections(store, run_id, {"product": ids}, {"product": updated})
+    store.unregister_all()
+    return LoadResult({"product": ids}, {"product": updated}, changes.height)
+
+
+__all__ = ["CHANGE_SCHEMA", "ProductPlan", "apply_products", "check_products", "plan_products",
+           "require_columns"]
