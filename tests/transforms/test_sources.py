@@ -119,3 +119,11 @@ def test_csv_comment_lines_are_notes_and_row_numbers_stay_the_files(tmp_path):
     t = read_source(f)
     assert t.headers == ["Company", "City"]
     assert t.frame.rows() == [(4, "ACME", "Oslo"), (6, "Beta", "Bergen")]
+
+
+def test_csv_title_line_above_the_header(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("Customer list 2026\n\nCompany,City,Postcode\nACME,Oslo,0150\n", encoding="utf-8")
+    t = read_source(f)
+    assert t.headers == ["Company", "City", "Postcode"]
+    assert t.frame.rows() == [(4, "ACME", "Oslo", "0150")]

@@ -218,12 +218,19 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
     if not data.strip():
         raise NoRows(str(path), "the file is empty")
     text, used = _decode(data, path, encoding)
+    sep = _delimiter(text)
+    # polars takes the field count from the first line; a title line, a comment or a blank
+    # line first would cut every row short. A first line of separators sets the widest count.
+    widest = int(pl.Series(text.splitlines() or [""]).str.count_matches(sep, literal=True).max() or 0)
     try:
         cells = pl.read_csv(
-            io.StringIO(text), has_header=False, separator=_delimiter(text),
+            io.StringIO(sep * widest + "\n" + text), has_header=False, separator=sep,
             infer_schema=False, truncate_ragged_lines=True, comment_prefix=None,
-        )
+        ).slice(1)
     except pl.exceptions.PolarsError as exc:
         raise SourceUnreadable(str(path), f"not a readable CSV: {str(exc).splitlines()[0]}") from None
+    # columns only a quoted separator suggested, empty from top to bottom
+    cells = cells.select([c for c in cells.columns if cells[c].null_count() < cells.height]
+                         or cells.columns[:1])
     return table_from_cells(cells, first_row=1, path=path, source="csv", encoding=used,
                             comments=True)
