@@ -88,3 +88,18 @@ def test_failed_import_fails_the_flow_run_with_the_reason(harness, tmp_path):
     runs = _read(lambda c: c.read_flow_runs())
     run = next(r for r in runs if r.name == "excel · nope.xlsx")
     assert run.state.is_failed() and "no such file" in run.state.message
+
+
+def test_products_run_as_their_own_flow(harness, tmp_path):
+    from flows.pipeline import ImportRequest
+    from flows.prefect_flows import run_with_prefect
+    from tests.conftest import FIXTURES
+
+    db = tmp_path / "crm.duckdb"
+    s = run_with_prefect(ImportRequest(file=str(FIXTURES / "erp" / "northwind_neo4j_products.csv"),
+                                       db=str(db), kind="products", price_list="Northwind"))
+    assert s["status"] == "completed" and s["product"]["new"] == 77
+    runs = _read(lambda c: c.read_flow_runs())
+    run = next(r for r in runs if r.name == "csv · northwind_neo4j_products.csv")
+    flow = _read(lambda c: c.read_flow(run.flow_id))
+    assert flow.name == "import-products" and "products" in run.tags
