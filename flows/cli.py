@@ -163,16 +163,23 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Import companies and persons from FILE."""
+    _run_import(as_json, file=file, db=db, settings=settings, mapping=mapping, source=source,
+                sheet=sheet, encoding=encoding, exclude_rows=exclude_rows, dry_run=dry_run,
+                once=once, no_wait=no_wait)
+
+
+def _run_import(as_json: bool, *, file: Path, db: str | None, settings: Path | None,
+                mapping: Path | None, exclude_rows: str | None, no_wait: bool, **options) -> None:
+    """The shared body of `run` and `products`: build the request, import, exit status."""
     from contracts.settings import load_settings
     from flows.pipeline import ImportRequest
     from transforms.report import parse_row_list
 
     try:
         req = ImportRequest(
-            file=str(file), db=_db(db), settings=load_settings(settings), source=source,
-            mapping_file=str(mapping) if mapping else None, sheet=sheet, encoding=encoding,
-            exclude_rows=tuple(parse_row_list(exclude_rows)), dry_run=dry_run, once=once,
-            wait=not no_wait)
+            file=str(file), db=_db(db), settings=load_settings(settings),
+            mapping_file=str(mapping) if mapping else None,
+            exclude_rows=tuple(parse_row_list(exclude_rows)), wait=not no_wait, **options)
     except CrmImportError as exc:
         _fail(exc, as_json)
     summary = _import(req, as_json)
@@ -198,21 +205,9 @@ def products(
     as_json: JsonOpt = False,
 ) -> None:
     """Import products from FILE into a price list (created if missing)."""
-    from contracts.settings import load_settings
-    from flows.pipeline import ImportRequest
-    from transforms.report import parse_row_list
-
-    try:
-        req = ImportRequest(
-            file=str(file), db=_db(db), settings=load_settings(settings), kind="products",
-            price_list=price_list, mapping_file=str(mapping) if mapping else None, sheet=sheet,
-            encoding=encoding, exclude_rows=tuple(parse_row_list(exclude_rows)),
-            dry_run=dry_run, once=once, wait=not no_wait)
-    except CrmImportError as exc:
-        _fail(exc, as_json)
-    summary = _import(req, as_json)
-    if summary["status"] == "failed":
-        raise typer.Exit(1)
+    _run_import(as_json, file=file, db=db, settings=settings, mapping=mapping, kind="products",
+                price_list=price_list, sheet=sheet, encoding=encoding, exclude_rows=exclude_rows,
+                dry_run=dry_run, once=once, no_wait=no_wait)
 
 
 @app.command()

@@ -59,18 +59,7 @@ def apply_plan(store, plan: Plan, *, run_id: str,
     """
     log: list[pl.DataFrame] = []
 
-    # list values the import adds (SPEC §3 lists: add)
-    items = plan.list_items_new
-    if items.height:
-        ids = store.next_ids("list_item", items.height)
-        staged = items.select(ids.alias("list_item_id"), "list_name", "value",
-                              pl.lit(False).alias("is_default"))
-        store.register("stage_list_item", staged)
-        store.execute(q.insert_select("list_item", staged.columns, "stage_list_item"))
-        log.append(staged.select(pl.lit("list_item").alias("entity"), pl.col("list_item_id").alias("entity_id"),
-                                 pl.lit("insert").alias("op"), pl.lit("").alias("field"),
-                                 pl.lit(None, pl.String).alias("old_value"),
-                                 _json(staged, ["list_name", "value"]).alias("new_value")))
+    insert_list_items(store, plan.list_items_new, log)
 
     checkpoint("load:companies")
     cnew = plan.company.decisions.filter(pl.col("outcome") == "new")
@@ -138,13 +127,7 @@ def apply_plan(store, plan: Plan, *, run_id: str,
 
     checkpoint("load:log")
     # bookkeeping: change log and selections
-    changes = pl.concat(log, how="vertical_relaxed") if log else pl.DataFrame(schema=LOG_SCHEMA)
-    changes = changes.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
-    if changes.height:
-        ids = store.next_ids("change_log", changes.height)
-        staged = changes.select(ids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
-        store.register("stage_change_log", staged)
-        store.execute(q.insert_select("change_log", staged.columns, "stage_change_log"))
+    written = write_change_log(store, log, run_id)
 
     updated = {
         "company": plan.company.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
@@ -153,7 +136,28 @@ def apply_plan(store, plan: Plan, *, run_id: str,
     new = {"company": cids, "person": pids}
     _selections(store, run_id, new, updated)
     store.unregister_all()
-    return LoadResult(new, updated, changes.height)
+    return LoadResult(new, updated, written)
+
+
+def insert_list_items(store, items: pl.DataFrame, log: list[pl.DataFrame]) -> None:
+    """List values the import adds (SPEC §3 lists: add)."""
+    if items.height:
+        ids = store.next_ids("list_item", items.height)
+        staged = items.select(ids.alias("list_item_id"), "list_name", "value",
+                              pl.lit(False).alias("is_default"))
+        _insert(store, "list_item", staged, log)
+
+
+def write_change_log(store, log: list[pl.DataFrame], run_id: str) -> int:
+    """All of a run's changes in one insert; returns how many."""
+    changes = (pl.concat(log, how="vertical_relaxed") if log else pl.DataFrame(schema=LOG_SCHEMA))
+    changes = changes.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
+    if changes.height:
+        ids = store.next_ids("change_log", changes.height)
+        staged = changes.select(ids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
+        store.register("stage_change_log", staged)
+        store.execute(q.insert_select("change_log", staged.columns, "stage_change_log"))
+    return changes.height
 
 
 def _insert(store, table: str, rows: pl.DataFrame, log: list[pl.DataFrame],

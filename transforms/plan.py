@@ -57,7 +57,8 @@ class EntityPlan:
     changes: pl.DataFrame
 
     def counts(self) -> dict[str, int]:
-        got = dict(self.decisions.group_by("outcome").len().iter_rows()) if self.decisions.height else {}
+        counts = self.decisions.group_by("outcome").len()
+        got = dict(zip(counts["outcome"].to_list(), counts["len"].to_list(), strict=True))
         return {o: int(got.get(o, 0)) for o in OUTCOMES}
 
 

@@ -17,7 +17,7 @@ from contracts.fields import PRODUCT_FIELDS, PRODUCT_REQUIRED
 from contracts.settings import ImportSettings
 from transforms import match as m
 from transforms import normalise as nz
-from transforms.apply import LOG_SCHEMA, _insert, _selections, _update
+from transforms.apply import _insert, _selections, _update, insert_list_items, write_change_log
 from transforms.plan import (
     CHANGE_SCHEMA,
     DELETE_SCHEMA,
@@ -30,7 +30,6 @@ from transforms.plan import (
     field_changes,
     resolve_lists,
 )
-from transforms.store import sql as q
 from transforms.validate import (
     ISSUE_SCHEMA,
     WARNING_SCHEMA,
@@ -206,12 +205,7 @@ def apply_products(store, plan: ProductPlan, *, run_id: str, checkpoint=lambda _
     from transforms.apply import LoadResult
 
     log: list[pl.DataFrame] = []
-    items = plan.list_items_new
-    if items.height:
-        ids = store.next_ids("list_item", items.height)
-        staged = items.select(ids.alias("list_item_id"), "list_name", "value",
-                              pl.lit(False).alias("is_default"))
-        _insert(store, "list_item", staged, log)
+    insert_list_items(store, plan.list_items_new, log)
     list_id = plan.price_list_id
     if list_id is None:
         list_id = int(store.next_ids("price_list", 1)[0])
@@ -229,17 +223,11 @@ def apply_products(store, plan: ProductPlan, *, run_id: str, checkpoint=lambda _
     checkpoint("load:persons")
     _update(store, "product", "product_id", plan.product.changes, log)
     checkpoint("load:log")
-    changes = pl.concat(log, how="vertical_relaxed").select(list(LOG_SCHEMA)).cast(LOG_SCHEMA) \
-        if log else pl.DataFrame(schema=LOG_SCHEMA)
-    if changes.height:
-        cids = store.next_ids("change_log", changes.height)
-        staged = changes.select(cids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
-        store.register("stage_change_log", staged)
-        store.execute(q.insert_select("change_log", staged.columns, "stage_change_log"))
+    written = write_change_log(store, log, run_id)
     updated = plan.product.decisions.filter(pl.col("outcome") == "updated")["crm_id"]
     _selections(store, run_id, {"product": ids}, {"product": updated})
     store.unregister_all()
-    return LoadResult({"product": ids}, {"product": updated}, changes.height)
+    return LoadResult({"product": ids}, {"product": updated}, written)
 
 
 __all__ = ["CHANGE_SCHEMA", "ProductPlan", "apply_products", "check_products", "plan_products",

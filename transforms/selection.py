@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import CrmImportError
+from transforms.apply import write_change_log
 from transforms.report import new_run_id
 from transforms.runs import selection_members
 from transforms.store import ID_COLUMN
@@ -64,12 +65,7 @@ def delete_selection(store, selection_id: str, *, dry_run: bool = False) -> dict
             store.execute(f"DELETE FROM selection_member WHERE entity = ? AND entity_id IN "
                           f"(SELECT id FROM sel_{table})", [table])
             store.execute(q.delete_ids(table, ID_COLUMN[table], f"sel_{table}"))
-        changes = pl.concat(log, how="vertical_relaxed")
-        if changes.height:
-            cids = store.next_ids("change_log", changes.height)
-            staged = changes.select(cids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
-            store.register("sel_log", staged)
-            store.execute(q.insert_select("change_log", staged.columns, "sel_log"))
+        write_change_log(store, log, run_id)
         store.execute(
             "INSERT INTO import_run (run_id, kind, source, file, started_at, finished_at, status, "
             "summary) VALUES (?, 'selection-delete', 'selection', ?, ?, ?, 'completed', ?)",

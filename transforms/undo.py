@@ -25,6 +25,8 @@ from transforms.store import COLUMN_TYPES, ID_COLUMN
 from transforms.store import sql as q
 
 RECORD_TABLES = ("company", "person", "product")
+CONFLICT_SCHEMA = {"entity": pl.String, "entity_id": pl.Int64, "field": pl.String,
+                   "run_value": pl.String, "current_value": pl.String, "reason": pl.String}
 VALUE_TABLES = ("phone", "email", "url", "interest")
 OWNER_KIND = {"company": "company", "person": "person"}
 
@@ -43,14 +45,16 @@ class UndoResult:
     deleted: dict[str, int] = field(default_factory=dict)
     restored_fields: int = 0
     restored_records: int = 0
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONFLICT_SCHEMA))
     later_runs: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The `--json` object; conflicts as a list of records."""
         return {"run_id": self.run_id, "status": self.status, "message": self.message,
                 "deleted": self.deleted, "restored": {"fields": self.restored_fields,
                                                       "records": self.restored_records},
-                "conflicts": self.conflicts, "later_runs": self.later_runs, "errors": []}
+                "conflicts": self.conflicts.rows(named=True),
+                "later_runs": self.later_runs, "errors": []}
 
 
 def _schema(store, table: str) -> pl.Schema:
@@ -208,7 +212,7 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
 
     if conflicts:
         report = pl.concat(conflicts, how="vertical_relaxed").unique(maintain_order=True)
-        result.conflicts = report.to_dicts()
+        result.conflicts = report
     result.deleted = {t: int(s.len()) for t, s in {**delete_ids, **value_deletes}.items() if s.len()}
     result.restored_fields = sum(f.height for f in restore_fields.values())
     result.restored_records = sum(f.height for f in restores.values())
@@ -252,7 +256,7 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
                 conflict(in_use.select(pl.col("list_item_id").alias("entity_id"),
                                        pl.col("value").alias("current_value")),
                          "list_item", "still used by records that stay")
-                result.conflicts = pl.concat(conflicts, how="vertical_relaxed").to_dicts()
+                result.conflicts = pl.concat(conflicts, how="vertical_relaxed")
             store.register("undo_ids", pl.DataFrame({"id": item_ids.filter(~item_ids.is_in(kept.to_list()))}))
             store.execute(q.delete_ids("list_item", "list_item_id", "undo_ids"))
             result.deleted["list_item"] = int(item_ids.len() - kept.len())
@@ -318,8 +322,8 @@ def _message(r: UndoResult, *, dry_run: bool) -> str:
     parts = [f"{verb} " + (", ".join(f"{n} {t}" for t, n in r.deleted.items()) or "nothing"),
              f"{'would restore' if dry_run else 'restored'} {r.restored_fields} fields and "
              f"{r.restored_records} removed records"]
-    if r.conflicts:
-        parts.append(f"{len(r.conflicts)} conflicts left as they are (see conflicts; --force "
+    if r.conflicts.height:
+        parts.append(f"{r.conflicts.height} conflicts left as they are (see conflicts; --force "
                      "restores changed values)")
     if r.later_runs:
         parts.append("later runs touched the same records: " + ", ".join(r.later_runs))

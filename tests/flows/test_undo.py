@@ -54,7 +54,7 @@ def test_undo_after_each_action_restores_every_table(tmp_path, db, action, value
     assert s["status"] == "completed"
     assert table_hashes(db) != before  # the run changed something (new companies at least)
     result = _undo(db, s["run_id"])
-    assert result.status == "undone" and result.conflicts == []
+    assert result.status == "undone" and result.conflicts.height == 0
     assert table_hashes(db) == before
     assert table(db, "SELECT status FROM import_run WHERE run_id = ?", [s["run_id"]]).item() == "undone"
     again = _undo(db, s["run_id"])
@@ -77,7 +77,7 @@ def test_a_field_changed_after_the_run_is_a_conflict(tmp_path, db):
     with open_store(str(db)) as store:  # someone edits it by hand afterwards
         store.execute("UPDATE company SET street = 'Edited 9' WHERE company_id = 2")
     result = _undo(db, s["run_id"])
-    assert {(c["entity"], c["entity_id"], c["field"], c["current_value"]) for c in result.conflicts} == {
+    assert {(c["entity"], c["entity_id"], c["field"], c["current_value"]) for c in result.conflicts.rows(named=True)} == {
         ("company", 2, "street", "Edited 9")}
     assert table(db, "SELECT street FROM company WHERE company_id = 2").item() == "Edited 9"
     assert table_hashes(db)["person"] == before["person"]  # the rest was undone
@@ -100,7 +100,7 @@ def test_later_runs_are_reported_and_their_records_kept(tmp_path, db):
     second = run_import(f2, db)  # adds a person to Gamma AS, created by the first run
     result = _undo(db, first["run_id"])
     assert result.later_runs == [second["run_id"]]
-    reasons = {(c["entity"], c["reason"]) for c in result.conflicts}
+    reasons = {(c["entity"], c["reason"]) for c in result.conflicts.rows(named=True)}
     assert ("company", "persons not created by this run belong to it") in reasons
     assert table(db, "SELECT name FROM company ORDER BY name").rows() == [("Gamma AS",)]
     assert table(db, "SELECT first_name FROM person").rows() == [("Siri",)]
@@ -162,5 +162,5 @@ def test_undo_of_a_run_gives_back_the_crm(crm_rows, file_rows, action, values, i
         if s["status"] != "completed":
             return
         result = _undo(db, s["run_id"])
-        assert result.conflicts == []
+        assert result.conflicts.height == 0
         assert table_hashes(db) == before
