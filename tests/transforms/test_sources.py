@@ -78,12 +78,15 @@ def test_csv_semicolon_bom_and_blank_lines(tmp_path):
     assert t.frame.rows() == [(3, "ACME", "0150"), (5, "Beta", "0001")]
 
 
-def test_csv_not_utf8_asks_for_an_encoding(tmp_path):
+def test_csv_8bit_is_decoded_by_evidence_or_refused(tmp_path):
     f = tmp_path / "t.csv"
     f.write_bytes("Firma,Sted\nBlåbær AS,Tromsø\n".encode("cp1252"))
+    t = read_source(f)
+    assert (t.encoding, t.frame["Firma"].to_list()) == ("cp1252", ["Blåbær AS"])
+    f.write_bytes(b"Firma,Sted\n\x8d\x8f\xa4,\x90\xa7\n")  # no encoding makes words of it
     with pytest.raises(SourceUnreadable, match="not UTF-8 .*line 2.*--encoding"):
         read_source(f)
-    assert read_source(f, encoding="cp1252").frame["Firma"].to_list() == ["Blåbær AS"]
+    assert read_source(f, encoding="latin-1").frame.height == 1
 
 
 def test_bad_files(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import io
 import re
 import zipfile
@@ -13,6 +12,7 @@ import polars as pl
 
 from contracts.errors import NoRows, SourceUnreadable
 from transforms.sources import RawTable
+from transforms.sources.text import decode_text
 
 HEADER_SCAN_ROWS = 30
 
@@ -179,31 +179,6 @@ def read_excel(path: Path, *, sheet: str | None = None) -> RawTable:
     raise NoRows(str(path), "no visible sheet has data rows")
 
 
-def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
-    if encoding:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise SourceUnreadable(str(path), f"unknown encoding {encoding!r}",
-                                   hint="use a Python codec name such as utf-8, cp1252, latin-1") from None
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError as exc:
-            raise SourceUnreadable(str(path), f"not valid {encoding} at byte {exc.start}") from None
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                     (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            return data.decode(enc), enc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceUnreadable(
-            str(path), f"not UTF-8 (line {line}, byte {exc.start})",
-            hint="say which encoding it is with --encoding (e.g. cp1252 for Windows Excel exports)",
-        ) from None
-
-
 def _delimiter(text: str) -> str:
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
@@ -217,7 +192,7 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
         raise SourceUnreadable(str(path), exc.strerror or str(exc)) from None
     if not data.strip():
         raise NoRows(str(path), "the file is empty")
-    text, used = _decode(data, path, encoding)
+    text, used = decode_text(data, path=str(path), encoding=encoding)
     sep = _delimiter(text)
     # polars takes the field count from the first line; a title line, a comment or a blank
     # line first would cut every row short. A first line of separators sets the widest count.

@@ -123,12 +123,14 @@ def build(folder: Path) -> list[Case]:
 
     # --- encodings --------------------------------------------------------------------------
     t("cp1252.csv", "Firma;Sted\nBlåbær AS;Tromsø\n", "cp1252")
-    add("cp1252 without --encoding", "cp1252.csv", "error", "--encoding")
+    add("cp1252 without --encoding (found by evidence)", "cp1252.csv", "rows", "", rejected=0)
+    w("undecidable.csv", b"Firma;Sted\n\x8d\x8f\xa4;\x90\xa7\n")
+    add("8-bit text no encoding fits", "undecidable.csv", "error", "--encoding")
     add("cp1252 with --encoding cp1252", "cp1252.csv", "rows", "", args=("--encoding", "cp1252"),
         rejected=0)
     add("an unknown --encoding", "cp1252.csv", "error", "unknown encoding", args=("--encoding", "klingon"))
     t("utf16_nobom.csv", "Company,Last name\nACME,Nordmann\n", "utf-16-le")
-    add("UTF-16 without BOM", "utf16_nobom.csv", "error", "max_rejects")
+    add("UTF-16 without BOM (found by its zero bytes)", "utf16_nobom.csv", "rows", "", rejected=0)
 
     # --- values -----------------------------------------------------------------------------
     _xlsx(folder / "formulas.xlsx", [["Company", "Last name", "Email"], ["ACME", "N", "a@acme.no"],
