@@ -376,6 +376,12 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
     reject_parts: list[pl.LazyFrame] = []
     match settings.person.if_no_company:
         case "create_company":
+            # a person already in the CRM (found by a global key) keeps its own company link:
+            # no company is made up for it
+            if settings.person.match in ("email", "mobile", "number", "id"):
+                known = m.crm_person_keys(store, settings.person.match).select("key").unique()
+                key = m.person_key(settings.person.match, set(frame.columns))
+                orphan = orphan & ~key.is_in(known["key"].implode()).fill_null(False)
             # a company named after the person, as its only member (matched by name next time)
             full = pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
                                                       "person_last_name") if c in frame.columns],

@@ -478,3 +478,16 @@ def test_invalid_optional_value_is_dropped_alone(tmp_path, db):
     assert s["rows"]["rejected"] == 0 and s["person"]["new"] == 1
     assert {w["column"] for w in s["warnings"]} == {"Email", "Phone"}
     assert table(db, "SELECT count(*) FROM email").item() == 0
+
+
+def test_create_company_leaves_a_known_person_in_its_company(tmp_path, db):
+    seed(db, companies=[{"company_id": 1, "name": "ACME"}],
+         persons=[{"person_id": 1, "company_id": 1, "first_name": "Ola", "last_name": "N"}],
+         emails=[{"email_id": 1, "owner_kind": "person", "owner_id": 1, "address": "ola@x.no",
+                  "rank": 1}])
+    f = write_csv(tmp_path / "in.csv", ["First name", "Last name", "Email", "Mobile"],
+                  [["Ola", "N", "OLA@x.no", "900 11 222"], ["Kari", "H", "kari@y.no", ""]])
+    s = run_import(f, db, {"person": {"match": "email", "if_no_company": "create_company"}})
+    assert (s["person"]["updated"], s["person"]["new"], s["company"]["new"]) == (1, 1, 1)
+    assert table(db, "SELECT company_id FROM person WHERE person_id = 1").item() == 1
+    assert sorted(n for (n,) in table(db, "SELECT name FROM company").rows()) == ["ACME", "Kari H"]
