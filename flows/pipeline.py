@@ -155,6 +155,14 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         rp.record_run(store, summary, settings_json=settings_json, sha256=sha,
                       started_at=started, finished_at=datetime.now(UTC) if finished else None)
 
+    def record_failure() -> None:
+        if store is None:
+            return
+        try:
+            record("failed")
+        except Exception:  # the run record is bookkeeping; the error is what matters
+            log.exception("could not record the failed run %s", run_id)
+
     try:
         with report.stage("open CRM"):
             store = run("open-store", open_store, req.db, wait=req.wait, on_wait=on_wait,
@@ -252,19 +260,11 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             summary["planned"] = planned
             for e in planned:
                 summary[e] = dict.fromkeys(rp.OUTCOMES, 0)
-        if store is not None:
-            try:
-                record("failed")
-            except Exception:  # the run record is bookkeeping; the error is what matters
-                log.exception("could not record the failed run %s", run_id)
+        record_failure()
     except BaseException as exc:  # a bug or a kill: the transaction rolled back; say so on record
         summary["status"] = "failed"
         summary["errors"].append(f"internal error: {type(exc).__name__}: {exc}")
-        if store is not None:
-            try:
-                record("failed")
-            except Exception:
-                log.exception("could not record the failed run %s", run_id)
+        record_failure()
         raise
     finally:
         if store is not None:

@@ -97,19 +97,24 @@ def _run_name() -> str:
     return f"{source} · {path.name}"
 
 
+def _run_import(req: ImportRequest):
+    """The body of both import flows: the pipeline with tasks and artifacts; its state."""
+    summary = import_contacts(req, run=run_as_task, report=ArtifactReporter())
+    if summary["status"] == "failed":
+        return Failed(message="; ".join(summary["errors"]) or "import failed", data=summary)
+    return Completed(message=f"{summary['status']}: run {summary['run_id']}", data=summary)
+
+
 @flow(name="import-contacts", flow_run_name=_run_name, log_prints=False)
 def import_contacts_flow(file: str, db: str, settings: ImportSettings | None = None,
                          source: str = "auto", mapping_file: str | None = None,
                          sheet: str | None = None, encoding: str | None = None,
                          exclude_rows: list[int] | None = None, dry_run: bool = False):
     """Import companies and persons from a spreadsheet or CSV into the CRM."""
-    req = ImportRequest(file=file, db=db, settings=settings or ImportSettings(), source=source,
-                        mapping_file=mapping_file, sheet=sheet, encoding=encoding,
-                        exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run)
-    summary = import_contacts(req, run=run_as_task, report=ArtifactReporter())
-    if summary["status"] == "failed":
-        return Failed(message="; ".join(summary["errors"]) or "import failed", data=summary)
-    return Completed(message=f"{summary['status']}: run {summary['run_id']}", data=summary)
+    return _run_import(ImportRequest(
+        file=file, db=db, settings=settings or ImportSettings(), source=source,
+        mapping_file=mapping_file, sheet=sheet, encoding=encoding,
+        exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run))
 
 
 @flow(name="import-products", flow_run_name=_run_name)
@@ -119,32 +124,23 @@ def import_products_flow(file: str, db: str, settings: ImportSettings | None = N
                          encoding: str | None = None, exclude_rows: list[int] | None = None,
                          dry_run: bool = False):
     """Import products from a spreadsheet or CSV into a price list."""
-    req = ImportRequest(file=file, db=db, settings=settings or ImportSettings(), source=source,
-                        kind="products", price_list=price_list, mapping_file=mapping_file,
-                        sheet=sheet, encoding=encoding, exclude_rows=tuple(exclude_rows or ()),
-                        dry_run=dry_run)
-    summary = import_contacts(req, run=run_as_task, report=ArtifactReporter())
-    if summary["status"] == "failed":
-        return Failed(message="; ".join(summary["errors"]) or "import failed", data=summary)
-    return Completed(message=f"{summary['status']}: run {summary['run_id']}", data=summary)
+    return _run_import(ImportRequest(
+        file=file, db=db, settings=settings or ImportSettings(), source=source, kind="products",
+        price_list=price_list, mapping_file=mapping_file, sheet=sheet, encoding=encoding,
+        exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run))
 
 
 def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
     """Run the flow for a CLI request and hand back its summary."""
-    labels = [req.kind, req.source] + (["dry-run"] if req.dry_run else [])
+    params = dict(file=req.file, db=req.db, settings=req.settings, source=req.source,
+                  mapping_file=req.mapping_file, sheet=req.sheet, encoding=req.encoding,
+                  exclude_rows=list(req.exclude_rows), dry_run=req.dry_run)
+    flow_fn = import_contacts_flow
     if req.kind == "products":
-        with tags(*labels):
-            state = import_products_flow(
-                file=req.file, db=req.db, settings=req.settings, price_list=req.price_list,
-                source=req.source, mapping_file=req.mapping_file, sheet=req.sheet,
-                encoding=req.encoding, exclude_rows=list(req.exclude_rows), dry_run=req.dry_run,
-                return_state=True)
-        return state.result(raise_on_failure=False)
+        flow_fn, params["price_list"] = import_products_flow, req.price_list
+    labels = [req.kind, req.source] + (["dry-run"] if req.dry_run else [])
     with tags(*labels):
-        state = import_contacts_flow(
-            file=req.file, db=req.db, settings=req.settings, source=req.source,
-            mapping_file=req.mapping_file, sheet=req.sheet, encoding=req.encoding,
-            exclude_rows=list(req.exclude_rows), dry_run=req.dry_run, return_state=True)
+        state = flow_fn(**params, return_state=True)
     return state.result(raise_on_failure=False)
 
 

@@ -521,12 +521,10 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
                 .join(state, on=["owner_kind", "group"], how="inner"))
     for_new = imported.filter(pl.col("outcome") == "new")
     for_matched = imported.filter(pl.col("outcome") == "matched")
-    action_of = {"company": settings.company.action, "person": settings.person.action}
     existing = _existing_values(store, for_matched.select("owner_kind", "crm_id").unique())
     ins, dels = value_changes(for_matched, existing, phones=settings.lists.phones,
                               urls_emails=settings.lists.urls_emails)
-    # under merge/replace only; `skip` never reaches here (outcome skipped)
-    assert all(action_of[k] in ("merge", "replace") for k in ins["owner_kind"].unique())
+    # (only matched owners reach here: `skip` makes them skipped, `add` makes them new)
     value_inserts = _rank(pl.concat([for_new, ins], how="diagonal_relaxed"), existing)
     value_inserts = value_inserts.select(list(VALUE_SCHEMA)).cast(VALUE_SCHEMA)
     dels = dels.join(state.select("owner_kind", "crm_id", "group").drop_nulls("crm_id"),

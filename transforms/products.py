@@ -19,7 +19,6 @@ from transforms import match as m
 from transforms import normalise as nz
 from transforms.apply import _insert, _selections, _update, insert_list_items, write_change_log
 from transforms.plan import (
-    CHANGE_SCHEMA,
     DELETE_SCHEMA,
     VALUE_SCHEMA,
     EntityPlan,
@@ -230,5 +229,5 @@ def apply_products(store, plan: ProductPlan, *, run_id: str, checkpoint=lambda _
     return LoadResult({"product": ids}, {"product": updated}, written)
 
 
-__all__ = ["CHANGE_SCHEMA", "ProductPlan", "apply_products", "check_products", "plan_products",
+__all__ = ["ProductPlan", "apply_products", "check_products", "plan_products",
            "require_columns"]

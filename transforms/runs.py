@@ -44,9 +44,13 @@ ORDER BY m.entity, m.entity_id
 """
 
 
-def selection_members(store, selection_id: str) -> pl.DataFrame:
+def _require_selection(store, selection_id: str) -> None:
     if store.scalar("SELECT count(*) FROM selection WHERE selection_id = ?", [selection_id]) == 0:
         raise SelectionNotFound(selection_id)
+
+
+def selection_members(store, selection_id: str) -> pl.DataFrame:
+    _require_selection(store, selection_id)
     return store.query(SELECTION_MEMBERS, [selection_id])
 
 
@@ -70,6 +74,5 @@ ORDER BY m.entity, m.entity_id
 
 
 def selection_export_frame(store, selection_id: str) -> pl.DataFrame:
-    if store.scalar("SELECT count(*) FROM selection WHERE selection_id = ?", [selection_id]) == 0:
-        raise SelectionNotFound(selection_id)
+    _require_selection(store, selection_id)
     return store.query(SELECTION_EXPORT, [selection_id])

@@ -14,7 +14,7 @@ from tests.cases.bad import Case, build
 from tests.conftest import REPO, seed, table_hashes
 
 CLI = str(Path(sys.executable).parent / "crm-import")
-CORPUS_CASES = build(Path(os.environ.get("TMPDIR", "/tmp")) / "crm-import-bad-corpus-names")
+CORPUS_CASES = build(None)  # the list only; the files are made once per module below
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_bad_input(case: Case, corpus: Path, tmp_path: Path):
     seed(db, companies=[{"company_id": 1, "name": "Existing AS", "street": None}])
     before = table_hashes(db)
     argv = [CLI, "run", str(corpus / case.file) if case.file else str(corpus / "missing.xlsx"),
-            "--db", str(db), "--json", *case.args]
+            "--db", str(db), "--json", *(a.replace("{corpus}", str(corpus)) for a in case.args)]
     if case.settings:
         s = tmp_path / "settings.toml"
         s.write_text(case.settings, encoding="utf-8")
