@@ -130,12 +130,18 @@ FIELDS: tuple[Field, ...] = (
     _F("person_notes", "person", "notes", 4000, aliases=("personnotes", "personcomment")),
     _F("person_phone", "person", None, 50, multi="phone", kind="phone", aliases=(
         "personphone", "directphone", "direktenummer", "direktnummer", "durchwahl",
-        "workphone", "telefongeschäftlich", "telefongeschaftlich", "businessphone",
-        "homephone", "telefonprivat")),
+        "workphone", "telefongeschäftlich", "telefongeschaftlich", "businessphone")),
+    _F("person_home_phone", "person", None, 50, multi="phone", kind="home", aliases=(
+        "homephone", "telefonprivat", "privatetelephone", "privatephone", "telefonhjem",
+        "hjemmetelefon", "hemtelefon", "personhomephone")),
     _F("person_mobile", "person", None, 50, multi="phone", kind="mobile", aliases=(
         "mobile", "mobilephone", "mobilenumber", "cellphone", "cell", "mobil", "mobiltelefon",
         "mobilnummer", "mobiltlf", "handy", "personmobile", "mobilnr")),
     _F("person_fax", "person", None, 50, multi="phone", kind="fax", aliases=("personfax",)),
+    _F("person_pager", "person", None, 50, multi="phone", kind="pager", aliases=(
+        "pager", "personpager", "personsøker", "personsoker", "personsökare", "personsokare")),
+    _F("person_other_phone", "person", None, 50, multi="phone", kind="other", aliases=(
+        "otherphone", "personotherphone", "annentelefon", "annantelefon")),
     _F("person_email", "person", None, 254, multi="email", aliases=(
         # numbered variants ("E-mail 2 Address") are found by stripping the number
         "personemail", "emailaddress", "personemailaddress", "contactemail")),

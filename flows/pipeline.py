@@ -36,6 +36,7 @@ from transforms.products import (
     require_columns,
 )
 from transforms.sources import RawTable, read_source
+from transforms.sources.contacts import CONTACT_SOURCES, canonical_contacts
 from transforms.staging import write_staging
 from transforms.store import open_store
 from transforms.validate import Checked, check_rows
@@ -92,6 +93,12 @@ class Mapped:
 def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int, ...],
                 kind: str = "contacts") -> Mapped:
     mf = read_mapping_file(mapping_file)
+    if kind == "contacts" and raw.source in CONTACT_SOURCES:
+        # an address-book export: its own header table / properties, and the export rules
+        canonical, labels, unmapped = canonical_contacts(raw, mf.columns)
+        if exclude_rows:
+            canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
+        return Mapped(canonical, labels, unmapped, True, True)
     if kind == "products":
         mapping = auto_map(raw.headers, mf.columns, build=mf.build, aliases=PRODUCT_ALIASES,
                            generic_aliases={})
@@ -178,6 +185,8 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             summary["sheet"] = raw.sheet
         if raw.encoding:
             summary["encoding"] = raw.encoding
+        if raw.format:
+            summary["format"] = raw.format
         sha = rp.file_sha256(path)
         record("preview" if req.dry_run else "running", finished=False)
         checkpoint("read")

@@ -27,19 +27,39 @@ class RawTable:
     sheet: str | None = None
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    # contact exports read record by record (vCard, JSON): their values, already named by
+    # canonical field (see transforms.sources.contacts), and what was left out
+    long: pl.DataFrame | None = None
+    unmapped: tuple[str, ...] = ()
+    format: str | None = None  # outlook-csv, google-csv, vcard, jcard, xcard, people-api
+
+
+VCARD_SUFFIXES = {".vcf", ".vcard", ".xml"}
+JSON_SUFFIXES = {".json"}
+SOURCES = ("auto", "excel", "csv", "outlook", "google", "vcard")
 
 
 def detect_source(path: Path, requested: str = "auto") -> str:
-    if requested != "auto":
-        return requested
+    """The reader for a file: excel | csv | vcard | json, from --source and the extension.
+
+    Which address book wrote a CSV or spreadsheet (Outlook, Google) is told by its header
+    signature after reading (`read_source`)."""
     suffix = path.suffix.lower()
+    if requested in ("excel", "csv", "vcard"):
+        return requested
+    if requested in ("outlook", "google") and suffix not in (*VCARD_SUFFIXES, *JSON_SUFFIXES):
+        return "excel" if suffix in SPREADSHEET_SUFFIXES else "csv"
     if suffix in SPREADSHEET_SUFFIXES:
         return "excel"
     if suffix in CSV_SUFFIXES:
         return "csv"
+    if suffix in VCARD_SUFFIXES:
+        return "vcard"
+    if suffix in JSON_SUFFIXES:
+        return "json"
     raise SourceUnreadable(
         str(path), f"unknown file type {suffix or '(none)'!r}",
-        hint="give an .xlsx/.xlsm/.xls/.ods or .csv file, or say which with --source",
+        hint="give an .xlsx/.xls/.ods, .csv, .vcf or .json file, or say which with --source",
     )
 
 
@@ -47,19 +67,47 @@ def read_source(
     path: str | Path, *, source: str = "auto", sheet: str | None = None,
     encoding: str | None = None,
 ) -> RawTable:
+    """Read any import file; `source` is --source (auto: by extension and header signature)."""
+    from dataclasses import replace
+
     from transforms.sources import spreadsheet
+    from transforms.sources.contacts import detect_csv_export
 
     p = Path(path)
     if p.is_dir():
         raise SourceUnreadable(str(p), "is a folder, not a file", hint="give the path of one file")
     if not p.is_file():
         raise SourceUnreadable(str(p), "no such file", hint="check the path")
+    if source not in SOURCES:
+        raise SourceUnreadable(str(p), f"unknown --source {source!r}",
+                               hint="one of: " + ", ".join(SOURCES))
     kind = detect_source(p, source)
-    if kind == "excel":
-        return spreadsheet.read_excel(p, sheet=sheet)
-    if kind == "csv":
-        return spreadsheet.read_csv(p, encoding=encoding)
-    raise SourceUnreadable(
-        str(p), f"the {kind!r} source is not available in this version",
-        hint="use --source excel or csv",
-    )
+    if kind in ("excel", "csv"):
+        table = (spreadsheet.read_excel(p, sheet=sheet) if kind == "excel"
+                 else spreadsheet.read_csv(p, encoding=encoding))
+        export = source if source in ("outlook", "google") else (
+            detect_csv_export(table.headers) if source == "auto" else None)
+        if export:
+            return replace(table, source=export, format=f"{export}-{table.source}")
+        return table
+    if kind == "json":
+        return _read_json(p, source)
+    from transforms.sources.vcard import read_vcard
+
+    return read_vcard(p, encoding=encoding)
+
+
+def _read_json(path: Path, source: str) -> RawTable:
+    """A .json file: Google People API connections, or jCard."""
+    import json
+
+    from transforms.sources.people import is_people_json, read_people
+    from transforms.sources.vcard import read_vcard
+
+    try:
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceUnreadable(str(path), f"not readable JSON: {exc}") from None
+    if source == "google" or is_people_json(data):
+        return read_people(path, data)
+    return read_vcard(path)

@@ -78,13 +78,13 @@ def build(folder: Path | None) -> list[Case]:
     w("zero.xlsx", b"")
     add("zero bytes xlsx", "zero.xlsx", "error", "no data rows")
     w("zero.vcf", b"")
-    add("zero bytes vcf", "zero.vcf", "error", "unknown file type")
+    add("zero bytes vcf", "zero.vcf", "error", "the file is empty")
     w("garbage.xlsx", bytes(rnd.getrandbits(8) for _ in range(4096)))
     add("binary garbage as xlsx", "garbage.xlsx", "error", "cannot read the file")
     w("garbage.csv", bytes(rnd.getrandbits(8) for _ in range(4096)))
     add("binary garbage as csv", "garbage.csv", "error", "cannot read the file")
     w("garbage.vcf", bytes(rnd.getrandbits(8) for _ in range(4096)))
-    add("binary garbage as vcf", "garbage.vcf", "error", "unknown file type")
+    add("binary garbage as vcf", "garbage.vcf", "error", "not a vCard file")
     _xlsx(folder / "whole.xlsx", [["Company"], ["ACME"]])
     data = (folder / "whole.xlsx").read_bytes() if write else b""
     w("truncated.xlsx", data[: len(data) // 2])
@@ -104,6 +104,21 @@ def build(folder: Path | None) -> list[Case]:
     if write:
         (folder / "a_folder").mkdir(exist_ok=True)
     add("a directory as FILE", "a_folder", "error", "is a folder")
+
+    # --- contact exports --------------------------------------------------------------------
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Nordmann;Ola;;;\r\nEMAIL:ola@acme.no\r\nEND:VCARD\r\n"
+    t("truncated.vcf", card + card.split("EMAIL")[0])
+    add("a vCard file cut short inside a card", "truncated.vcf", "error", "has no END:VCARD")
+    t("no_cards.vcf", "VERSION:3.0\r\nN:Nordmann;Ola;;;\r\n")
+    add("a .vcf without BEGIN:VCARD", "no_cards.vcf", "error", "not a vCard file")
+    t("empty_card.vcf", card + "BEGIN:VCARD\r\nVERSION:3.0\r\nNOTE:nothing else\r\nEND:VCARD\r\n")
+    add("a card with nothing to import", "empty_card.vcf", "rows", "nothing to import", rejected=1)
+    t("broken.json", '{"connections": [{"names": [')
+    add("a JSON export cut short", "broken.json", "error", "not readable JSON")
+    t("no_people.json", '{"connections": [], "totalPeople": 0}')
+    add("a People API response without connections", "no_people.json", "error", "no connections")
+    t("outlook_header_only.csv", '"First Name","Last Name","E-mail Address","Mobile Phone"\r\n')
+    add("an Outlook CSV with only its header", "outlook_header_only.csv", "error", "no data rows")
 
     # --- no data ----------------------------------------------------------------------------
     t("only_header.csv", HEADER)
