@@ -146,12 +146,15 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log pro
 
 @app.command()
 def run(
-    file: Annotated[Path, typer.Argument(help="spreadsheet or CSV to import")],
-    source: Annotated[str, typer.Option(help="auto|excel|csv")] = "auto",
+    file: Annotated[Path, typer.Argument(help="spreadsheet, CSV, vCard (.vcf) or JSON export "
+                                               "to import")],
+    source: Annotated[str, typer.Option(help="auto|excel|csv|outlook|google|vcard (auto: by "
+                                             "extension and header signature)")] = "auto",
     settings: Annotated[Path | None, typer.Option(help="import policy (TOML)")] = None,
     mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
     sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
-    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV")] = None,
+    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
+                                                     "(default: detected)")] = None,
     exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
                                                      help="rows to leave out, e.g. 3,7-9")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only; "
@@ -195,7 +198,8 @@ def products(
     settings: Annotated[Path | None, typer.Option(help="import policy (TOML)")] = None,
     mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
     sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
-    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV")] = None,
+    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
+                                                     "(default: detected)")] = None,
     exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
                                                      help="rows to leave out, e.g. 3,7-9")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only")] = False,
@@ -436,12 +440,13 @@ def purge(
 
 @app.command()
 def mapping(
-    file: Annotated[Path, typer.Argument(help="spreadsheet or CSV")],
+    file: Annotated[Path, typer.Argument(help="spreadsheet, CSV or contact export")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write a mapping TOML")] = None,
     mapping_file: Annotated[Path | None, typer.Option("--mapping", help="start from this mapping")] = None,
     sheet: Annotated[str | None, typer.Option(help="sheet name")] = None,
     encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV")] = None,
     kind: Annotated[str, typer.Option("--kind", help="contacts | products")] = "contacts",
+    source: Annotated[str, typer.Option(help="auto|excel|csv|outlook|google|vcard")] = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Show (and save) the automatic column mapping of FILE."""
@@ -449,29 +454,41 @@ def mapping(
 
     from transforms.mapping import IGNORE, auto_map, load_mapping_file
     from transforms.sources import read_source
+    from transforms.sources.contacts import CONTACT_SOURCES, describe_export
 
     try:
-        raw = read_source(file, sheet=sheet, encoding=encoding)
+        raw = read_source(file, sheet=sheet, encoding=encoding, source=source)
+        overrides = load_mapping_file(mapping_file)
         if kind == "products":
             from contracts.fields import PRODUCT_ALIASES
 
-            result = auto_map(raw.headers, load_mapping_file(mapping_file),
-                              aliases=PRODUCT_ALIASES, generic_aliases={})
+            result = auto_map(raw.headers, overrides, aliases=PRODUCT_ALIASES, generic_aliases={})
+            taken, unmapped = result.columns, result.unmapped
+        elif raw.source in CONTACT_SOURCES:
+            taken, unmapped = describe_export(raw, overrides)
         else:
-            result = auto_map(raw.headers, load_mapping_file(mapping_file))
+            result = auto_map(raw.headers, overrides)
+            taken, unmapped = result.columns, result.unmapped
     except CrmImportError as exc:
         _fail(exc, as_json)
-    columns = {h: result.columns.get(h, IGNORE) for h in raw.headers}
+    names = raw.headers if raw.long is None else [*taken, *unmapped]
+    columns = {h: taken.get(h, IGNORE) for h in names}
     if output:
+        if raw.long is not None:
+            _fail(CrmImportError(f"{file}: a {raw.format} file has properties, not columns: "
+                                 "there is no column mapping to save"), as_json)
         text = ("# crm-import column mapping: \"Header in the file\" = \"field\" "
                 "(\"\" leaves a column out)\n" + tomli_w.dumps({"columns": columns}))
         output.write_text(text, encoding="utf-8")
     if as_json:
-        _emit({"file": str(file), "columns": result.columns, "unmapped": result.unmapped})
+        _emit({"file": str(file), "source": raw.source, "format": raw.format,
+               "columns": taken, "unmapped": unmapped})
         return
-    width = max((len(h) for h in raw.headers), default=10)
-    for h in raw.headers:
-        typer.echo(f"  {h:<{width}}  →  {result.columns.get(h, '(unmapped)')}")
+    if raw.format:
+        typer.echo(f"{file}: {raw.format} ({raw.source})")
+    width = max((len(h) for h in names), default=10)
+    for h in names:
+        typer.echo(f"  {h:<{width}}  →  {taken.get(h, '(unmapped)')}")
     if output:
         typer.echo(f"written to {output}")
 

@@ -81,6 +81,29 @@ def generate(n: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
     return rows, companies, persons
 
 
+OUTLOOK_HEADERS = {"Company": "Company", "Address": "Business Street",
+                   "Postcode": "Business Postal Code", "City": "Business City",
+                   "First name": "First Name", "Last name": "Last Name",
+                   "Email": "E-mail Address", "Mobile": "Mobile Phone"}
+
+
+def write_rows(rows: pl.DataFrame, file: Path, fmt: str) -> None:
+    if fmt == "csv":
+        rows.write_csv(file)
+    elif fmt == "xlsx":
+        rows.write_excel(file)
+    elif fmt == "outlook":
+        rows.rename(OUTLOOK_HEADERS).write_csv(file, quote_style="always")
+    else:  # one vCard 3.0 per row, CRLF lines, written by expressions
+        cards = rows.select(pl.format(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:{};{};;;\r\nFN:{} {}\r\nORG:{}\r\n"
+            "EMAIL;TYPE=INTERNET,WORK:{}\r\nTEL;TYPE=CELL:{}\r\n"
+            "ADR;TYPE=WORK:;;{};{};;{};\r\nEND:VCARD",
+            "Last name", "First name", "First name", "Last name", "Company", "Email", "Mobile",
+            "Address", "City", "Postcode").alias("card"))
+        file.write_text("\r\n".join(cards["card"]) + "\r\n", encoding="utf-8")
+
+
 def prefill(db: Path, companies: pl.DataFrame, persons: pl.DataFrame) -> None:
     from transforms.store import open_store
 
@@ -133,7 +156,9 @@ def child(file: str, db: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    ap.add_argument("--format", choices=["csv", "xlsx", "outlook", "vcard"], default="csv",
+                    help="the same rows as a plain CSV, a workbook, an Outlook CSV export or "
+                         "a vCard 3.0 file")
     ap.add_argument("--child", nargs=2, metavar=("FILE", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -142,11 +167,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         rows, companies, persons = generate(args.rows)
-        file = Path(tmp) / f"contacts.{args.format}"
-        if args.format == "csv":
-            rows.write_csv(file)
-        else:
-            rows.write_excel(file)
+        suffix = {"outlook": "csv", "vcard": "vcf"}.get(args.format, args.format)
+        file = Path(tmp) / f"contacts.{suffix}"
+        write_rows(rows, file, args.format)
         db = Path(tmp) / "crm.duckdb"
         prefill(db, companies, persons)
         print(f"generated {args.rows} rows and a CRM of {companies.height} companies / "

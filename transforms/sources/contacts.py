@@ -138,11 +138,14 @@ def _override(header: str, overrides: dict[str, str]) -> str | None:
     return base_field(target).name if target else None
 
 
-def outlook_long(raw: RawTable, overrides: dict[str, str]) -> tuple[pl.DataFrame, list[str]]:
-    """Outlook's columns by its header table (any UI language); a column Outlook does not
+def outlook_table(headers: list[str], overrides: dict[str, str]
+                  ) -> tuple[list[tuple[str, str, str | None, int]], list[str]]:
+    """(header, field, address block, order) of the columns taken, and the unmapped ones.
+
+    Outlook's columns by its header table (any UI language); a column Outlook does not
     write (a tool's own extra column) by the general aliases."""
     table, unmapped, rest = [], [], []
-    for i, h in enumerate(raw.headers):
+    for i, h in enumerate(headers):
         if h in overrides:
             if (f := _override(h, overrides)) is not None:
                 table.append((h, f, None, i * 100))
@@ -157,7 +160,59 @@ def outlook_long(raw: RawTable, overrides: dict[str, str]) -> tuple[pl.DataFrame
         table += [(h, base_field(extra.columns[h]).name, None, i * 100)
                   for i, h in rest if h in extra.columns]
         unmapped += [h for _, h in rest if h not in extra.columns]
+    return table, unmapped
+
+
+def outlook_long(raw: RawTable, overrides: dict[str, str]) -> tuple[pl.DataFrame, list[str]]:
+    table, unmapped = outlook_table(raw.headers, overrides)
     return _plain_long(raw, table), unmapped
+
+
+PAIRED_KINDS = ("e-mail", "email", "phone", "address", "organization", "website")
+
+
+def google_table(headers: list[str], overrides: dict[str, str]):
+    """Google's columns: (plain columns as in `outlook_table`, "<Kind> N - <part>" value
+    columns, their Type/Label columns, unmapped)."""
+    plain, pairs, labels, unmapped = [], [], [], []
+    for i, h in enumerate(headers):
+        m = GOOGLE_PAIR.match(h)
+        if h in overrides:
+            if (f := _override(h, overrides)) is not None:
+                plain.append((h, f, None, i * 100))
+        elif m and m["kind"].lower() in PAIRED_KINDS:
+            part = m["part"].strip().lower()
+            (labels if part in ("type", "label") else pairs).append(
+                (h, m["kind"].lower().replace("-", ""), int(m["n"]), part, i * 100))
+        elif (f := GOOGLE_KEYS.get(header_key(h))) is not None:
+            plain.append((h, f, None, i * 100))
+        else:
+            unmapped.append(h)
+    return plain, pairs, labels, unmapped
+
+
+def describe_export(raw: RawTable, overrides: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Header (or vCard property) → the field it fills, for `crm-import mapping`."""
+    if raw.long is not None:
+        taken = raw.long.group_by("label", maintain_order=True).agg(pl.col("field").unique().sort())
+        return ({label: " / ".join(fields) for label, fields in taken.iter_rows()},
+                list(raw.unmapped))
+    if raw.source == "google":
+        plain, pairs, labels, unmapped = google_table(raw.headers, overrides)
+        by_label = {"email": "person_email", "phone": "a phone field, by its label",
+                    "website": "company_url or person_url, by its label",
+                    "address": "an address field, by its label (work → company)"}
+        columns = {h: f for h, f, *_ in plain}
+        for h, kind, _, part, _ in pairs:
+            columns[h] = ({"name": "company_name", "title": "person_position",
+                           "department": "company_department"}.get(part, "")
+                          if kind == "organization" else by_label[kind])
+        columns.update({h: "(the label of its value)" for h, *_ in labels})
+        return {h: f for h, f in columns.items() if f}, unmapped + [
+            h for h, kind, _, part, _ in pairs if kind == "organization" and part not in (
+                "name", "title", "department")]
+    table, unmapped = outlook_table(raw.headers, overrides)
+    return {h: f for h, f, *_ in table}, unmapped
 
 
 def _split_values(expr: pl.Expr) -> pl.Expr:
@@ -166,21 +221,7 @@ def _split_values(expr: pl.Expr) -> pl.Expr:
 
 
 def google_long(raw: RawTable, overrides: dict[str, str]) -> tuple[pl.DataFrame, list[str]]:
-    plain, pairs, labels, unmapped = [], [], [], []
-    for i, h in enumerate(raw.headers):
-        m = GOOGLE_PAIR.match(h)
-        if h in overrides:
-            if (f := _override(h, overrides)) is not None:
-                plain.append((h, f, None, i * 100))
-        elif m and m["kind"].lower() in ("e-mail", "email", "phone", "address", "organization",
-                                         "website"):
-            part = m["part"].strip().lower()
-            (labels if part in ("type", "label") else pairs).append(
-                (h, m["kind"].lower().replace("-", ""), int(m["n"]), part, i * 100))
-        elif (f := GOOGLE_KEYS.get(header_key(h))) is not None:
-            plain.append((h, f, None, i * 100))
-        else:
-            unmapped.append(h)
+    plain, pairs, labels, unmapped = google_table(raw.headers, overrides)
     parts = [_plain_long(raw, plain)]
     # "* myContacts ::: Friends": one interest each, Google's own groups left out
     parts[0] = (parts[0].with_columns(

@@ -48,6 +48,7 @@ ENCODING_PARAMS = {"quoted-printable", "base64", "b", "8bit", "7bit"}
 @dataclass
 class _Parsed:
     props: list[tuple[int, int, str, str, str, str]] = field(default_factory=list)
+    frame: pl.DataFrame | None = None  # the same rows, when read as a frame
     cards: int = 0
     fallback: bool = False  # a value was neither its CHARSET nor UTF-8
     left_out: set[str] = field(default_factory=set)
@@ -144,11 +145,76 @@ def _decode(value: bytes, params: dict[str, list[str]], parsed: _Parsed) -> str:
 
 
 def parse_vcf(data: bytes, path: Path) -> _Parsed:
+    """Properties of a text vCard file: by whole-frame expressions when the file is plain
+    UTF-8 without quoted-printable (3.0/4.0 exports), else line by line (2.1 files)."""
+    fast = _parse_vcf_frame(data, path)
+    return fast if fast is not None else _parse_vcf_lines(data, path)
+
+
+def _truncated(path: Path, card: int) -> SourceUnreadable:
+    return SourceUnreadable(
+        str(path), f"card {card} has no END:VCARD: the file is cut short",
+        hint="export the contacts again; nothing was imported from this file")
+
+
+def needs_lines(data: bytes) -> bool:
+    """Quoted-printable or a CHARSET other than UTF-8: the line reader's work."""
+    upper = data.upper()
+    charsets = set(re.findall(rb'CHARSET="?([A-Z0-9_.:-]+)', upper))
+    return b"QUOTED-PRINTABLE" in upper or bool(charsets - {b"UTF-8", b"US-ASCII"})
+
+
+def _parse_vcf_frame(data: bytes, path: Path) -> _Parsed | None:
+    if needs_lines(data):
+        return None
+    unfolded = re.sub(rb"\n[ \t]", b"", re.sub(rb"\r\n?", b"\n", data))
+    try:
+        text = unfolded.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    line = pl.col("line").str.extract_groups(r'^(?P<header>(?:[^:"]|"[^"]*")*):(?P<value>.*)$')
+    f = (pl.DataFrame({"line": text.split("\n")})
+         .select(line.struct.field("header"), line.struct.field("value"))
+         .drop_nulls("header")
+         .with_row_index("seq", offset=1)
+         .with_columns(pl.col("header").str.extract(r"^([^;]*)").alias("_full"),
+                       # the parameters, lower-cased, without LABEL="…" (it may hold ";")
+                       pl.col("header").str.extract(r"^[^;]*;(.*)$").str.to_lowercase()
+                       .str.replace_all(r'(^|;)label="[^"]*"', "$1").alias("_p")))
+    full = pl.col("_full").str.strip_chars()
+    upper_value = pl.col("value").str.strip_chars().str.to_uppercase()
+    f = f.with_columns(full.str.extract(r"([^.]*)$").str.to_uppercase().alias("name"),
+                       full.str.extract(r"^(.*)\.[^.]*$").fill_null("").alias("group"))
+    f = f.with_columns(((pl.col("name") == "BEGIN") & (upper_value == "VCARD")).alias("_b"),
+                       ((pl.col("name") == "END") & (upper_value == "VCARD")).alias("_e"))
+    f = f.with_columns((pl.col("_b").cast(pl.Int64).cum_sum()
+                        - pl.col("_e").cast(pl.Int64).cum_sum()).alias("_depth"))
+    if f.height and f["_depth"].min() < 0:
+        return None  # an END without BEGIN: the line reader is the tolerant one
+    f = f.with_columns((pl.col("_b") & (pl.col("_depth") == 1)).cast(pl.Int64).cum_sum()
+                       .alias("source_row"))
+    cards = int(f["source_row"].max() or 0) if f.height else 0
+    if f.height and f["_depth"][-1] > 0:
+        raise _truncated(path, cards)
+    # TYPE=a,b and 2.1's bare parameters (WORK;VOICE) are the types; other key=value go
+    params = pl.col("_p").fill_null("").str.replace_all('"', "", literal=True)
+    types = (params.str.replace_all(r"(^|;)type=", "$1")
+             .str.replace_all(r"(^|;)[^;=]*=[^;]*", "$1")
+             .str.replace_all(r"(^|;)(?:quoted-printable|base64|b|8bit|7bit)(;|$)", "$1$2")
+             .str.replace_all(r"[;,\s]+", ",").str.strip_chars(","))
+    f = (f.filter(~pl.col("_b") & ~pl.col("_e") & (pl.col("_depth") == 1))
+         .with_columns(types.alias("types"),
+                       params.str.contains(r"(^|;)(encoding=)?(b|base64)(;|$)").alias("_binary")))
+    binary = pl.col("name").is_in(BINARY) | pl.col("_binary")
+    parsed = _Parsed(cards=cards, left_out=set(f.filter(binary)["name"].unique()))
+    parsed.frame = f.filter(~binary).select(list(PROPS_SCHEMA)).cast(PROPS_SCHEMA)
+    return parsed
+
+
+def _parse_vcf_lines(data: bytes, path: Path) -> _Parsed:
     parsed = _Parsed()
     depth, card, seq = 0, 0, 0
-    card_line = 0
-    labels: dict[tuple[int, str], str] = {}
-    for number, line in enumerate(logical_lines(data), start=1):
+    for line in logical_lines(data):
         m = _LINE.match(line)
         if not m:
             continue  # blank lines, base64 left unfolded by old writers
@@ -156,9 +222,7 @@ def parse_vcf(data: bytes, path: Path) -> _Parsed:
         raw_value = m.group(2)
         if name == "BEGIN" and raw_value.strip().upper() == b"VCARD":
             depth += 1
-            if depth == 1:
-                card += 1
-                card_line = number
+            card += depth == 1
             continue
         if name == "END" and raw_value.strip().upper() == b"VCARD":
             depth = max(0, depth - 1)
@@ -170,20 +234,22 @@ def parse_vcf(data: bytes, path: Path) -> _Parsed:
             parsed.left_out.add(name)
             continue
         value = _decode(raw_value, params, parsed)
-        if name == "X-ABLABEL":
-            labels[(card, group)] = value
-            continue
-        types = ",".join(params.get("type", []))
-        parsed.props.append((card, seq, group, name, types, value))
+        parsed.props.append((card, seq, group, name, ",".join(params.get("type", [])), value))
     if depth > 0:
-        raise SourceUnreadable(
-            str(path), f"card {card} (line {card_line}) has no END:VCARD: the file is cut short",
-            hint="export the contacts again; nothing was imported from this file")
+        raise _truncated(path, card)
     parsed.cards = card
-    if labels:  # item1.X-ABLabel:_$!<Mobile>!$_ names the kind of item1.TEL
-        parsed.props = [(c, s, g, n, f"{t},{labels[(c, g)]}".strip(",") if (c, g) in labels else t, v)
-                        for c, s, g, n, t, v in parsed.props]
     return parsed
+
+
+def with_labels(props: pl.DataFrame) -> pl.DataFrame:
+    """item1.X-ABLabel:_$!<Mobile>!$_ names the kind of item1.TEL: add it to its types."""
+    labels = (props.filter((pl.col("name") == "X-ABLABEL") & (pl.col("group") != ""))
+              .group_by("source_row", "group").agg(pl.col("value").first().alias("_label")))
+    return (props.filter(pl.col("name") != "X-ABLABEL")
+            .join(labels, on=["source_row", "group"], how="left")
+            .with_columns(pl.concat_str([pl.col("types").replace("", None), pl.col("_label")],
+                                        separator=",", ignore_nulls=True).alias("types"))
+            .drop("_label"))
 
 
 # --- jCard / xCard ------------------------------------------------------------------------------
@@ -386,7 +452,8 @@ def read_vcard(path: Path, *, encoding: str | None = None) -> RawTable:
         parsed, fmt = parse_vcf(text_data, path), "vcard"
     if parsed.cards == 0:
         raise NoRows(str(path), "the file holds no contacts")
-    props = pl.DataFrame(parsed.props, schema=PROPS_SCHEMA, orient="row")
+    props = with_labels(parsed.frame if parsed.frame is not None
+                        else pl.DataFrame(parsed.props, schema=PROPS_SCHEMA, orient="row"))
     long, left_out = classify(props)
     notes = []
     if parsed.fallback:

@@ -1,0 +1,216 @@
+"""Every real Outlook, Google and vCard export under ../shared/fixtures, imported end to end.
+
+Each file is imported with `person.action = "add"` and `if_no_company = "without_company"`
+(SPEC issue 3): a dry run that changes nothing, then a real run into an empty CRM. The
+expectations were written by reading each file:
+
+    file: (records in the file, persons, companies, one person as
+           (first name, last name, company, first e-mail, first phone) or None)
+
+Persons are counted by the spec's rule (rows sharing a person key are one person): the
+two "Broken" cards of kcontacts_vcard10 are one person. A phone the file holds as text
+("BusinessPhone", "tel_work", "zentrale") or that is no valid number is a warning and the
+row goes on; fictional 555 numbers are such numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, run_import, table, table_hashes
+
+SETTINGS = {"person": {"action": "add", "if_no_company": "without_company"},
+            # a card with nothing importable (kcontacts_vcard7) is a reject of its own
+            "import": {"max_rejects": 1.0}}
+
+EXPECT: dict[str, tuple[int, int, int, tuple | None]] = {
+    # --- outlook/ ---------------------------------------------------------------------------
+    "ezvcard_John_Doe_MS_OUTLOOK.vcf": (1, 1, 1, ("John", "Doe", "IBM", "john.doe@ibm.cm", None)),
+    "ezvcard_outlook-2003.vcf": (1, 1, 1, ("John", "Doe", "Company, The", "jdoe@hotmail.com", None)),
+    "ezvcard_outlook-2007.vcf": (1, 1, 1, ("Michael", "Angstadt", "TheCompany",
+                                           "mike.angstadt@gmail.com", None)),
+    "gpcsolutions_google_shared_contacts_outlook_style.csv": (
+        3, 3, 1, ("Adam", "Glacius", "Acme Inc.", "adam.glacius@anycom.com", None)),
+    "projectopen_outlook2000_en_sample_latin1.csv": (
+        1, 1, 1, ("Frank", "Bergmann", "Project/Open", "frank.bergmann@project-open.com",
+                  "+34 93 325 0914")),
+    "roundcube_outlook_emails_only.csv": (1, 1, 0, (None, None, None, "test1@domain.tld", None)),
+    # row 2 is a company-only row ("The Firm"), row 3 a person at "Firma"
+    "tine20_adb_outlook2007_default_de.csv": (2, 1, 2, ("Vorname", "Nachname", "Firma",
+                                                        "email@example.org", None)),
+    "tine20_importtest_outlook2013_de.csv": (2, 2, 1, ("Christian", "Baumann", "unittest",
+                                                       "c.baumann@unittest.de",
+                                                       "+49 (0) 40 6432131-550")),
+    # --- google/ ----------------------------------------------------------------------------
+    "ezvcard_John_Doe_GMAIL.vcf": (1, 1, 1, ("John", "Doe", "IBM", "john.doe@ibm.com", None)),
+    "ezvcard_gmail-list.vcf": (3, 3, 0, ("Arnold", "Smith", None, "asmithk@gmail.com", None)),
+    "ezvcard_gmail-single.vcf": (1, 1, 1, ("Greg", "Dartmouth", "TheCompany",
+                                           "gdartmouth@hotmail.com", None)),
+    "ezvcard_gmail-single2.vcf": (1, 1, 1, ("VCard", "Test", "TheCompany", "email@example.com",
+                                            None)),
+    # "email@localhost" is no deliverable address: a warning, the person goes on
+    "integrity2gmail_google_legacy.csv": (3, 3, 0, ("Oero", "Smith", None, None, None)),
+    "roundcube_gmail.csv": (1, 1, 1, ("Firstname", "Lastname", "company", "home@aaa.pl", None)),
+    "tine20_adb_google_import.csv": (1, 1, 1, ("Max", "Mustermann", "Musterfirma",
+                                               "max@muster.de", "04012345")),
+    "tine20_google_contacts.csv": (5, 5, 0, ("Ando", "family", None, None, "+49227913452")),
+    # --- vcard/ -----------------------------------------------------------------------------
+    "calcard_003.vcf": (1, 1, 1, ("Forrest", "Gump", "Bubba Gump Shrimp Co.",
+                                  "forrestgump@example.com", "+1-111-555-1212")),
+    "calcard_005.vcf": (5, 5, 0, ("Thies-Tillman", "Jacobsen", None, None, None)),
+    "calcard_009.vcf": (10, 10, 1, ("Mäx", "Mustermann", None, "max@mustermann.de",
+                                    "+49123456789")),
+    "calcard_047.vcf": (1, 1, 1, ("John", "Stevenson", "ABC, Inc.", "jqpublic@xyz.example.com",
+                                  None)),
+    "calcard_066.vcf": (1, 1, 1, ("John", "Doe", "John Doe & Partners Limited",
+                                  "john.doe@work.com", "11111111")),
+    # cards 1-2 are e-mail-only: persons without a name
+    "ezvcard_John_Doe_ANDROID.vcf": (6, 6, 2, (None, None, None, "john.doe@company.com", None)),
+    "ezvcard_John_Doe_BLACK_BERRY.vcf": (1, 1, 1, ("john", "Doe", "Acme Solutions", None,
+                                                   "+96123456789")),
+    "ezvcard_John_Doe_EVOLUTION.vcf": (1, 1, 1, ("John", "Doe", "IBM", "john.doe@ibm.com", None)),
+    "ezvcard_John_Doe_IPHONE.vcf": (1, 1, 1, ("John", "Doe", "IBM", "john.doe@ibm.com", None)),
+    "ezvcard_John_Doe_LOTUS_NOTES.vcf": (1, 1, 1, ("John", "Doe", "IBM", "john.doe@ibm.com", None)),
+    "ezvcard_John_Doe_MAC_ADDRESS_BOOK.vcf": (1, 1, 1, ("John", "Doe", "IBM", "john.doe@ibm.com",
+                                                        None)),
+    "ezvcard_jcard-example.json": (1, 1, 1, ("Simon", "Perreault", "Viagenie",
+                                             "simon.perreault@viagenie.ca",
+                                             "+1-418-656-9254 ext. 102")),
+    "ezvcard_rfc2426-example.vcf": (2, 2, 2, ("Frank", "Dawson", "Lotus Development Corporation",
+                                              "Frank_Dawson@Lotus.com", "+1-919-676-9515")),
+    "ezvcard_rfc6350-example.vcf": (1, 1, 1, ("Simon", "Perreault", "Viagenie",
+                                              "simon.perreault@viagenie.ca",
+                                              "+1-418-656-9254 ext. 102")),
+    "ezvcard_rfc6351-xcard-example.xml": (1, 1, 1, ("Simon", "Perreault", "Viagenie",
+                                                    "simon.perreault@viagenie.ca",
+                                                    "+1-418-656-9254 ext. 102")),
+    "ezvcard_thunderbird-MoreFunctionsForAddressBook-extension.vcf": (
+        1, 1, 1, ("John", "Doe", "TheOrganization", "doe.john@hotmail.com", None)),
+    "kcontacts_vcard1.vcf": (1, 1, 1, ("Frank", "Dawson", "Lotus Development Corporation",
+                                       "Frank_Dawson@Lotus.com", "+1-919-676-9515")),
+    "kcontacts_vcard10.vcf": (5, 3, 1, ("Broken", None, None, None, None)),
+    "kcontacts_vcard3.vcf": (1, 1, 1, ("ian", "geiser", "Source eXtreme", "geiseri@yahoo.com",
+                                       None)),
+    "kcontacts_vcard4.vcf": (1, 0, 1, None),  # the Ximian company card
+    "kcontacts_vcard7.vcf": (1, 0, 0, None),  # only an address label: rejected, said why
+    "kcontacts_vcard9.vcf": (1, 1, 0, (
+        "βγδεαβγδ1βγδεαβγδ1βγδεαβγδ1βγδεαβγδ1βγδεαβγδ1βγδεαβγδ1βγδεαβγδ1βγδεαβγδ1βγδεαβγδ1"
+        "βγδεαβγδ1βγδεαβγδ1", "123ㄓㄕㄖbcdeαβγδαβγδαβγδαβγδαβγδαβγδαβㄤㄓㄕㄖ", None, None, None)),
+    "roundcube_apple_v30_itemgroups.vcf": (1, 0, 1, None),  # an Apple company card
+    "roundcube_johndoe_v21_cp1252.vcf": (1, 1, 1, ("John", "Doë", "roundcube.net",
+                                                   "inbox@roundcube.net", "+987654321")),
+    "roundcube_thebat_v21_qp.vcf": (1, 1, 0, ("Piotr", "Iksiñski", None,
+                                              "piotr.iksinski@somedomain.com", None)),
+    "roundcube_utf16_sample.vcf": (1, 1, 0, ("Ǽgean", "ĽdaMonté", None, None, None)),
+    "tine20_WebDAVCollaborator.vcf": (1, 1, 1, ("Vorname", "Nachname", "Firma", "mail@example.com",
+                                                "+49 (040) 12345 - 0")),
+    "tine20_contactUmlaut.vcf": (1, 1, 1, ("Hans", "Müller", "Mein Schiff", "hans@schiff.de", None)),
+    "tine20_emclient_addressbook.vcf": (1, 1, 1, ("Vor", "Nach", "Firma", "privat@email.de", None)),
+    "tine20_ios_5_addressbook.vcf": (1, 1, 1, ("Lars", "Kneschke", "Organisation",
+                                               "lars@kneschke.de", None)),
+    "tine20_mac_os_x_addressbook.vcf": (1, 1, 1, ("Lars", "Kneschke", "ORGANI,SATION",
+                                                  "l.kneschke@metaways.de", None)),
+    "tine20_sogo_connector.vcf": (1, 1, 1, ("Lars", "Kneschke", "Organisation",
+                                            "l.kneschke@metaways.de", None)),
+    # N has only the family name, FN only the given name
+    "tine20_telefonbuch.vcf": (1, 1, 0, ("Michael", "Spahn", None, "m.spahn@metaways.de",
+                                         "040 12345")),
+    "tine20_without_N_property.vcf": (1, 1, 1, ("Hans", "Müller", "Mein Schiff", "hans@schiff.de",
+                                                None)),
+}
+FILES = sorted(p for folder in ("outlook", "google", "vcard") for p in (FIXTURES / folder).iterdir())
+# phone cells holding text: warnings, never rejects
+TEXT_PHONES = {"ezvcard_outlook-2003.vcf": "TEL", "tine20_adb_outlook2007_default_de.csv":
+               "Autotelefon", "tine20_ios_5_addressbook.vcf": "TEL"}
+
+
+def test_every_fixture_has_an_expectation():
+    assert {p.name for p in FILES} == set(EXPECT)
+
+
+def _source(path: Path) -> str:
+    if path.suffix.lower() == ".csv":
+        return path.parent.name  # outlook/ or google/
+    return "vcard"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_fixture_imports(path: Path, tmp_path: Path):
+    records, persons, companies, person = EXPECT[path.name]
+    db = tmp_path / "crm.duckdb"
+    preview = run_import(path, db, SETTINGS, dry_run=True)
+    empty = table_hashes(db)
+    assert preview["status"] == "preview", preview["errors"]
+    assert preview["source"] == _source(path)
+    assert preview["rows"]["read"] == records
+
+    done = run_import(path, db, SETTINGS)
+    assert done["status"] == "completed", done["errors"]
+    assert done["rows"]["read"] == records
+    assert done["person"]["new"] == persons == preview["person"]["new"]
+    assert done["company"]["new"] == companies == preview["company"]["new"]
+    assert table(db, "SELECT count(*) AS n FROM person")["n"][0] == persons
+    assert table(db, "SELECT count(*) AS n FROM company")["n"][0] == companies
+    assert empty != table_hashes(db) or (persons == companies == 0)
+    if path.name in TEXT_PHONES:
+        assert done["rows"]["rejected"] == 0
+        assert any(w["code"] == "invalid_value" and w["column"] == TEXT_PHONES[path.name]
+                   for w in done["warnings"])
+    if person is None:
+        return
+    first, last, company, email, phone = person
+    found = table(db, """
+        SELECT p.person_id, c.name AS company FROM person p LEFT JOIN company c USING (company_id)
+        WHERE p.first_name IS NOT DISTINCT FROM ? AND p.last_name IS NOT DISTINCT FROM ?""",
+                  [first, last])
+    assert found.height >= 1, f"no person {first} {last}"
+    pid = found["person_id"][0]
+    assert found["company"][0] == company
+    emails = table(db, "SELECT address FROM email WHERE owner_kind = 'person' AND owner_id = ? "
+                   "ORDER BY rank", [pid])["address"].to_list()
+    assert (emails[:1] or [None])[0] == email
+    phones = table(db, "SELECT number FROM phone WHERE owner_kind = 'person' AND owner_id = ? "
+                   "ORDER BY rank", [pid])["number"].to_list()
+    if phone is not None:
+        assert phone in phones
+
+
+def test_non_ascii_values_from_8_bit_files(tmp_path: Path):
+    """cp1252 Outlook (German) and Latin-1 Outlook (Spanish address) come out exactly."""
+    db = tmp_path / "crm.duckdb"
+    run_import(FIXTURES / "outlook" / "tine20_importtest_outlook2013_de.csv", db, SETTINGS)
+    run_import(FIXTURES / "outlook" / "projectopen_outlook2000_en_sample_latin1.csv", db, SETTINGS)
+    names = table(db, "SELECT first_name || ' ' || last_name AS n FROM person")["n"].to_list()
+    assert "Cornelius Weiß" in names
+    streets = table(db, "SELECT street FROM company WHERE name = 'Project/Open'")["street"]
+    assert streets.to_list() == ["Ronda Sant Antoní 51, 1° 2ª"]
+
+
+def test_outlook_company_only_row_gets_its_phone(tmp_path: Path):
+    """A contact with an organisation and no person name is a company, with its phone."""
+    db = tmp_path / "crm.duckdb"
+    run_import(FIXTURES / "outlook" / "tine20_adb_outlook2007_default_de.csv", db, SETTINGS)
+    phones = table(db, "SELECT c.name, ph.number, ph.kind FROM company c JOIN phone ph ON "
+                   "ph.owner_kind = 'company' AND ph.owner_id = c.company_id ORDER BY c.name")
+    # and the person's business fax (row 3) is the fax of that person's company
+    assert phones.rows() == [("Firma", "+4923782112", "fax"), ("The Firm", "+4983242332", "phone")]
+
+
+def test_google_groups_become_interests(tmp_path: Path):
+    """"* My Contacts ::: Test": the user's group is an interest, Google's own is not."""
+    db = tmp_path / "crm.duckdb"
+    run_import(FIXTURES / "google" / "roundcube_gmail.csv", db, SETTINGS)
+    assert table(db, "SELECT value FROM interest")["value"].to_list() == ["Test"]
+    kinds = table(db, "SELECT kind, count(*) AS n FROM phone GROUP BY kind ORDER BY kind")
+    assert set(kinds["kind"]) <= {"phone", "mobile", "home", "fax", "pager", "other"}
+
+
+def test_vcard_company_card_has_the_company_values(tmp_path: Path):
+    db = tmp_path / "crm.duckdb"
+    run_import(FIXTURES / "vcard" / "roundcube_apple_v30_itemgroups.vcf", db, SETTINGS)
+    assert table(db, "SELECT name, street, postcode, city, country FROM company").rows() == [
+        ("Apple Computer AG", "Birgistrasse 4a", "8304", "Wallisellen-Zürich", "Switzerland")]
+    assert table(db, "SELECT url FROM url WHERE owner_kind = 'company'")["url"].to_list() == [
+        "http://www.apple.ch"]
