@@ -97,3 +97,26 @@ class StoreUnavailable(CrmImportError):
         self.target = target
         self.hint = "another crm-import may be running on this database; wait for it or use --db"
         super().__init__(f"cannot open the CRM database {target}: {reason}")
+
+
+class ErpProfileInvalid(CrmImportError):
+    def __init__(self, source: str, problem: str, allowed: list[str] | None = None):
+        self.source, self.problem = source, problem
+        self.hint = ("allowed: " + ", ".join(allowed)) if allowed else \
+            "see docs/ERP.md for the profile format"
+        super().__init__(f"{source}: bad ERP profile: {problem}")
+
+
+class ErpUnavailable(CrmImportError):
+    def __init__(self, connection: str, reason: str, hint: str = ""):
+        self.connection, self.reason = connection, reason
+        self.hint = hint or "check the connection: a SQLite file, a postgresql:// URL or an " \
+                            "export file (CSV/Excel/JSON)"
+        super().__init__(f"{connection}: cannot read the ERP: {reason}")
+
+
+class ErpQueryInvalid(CrmImportError):
+    def __init__(self, problem: str, allowed: list[str] | None = None):
+        self.problem = problem
+        self.hint = ("allowed: " + ", ".join(allowed)) if allowed else ""
+        super().__init__(problem)

@@ -65,6 +65,9 @@ FIELDS: tuple[Field, ...] = (
         "registrationnumber", "companyregistrationnumber", "handelsregisternummer",
         "foretaksnummer", "företagsnummer")),
     _F("company_id", "company", None, 20, aliases=("companyid", "crmcompanyid")),
+    # ERP imports: the actor's key in its ERP and the ERP's name (SPEC §5 "ERP actors")
+    _F("company_erp_key", "company", "erp_key", 255, aliases=("companyerpkey",)),
+    _F("company_erp_system", "company", "erp_system", 100, aliases=("companyerpsystem",)),
     _F("company_category", "company", "category", 100, list_name="category", aliases=(
         "category", "companycategory", "kategori", "kategorie", "customercategory")),
     _F("company_business", "company", "business", 100, list_name="business", aliases=(
@@ -116,6 +119,8 @@ FIELDS: tuple[Field, ...] = (
     _F("person_number", "person", "number", 100, aliases=(
         "personnumber", "contactnumber", "employeenumber", "ansattnummer", "personnr")),
     _F("person_id", "person", None, 20, aliases=("personid", "contactid", "crmpersonid")),
+    _F("person_erp_key", "person", "erp_key", 255, aliases=("personerpkey",)),
+    _F("person_erp_system", "person", "erp_system", 100, aliases=("personerpsystem",)),
     _F("person_birth_date", "person", "birth_date", 30, aliases=(
         "birthday", "birthdate", "dateofbirth", "fødselsdato", "fodselsdato",
         "födelsedatum", "fodelsedatum", "fødselsdag", "geburtstag", "geburtsdatum")),

@@ -215,6 +215,64 @@ def products(
 
 
 @app.command()
+def erp(
+    connection: Annotated[str, typer.Argument(help="a SQLite file, a postgresql:// URL, or an "
+                                                   "export file (CSV/Excel/JSON)")],
+    actor_type: Annotated[str, typer.Option("--actor-type",
+                                            help="customers | suppliers | individuals")],
+    profile: Annotated[str | None, typer.Option(help="a shipped profile (northwind, generic) "
+                                                     "or a profile TOML file")] = None,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="FIELD=VALUE, several combine with AND (values are bound, not pasted)")
+    ] = None,
+    settings: Annotated[Path | None, typer.Option(help="import policy (TOML)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only; "
+                                          "change nothing in the CRM")] = False,
+    no_wait: NoWaitOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import customers, suppliers or individuals from an ERP (matched on their ERP key)."""
+    from contracts.settings import load_settings
+    from flows.pipeline import ImportRequest
+    from transforms.erp import ErpRequest, parse_where, safe_connection
+
+    try:
+        request = ErpRequest(connection, actor_type, profile, parse_where(where or []))
+        req = ImportRequest(file=safe_connection(connection), db=_db(db), source="erp",
+                            settings=load_settings(settings), erp=request, dry_run=dry_run,
+                            wait=not no_wait)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    summary = _import(req, as_json)
+    if summary["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@app.command("erp-sample")
+def erp_sample(
+    output: Annotated[Path, typer.Option("-o", "--output", help="the SQLite file to write")] =
+    Path("data/samples/erp/northwind.sqlite"),
+    sql: Annotated[Path | None, typer.Option(help="the PostgreSQL dump to load (default: "
+                                                  "../shared/fixtures/erp/northwind_psql_pthom.sql)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the sample ERP (Northwind) as a SQLite file from its PostgreSQL dump."""
+    from transforms.erp import build_sample
+
+    source = sql or Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "erp" / \
+        "northwind_psql_pthom.sql"
+    if not source.is_file():
+        _fail(CrmImportError(f"{source}: no such file — give the Northwind dump with --sql"),
+              as_json)
+    counts = build_sample(source, output)
+    if as_json:
+        _emit({"file": str(output), "tables": counts})
+        return
+    typer.echo(f"{output}: " + ", ".join(f"{t} {n}" for t, n in counts.items() if n))
+
+
+@app.command()
 def template(
     kind: Annotated[str, typer.Argument(help="contacts | products")],
     output: Annotated[Path, typer.Option("-o", "--output", help="the .xlsx to write")],

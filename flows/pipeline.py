@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from contracts.settings import ImportSettings
 from flows.faults import checkpoint
 from transforms import report as rp
 from transforms.apply import apply_plan
+from transforms.erp import ErpActors, ErpRequest, gone_actors, read_actors
 from transforms.mapping import apply_mapping, auto_map, read_mapping_file
 from transforms.plan import Plan, plan_contacts
 from transforms.products import (
@@ -60,6 +61,7 @@ class ImportRequest:
     price_list: str | None = None  # products: overrides [product] price_list
     once: bool = False  # refuse a file whose identical copy was imported before
     wait: bool = True  # wait for another crm-import holding the CRM (else refuse)
+    erp: ErpRequest | None = None  # an ERP import: actors instead of `file`
 
 
 def run_inline(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -98,7 +100,7 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
         canonical, labels, unmapped = canonical_contacts(raw, mf.columns)
         if exclude_rows:
             canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
-        return Mapped(canonical, labels, unmapped, True, True)
+        return _without_row_issues(Mapped(canonical, labels, unmapped, True, True), raw)
     if kind == "products":
         mapping = auto_map(raw.headers, mf.columns, build=mf.build, aliases=PRODUCT_ALIASES,
                            generic_aliases={})
@@ -115,8 +117,44 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
     if "person_full_name" in headers:  # split into these
         for part in ("person_first_name", "person_middle_name", "person_last_name"):
             headers.setdefault(part, headers["person_full_name"])
-    return Mapped(canonical.collect(), headers, mapping.unmapped,
-                  mapping.has_entity("company"), mapping.has_entity("person"))
+    return _without_row_issues(Mapped(canonical.collect(), headers, mapping.unmapped,
+                                      mapping.has_entity("company"), mapping.has_entity("person")),
+                               raw)
+
+
+def _without_row_issues(mapped: Mapped, raw: RawTable) -> Mapped:
+    """Records the reader could not take apart go to the rejects, not to the plan."""
+    if raw.row_issues is None or raw.row_issues.height == 0:
+        return mapped
+    kept = mapped.canonical.filter(~pl.col("source_row").is_in(raw.row_issues["source_row"].implode()))
+    return replace(mapped, canonical=kept)
+
+
+def map_actors(actors: ErpActors, exclude_rows: tuple[int, ...]) -> Mapped:
+    """ERP actors come mapped by their profile."""
+    canonical = actors.canonical
+    if exclude_rows:
+        canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
+    has_company = any(c.startswith("company_") for c in canonical.columns)
+    return _without_row_issues(Mapped(canonical, actors.labels, [], has_company, True), actors.raw)
+
+
+def _report_gone(summary: dict, store, actors: ErpActors, erp: ErpRequest) -> None:
+    """Actors the CRM has from earlier imports of this ERP that the ERP no longer has:
+    reported, never deleted. Only an unfiltered read can tell."""
+    if erp.where:
+        summary["erp"]["gone"] = None
+        return
+    key = "company_erp_key" if actors.actor.kind == "company" else "person_erp_key"
+    gone = gone_actors(store, actors.profile.system, erp.actor_type, actors.actor,
+                       actors.canonical[key].drop_nulls())
+    summary["erp"]["gone"] = gone
+    if gone:
+        shown = ", ".join(gone[:10]) + (f" … ({len(gone)} in all)" if len(gone) > 10 else "")
+        summary["warnings"].append({
+            "row": None, "column": None, "code": "erp_gone",
+            "message": f"{len(gone)} {erp.actor_type} imported before are no longer in the "
+                       f"ERP; they stay in the CRM: {shown}"})
 
 
 def load(store, plan: Plan | ProductPlan, *, run_id: str, finish: Callable[[], None]) -> Any:
@@ -174,9 +212,25 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         with report.stage("open CRM"):
             store = run("open-store", open_store, req.db, wait=req.wait, on_wait=on_wait,
                         note=f"run {run_id} importing {path.name}")
-        with report.stage("read file"):
-            raw: RawTable = run("extract", read_source, path, source=req.source, sheet=req.sheet,
-                                encoding=req.encoding)
+        actors: ErpActors | None = None
+        with report.stage("read file" if req.erp is None else "read ERP"):
+            if req.erp is not None:
+                actors = run("extract", read_actors, req.erp)
+                raw = actors.raw
+                if actors.actor.kind == "individual" and "company_name" not in actors.canonical:
+                    # individuals come without company unless the profile names one
+                    req = replace(req, settings=req.settings.model_copy(update={
+                        "person": req.settings.person.model_copy(
+                            update={"if_no_company": "without_company"})}))
+                summary["erp"] = {"system": actors.profile.system,
+                                  "actor_type": req.erp.actor_type,
+                                  "profile": req.erp.profile or "generic",
+                                  "where": dict(req.erp.where)}
+                if actors.missing:
+                    summary["erp"]["missing_columns"] = actors.missing
+            else:
+                raw = run("extract", read_source, path, source=req.source, sheet=req.sheet,
+                          encoding=req.encoding)
         summary["source"] = raw.source
         summary["rows"]["read"] = raw.frame.height
         if raw.frame.height == 0:
@@ -187,18 +241,21 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             summary["encoding"] = raw.encoding
         if raw.format:
             summary["format"] = raw.format
-        sha = rp.file_sha256(path)
+        sha = rp.file_sha256(path) if req.erp is None else None
         record("preview" if req.dry_run else "running", finished=False)
         checkpoint("read")
-        if before := earlier_imports(store, sha, run_id):
+        if sha and (before := earlier_imports(store, sha, run_id)):
             summary["duplicate_of"] = before
             if req.once:
                 raise AlreadyImported(str(path), before)
         log.info("run %s: %d rows read", run_id, raw.frame.height)
 
         with report.stage("map columns"):
-            mapped: Mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows,
-                                 req.kind)
+            if actors is not None:
+                mapped = run("map", map_actors, actors, req.exclude_rows)
+            else:
+                mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows,
+                             req.kind)
             checkpoint("map")
         summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
                                           if mapped.headers[c] in raw.headers},
@@ -222,16 +279,23 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             else:
                 plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
                            store=store, headers=mapped.headers,
-                           has_company=mapped.has_company, has_person=mapped.has_person)
+                           has_company=mapped.has_company, has_person=mapped.has_person,
+                           erp_system=actors.profile.system if actors else None)
             checkpoint("plan")
         PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
-        rejects = pl.concat([checked.rejects, plan.rejects], how="vertical_relaxed").sort("source_row")
+        read_issues = ([raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))
+                        .select(checked.rejects.columns)]
+                       if raw.row_issues is not None else [])
+        rejects = pl.concat([*read_issues, checked.rejects, plan.rejects],
+                            how="vertical_relaxed").sort("source_row")
         warnings = pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
         rejected_rows = rejects["source_row"].n_unique()
         summary["rows"]["rejected"] = rejected_rows
         for entity, ep in plan.entities.items():
             summary[entity] = ep.counts()
         summary["warnings"] = rp.warnings_list(warnings)
+        if actors is not None:
+            _report_gone(summary, store, actors, req.erp)
         if summary.get("duplicate_of"):
             summary["warnings"].insert(0, {
                 "row": None, "column": None, "code": "duplicate_file",

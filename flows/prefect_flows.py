@@ -84,6 +84,11 @@ def summary_markdown(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _erp_run_name() -> str:
+    p = flow_run.parameters
+    return f"erp {p.get('actor_type', '?')} · {p.get('profile') or 'generic'}"
+
+
 def _run_name() -> str:
     p = flow_run.parameters
     path = Path(p.get("file", "?"))
@@ -130,8 +135,28 @@ def import_products_flow(file: str, db: str, settings: ImportSettings | None = N
         exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run))
 
 
+@flow(name="import-erp-actors", flow_run_name=_erp_run_name)
+def import_erp_actors_flow(connection: str, actor_type: str, db: str,
+                           settings: ImportSettings | None = None, profile: str | None = None,
+                           where: dict[str, str] | None = None, dry_run: bool = False):
+    """Import customers, suppliers or individuals from an ERP through a profile."""
+    from transforms.erp import ErpRequest, safe_connection
+
+    erp = ErpRequest(connection, actor_type, profile, tuple((where or {}).items()))
+    return _run_import(ImportRequest(file=safe_connection(connection), db=db,
+                                     settings=settings or ImportSettings(), source="erp",
+                                     erp=erp, dry_run=dry_run))
+
+
 def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
     """Run the flow for a CLI request and hand back its summary."""
+    if req.erp is not None:
+        params = dict(connection=req.erp.connection, actor_type=req.erp.actor_type, db=req.db,
+                      settings=req.settings, profile=req.erp.profile,
+                      where=dict(req.erp.where), dry_run=req.dry_run)
+        with tags("erp", req.erp.actor_type, *(["dry-run"] if req.dry_run else [])):
+            state = import_erp_actors_flow(**params, return_state=True)
+        return state.result(raise_on_failure=False)
     params = dict(file=req.file, db=req.db, settings=req.settings, source=req.source,
                   mapping_file=req.mapping_file, sheet=req.sheet, encoding=req.encoding,
                   exclude_rows=list(req.exclude_rows), dry_run=req.dry_run)

@@ -143,3 +143,31 @@ def find_candidates(store, file_keys: pl.DataFrame, crm_keys: pl.DataFrame) -> p
     finally:
         store.unregister_all()
     return pairs.unique().sort("group", "crm_id")
+
+
+def crm_erp_keys(store, table: str, system: str) -> pl.DataFrame:
+    """crm_id, erp_key of the CRM records linked to one ERP system."""
+    key = {"company": "company_id", "person": "person_id"}[table]
+    return store.query(f"SELECT {ident(key)} AS crm_id, erp_key FROM {ident(table)} "
+                       "WHERE erp_system = ? AND erp_key IS NOT NULL", [system])
+
+
+def erp_cascade(frame: pl.DataFrame, crm_keys: pl.DataFrame, linked: pl.DataFrame, *,
+                erp_key: str, key: str, scope: str | None = None
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """ERP key first, then the settings' key (SPEC §5 "ERP actors").
+
+    An actor whose ERP key the CRM knows gets the key "erp:<key>" (global scope); any other
+    keeps its settings key, which is compared only with CRM records not linked to this ERP
+    (a record linked to another actor is that actor's, whatever its name).
+    """
+    known = pl.col(erp_key).is_in(linked["erp_key"].implode()).fill_null(False)
+    frame = frame.with_columns(
+        pl.when(known).then(pl.lit("erp:") + pl.col(erp_key)).otherwise(pl.col(key)).alias(key),
+        *([pl.when(known).then(pl.lit("any")).otherwise(pl.col(scope)).alias(scope)]
+          if scope else []))
+    erp_side = linked.select("crm_id", (pl.lit("erp:") + pl.col("erp_key")).alias("key"),
+                             pl.lit("any").alias("scope"))
+    others = crm_keys.filter(~pl.col("crm_id").is_in(linked["crm_id"].implode()))
+    erp_side = erp_side.select(crm_keys.columns).cast(crm_keys.schema)
+    return frame, pl.concat([erp_side, others], how="vertical_relaxed")

@@ -12,6 +12,8 @@ import email_validator
 import phonenumbers
 import polars as pl
 
+from contracts.countries import COUNTRY_REGIONS
+
 # Polars-side normalisation must equal `text_key_py` for values compared across both.
 
 
@@ -51,19 +53,35 @@ def _lookup(values: Iterable[str], fn: Callable[[str], str | None], name: str) -
     )
 
 
-def phone_lookup(values: pl.Series, *, region: str) -> pl.DataFrame:
-    """value → E.164 (null when it is not a possible phone number for `region`)."""
+def phone_lookup(values: pl.Series | pl.DataFrame, *, region: str | None = None) -> pl.DataFrame:
+    """value → E.164 (null when it is not a possible phone number).
 
-    def e164(text: str) -> str | None:
+    `values` is a Series read in `region`, or a frame of (value, region) pairs — each
+    number read in its own record's region. The result has value, region, e164."""
+    pairs = (values.to_frame("value").with_columns(pl.lit(region).alias("region"))
+             if isinstance(values, pl.Series) else values.select("value", "region"))
+    uniq = pairs.drop_nulls("value").unique(maintain_order=True)
+
+    def e164(text: str, where: str) -> str | None:
         try:
-            num = phonenumbers.parse(text, region)
+            num = phonenumbers.parse(text, where)
         except phonenumbers.NumberParseException:
             return None
         if not phonenumbers.is_possible_number(num):
             return None
         return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
-    return _lookup(values.drop_nulls(), e164, "e164")
+    # the one Python loop, over distinct (number, region) pairs
+    return uniq.with_columns(pl.Series("e164", [e164(v, r) for v, r in uniq.iter_rows()],
+                                       dtype=pl.String))
+
+
+def country_region(expr: pl.Expr) -> pl.Expr:
+    """A country as written ("Germany", "Norge", "DE") → its region code; else null."""
+    key = expr.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]", "")
+    code = expr.str.strip_chars().str.to_uppercase()
+    return (pl.when(code.is_in(sorted(phonenumbers.SUPPORTED_REGIONS))).then(code)
+            .otherwise(key.replace_strict(COUNTRY_REGIONS, default=None)))
 
 
 # Plain ASCII addresses that email-validator always accepts: checked as one vectorised

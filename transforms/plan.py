@@ -341,8 +341,20 @@ def _rank(inserts: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
 
 
 def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
-                  headers: dict[str, str], has_company: bool, has_person: bool) -> Plan:
-    """Decide every company and person of the valid rows against the CRM in `store`."""
+                  headers: dict[str, str], has_company: bool, has_person: bool,
+                  erp_system: str | None = None) -> Plan:
+    """Decide every company and person of the valid rows against the CRM in `store`.
+
+    With `erp_system` (an ERP import), a record is first found by its ERP key
+    (`company_erp_key` / `person_erp_key` among the CRM records of that system), and only
+    an actor the CRM does not know yet by the settings' match key, among the records not
+    linked to that system; each actor is its own entity (grouped by its ERP key).
+    """
+    if erp_system is not None:
+        rows = rows.with_columns(
+            pl.when(pl.col(f"{e}_erp_key").is_not_null()).then(pl.lit(erp_system))
+            .alias(f"{e}_erp_system") for e in ("company", "person")
+            if f"{e}_erp_key" in rows.columns)
     names = set(rows.columns)
     require_match_columns(names, settings, has_company=has_company, has_person=has_person,
                           headers=headers)
@@ -408,22 +420,35 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
     frame = frame.with_columns(
         pl.when(pl.col("_has_company"))
         .then(m.company_key(cmatch, fnames)).alias("_ckey"))
+    crm_ckeys = m.crm_company_keys(store, cmatch)
+    erp_c = erp_system is not None and "company_erp_key" in fnames
+    if erp_c:
+        frame, crm_ckeys = m.erp_cascade(frame, crm_ckeys, m.crm_erp_keys(store, "company", erp_system),
+                                         erp_key="company_erp_key", key="_ckey")
+    # an ERP actor is its own company (by its ERP key), whatever its name
+    by_erp = (pl.lit("c:erp:") + pl.col("company_erp_key")) if erp_c else pl.lit(None, pl.String)
     frame = frame.with_columns(
         pl.when(~pl.col("_has_company")).then(None)
-        .when(pl.col("_ckey").is_not_null()).then(pl.lit("c:") + pl.col("_ckey"))
-        .otherwise(pl.lit("c#") + pl.col("source_row").cast(pl.String)).alias("_cgroup"))
+        .otherwise(pl.coalesce(
+            by_erp,
+            pl.when(pl.col("_ckey").is_not_null()).then(pl.lit("c:") + pl.col("_ckey"))
+            .otherwise(pl.lit("c#") + pl.col("source_row").cast(pl.String))))
+        .alias("_cgroup"))
     crows = frame.filter(pl.col("_has_company")).with_columns(pl.col("_cgroup").alias("group"))
     scalar_company = [c for c in company_cols if c in COMPANY_COLUMNS]
     companies, cconf = _group_entities(crows, scalar_company + ["_company_from_person"], "_ckey")
-    warn_parts.append(_no_key_warnings(crows, "_ckey", f"company.match = {cmatch}", headers,
-                                       m.COMPANY_KEY_COLUMNS[cmatch][0]))
+    warn_parts.append(_no_key_warnings(
+        crows.filter(pl.col("company_erp_key").is_null()) if erp_c else crows, "_ckey",
+        f"company.match = {cmatch}", headers, m.COMPANY_KEY_COLUMNS[cmatch][0]))
     warn_parts.append(_conflict_warnings(cconf, headers))
     cpairs = m.find_candidates(
         store,
         companies.select("group", pl.lit("any").alias("scope"), "key"),
-        m.crm_company_keys(store, cmatch),
+        crm_ckeys,
     )
     cdec = _decide(companies, cpairs, settings.company.action)
+    if erp_c:
+        cdec = _one_actor_per_record(cdec)
     # a new company needs a name
     nameless = (pl.col("outcome") == "new") & (
         pl.col("company_name").is_null() if "company_name" in cdec.columns else pl.lit(True))
@@ -464,26 +489,40 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
         blocked.alias("_blocked"),
         m.person_key(pmatch, set(prows.columns)).alias("_pkey"),
         scope_file.alias("_pscope"), scope_crm.alias("_pscope_crm"))
+    crm_pkeys = m.crm_person_keys(store, pmatch)
+    erp_p = erp_system is not None and "person_erp_key" in prows.columns
+    if erp_p:
+        prows, crm_pkeys = m.erp_cascade(prows, crm_pkeys,
+                                         m.crm_erp_keys(store, "person", erp_system),
+                                         erp_key="person_erp_key", key="_pkey",
+                                         scope="_pscope_crm")
+    p_by_erp = (pl.lit("p:erp:") + pl.col("person_erp_key")) if erp_p else pl.lit(None, pl.String)
     prows = prows.with_columns(
         pl.when(pl.col("_blocked").is_not_null())
         .then(pl.lit("p#") + pl.col("source_row").cast(pl.String))
+        .when(p_by_erp.is_not_null()).then(p_by_erp)
         .when(pl.col("_pkey").is_not_null())
         .then(pl.lit("p:") + pl.col("_pscope") + pl.lit("|") + pl.col("_pkey"))
         .otherwise(pl.lit("p#") + pl.col("source_row").cast(pl.String)).alias("group"))
     persons, pconf = _group_entities(
         prows, [c for c in person_value_cols if c in PERSON_COLUMNS] + ["_blocked", "_cgroup",
                                                                        "_pscope_crm"], "_pkey")
-    warn_parts.append(_no_key_warnings(prows.filter(pl.col("_blocked").is_null()), "_pkey",
-                                       f"person.match = {pmatch}", headers,
-                                       (m.PERSON_KEY_COLUMNS[pmatch] or ("person",))[0]))
+    warn_parts.append(_no_key_warnings(
+        prows.filter(pl.col("_blocked").is_null()
+                     & (pl.col("person_erp_key").is_null() if erp_p else pl.lit(True))),
+        "_pkey", f"person.match = {pmatch}", headers,
+        (m.PERSON_KEY_COLUMNS[pmatch] or ("person",))[0]))
     warn_parts.append(_conflict_warnings(pconf.filter(~pl.col("field").str.starts_with("_")), headers))
     ppairs = m.find_candidates(
         store,
         persons.filter(pl.col("_blocked").is_null())
         .select("group", pl.col("_pscope_crm").alias("scope"), "key"),
-        m.crm_person_keys(store, pmatch),
+        crm_pkeys,
     )
-    pdec = _decide(persons, ppairs, settings.person.action).with_columns(
+    pdec = _decide(persons, ppairs, settings.person.action)
+    if erp_p:
+        pdec = _one_actor_per_record(pdec)
+    pdec = pdec.with_columns(
         pl.when(pl.col("_blocked").is_not_null()).then(pl.lit("skipped"))
         .otherwise(pl.col("outcome")).alias("outcome"),
         pl.when(pl.col("_blocked").is_not_null()).then(None)
@@ -569,6 +608,19 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
         candidates=candidates,
         row_plan=row_plan,
     )
+
+
+def _one_actor_per_record(dec: pl.DataFrame) -> pl.DataFrame:
+    """Two ERP actors found as the same CRM record (by name, say) are not merged into it:
+    both are ambiguous, and say why."""
+    matched = pl.col("outcome").is_in(["matched", "skipped"])
+    shared = pl.col("crm_id").is_not_null() & matched & (pl.len().over("crm_id") > 1)
+    return dec.with_columns(
+        pl.when(shared).then(pl.lit("ambiguous")).otherwise(pl.col("outcome")).alias("outcome"),
+        pl.when(shared).then(pl.lit("several ERP actors match CRM record ")
+                             + pl.col("crm_id").cast(pl.String))
+        .otherwise(pl.col("reason")).alias("reason"),
+        pl.when(shared).then(None).otherwise(pl.col("crm_id")).alias("crm_id"))
 
 
 def _company_links(pmatched: pl.DataFrame, pcrm: pl.DataFrame, cdec: pl.DataFrame,

@@ -97,11 +97,23 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
     phone_cols = [c for c in canonical.columns
                   if (f := base_field(c)) is not None and f.multi == "phone"]
     if phone_cols:
-        lookup = nz.phone_lookup(
-            pl.concat([canonical[c] for c in phone_cols]).unique(), region=region
-        ).lazy()
+        # a number without a country code is read in its record's country, else phone_region
+        countries = {e: pl.col(f"{e}_country") if f"{e}_country" in cols else pl.lit(None, pl.String)
+                     for e in ("company", "person")}
+
+        def where(c: str) -> pl.Expr:
+            own, other = ("company", "person") if c.startswith("company_") else ("person", "company")
+            return pl.coalesce(nz.country_region(countries[own]),
+                               nz.country_region(countries[other]), pl.lit(region))
+
+        pairs = pl.concat([canonical.select(pl.col(c).alias("value"), where(c).alias("region"))
+                           for c in phone_cols])
+        lookup = nz.phone_lookup(pairs).lazy()
         for c in phone_cols:
-            frame = frame.join(lookup.rename({"value": c, "e164": f"{c}__key"}), on=c, how="left")
+            frame = (frame.with_columns(where(c).alias("_region"))
+                     .join(lookup.rename({"value": c, "region": "_region", "e164": f"{c}__key"}),
+                           on=[c, "_region"], how="left", nulls_equal=False)
+                     .drop("_region"))
     email_cols = [c for c in canonical.columns
                   if (f := base_field(c)) is not None and f.multi == "email"]
     if email_cols:

@@ -25,9 +25,21 @@ def test_digits_key():
 def test_phone_lookup_e164():
     got = nz.phone_lookup(pl.Series(["900 11 222", "+47 900 11 222", "0047 90011222", "call me",
                                      "+46 70-123 45 67"]), region="NO")
-    assert dict(got.rows()) == {"900 11 222": "+4790011222", "+47 900 11 222": "+4790011222",
-                                "0047 90011222": "+4790011222", "call me": None,
-                                "+46 70-123 45 67": "+46701234567"}
+    assert dict(got.select("value", "e164").rows()) == {
+        "900 11 222": "+4790011222", "+47 900 11 222": "+4790011222",
+        "0047 90011222": "+4790011222", "call me": None, "+46 70-123 45 67": "+46701234567"}
+
+
+def test_phone_numbers_are_read_in_their_records_country():
+    pairs = pl.DataFrame({"value": ["030-0074321", "030-0074321", "(206) 555-9857"],
+                          "region": ["DE", "NO", "US"]})
+    got = {(v, r): e for v, r, e in nz.phone_lookup(pairs).rows()}
+    assert got[("030-0074321", "DE")] == "+49300074321"
+    assert got[("030-0074321", "NO")] is None  # not a Norwegian number
+    assert got[("(206) 555-9857", "US")] == "+12065559857"
+    countries = pl.DataFrame({"c": ["Germany", "Norge", "USA", "U.K.", "se", "Atlantis", None]})
+    assert countries.select(nz.country_region(pl.col("c")))["c"].to_list() == [
+        "DE", "NO", "US", "GB", "SE", None, None]
 
 
 def test_email_lookup_agrees_with_the_library_on_odd_cases():

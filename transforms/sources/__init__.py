@@ -32,6 +32,9 @@ class RawTable:
     long: pl.DataFrame | None = None
     unmapped: tuple[str, ...] = ()
     format: str | None = None  # outlook-csv, google-csv, vcard, jcard, xcard, people-api
+    # records the reader could not take apart reliably (source_row, column, value, reason):
+    # rejected as they are, never guessed at
+    row_issues: pl.DataFrame | None = None
 
 
 VCARD_SUFFIXES = {".vcf", ".vcard", ".xml"}

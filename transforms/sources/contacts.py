@@ -40,7 +40,9 @@ from transforms.sources import RawTable
 CONTACT_SOURCES = ("outlook", "google", "vcard")
 LONG_SCHEMA = {"source_row": pl.Int64, "field": pl.String, "value": pl.String,
                "label": pl.String, "block": pl.String, "seq": pl.Int64}
-CONTACT_FIELDS = [f.name for f in FIELDS if f.name not in ("company_id", "person_id")]
+CONTACT_FIELDS = [f.name for f in FIELDS if f.name not in (
+    "company_id", "person_id", "company_erp_key", "company_erp_system", "person_erp_key",
+    "person_erp_system")]
 NAME_FIELDS = ("person_first_name", "person_middle_name", "person_last_name", "person_full_name")
 ADDRESS_PARTS = ("street", "postcode", "city", "country")
 

@@ -83,7 +83,7 @@ def _unique_headers(raw: list[str | None]) -> list[str]:
 
 def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source: str,
                      sheet: str | None = None, encoding: str | None = None,
-                     comments: bool = False) -> RawTable:
+                     comments: bool = False, sep: str = ",") -> RawTable:
     """Header found, blank rows dropped, `source_row` added (first_row: row of cells[0]).
 
     With `comments`, lines whose first cell starts with # are notes, not rows (numbered
@@ -96,7 +96,12 @@ def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source:
     header_at = find_header(cells)
     if header_at < 0:
         raise NoRows(str(path), "the sheet is empty")
-    headers = _unique_headers([cells[c][header_at] for c in cells.columns])
+    named = [cells[c][header_at] for c in cells.columns]
+    headers = _unique_headers(named)
+    # cells right of the last named header: a row reaching there has more fields than the
+    # header (an unquoted separator inside a value); its fields cannot be told apart
+    last = max((i for i, h in enumerate(named) if h is not None and h.strip()), default=-1)
+    beyond = headers[last + 1:]
     body = (
         cells.slice(header_at + 1)
         .rename(dict(zip(cells.columns, headers, strict=True)))
@@ -105,7 +110,21 @@ def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source:
         .with_columns(pl.col("source_row").cast(pl.Int64))
         .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
     )
-    return RawTable(body, headers, source, path=str(path), sheet=sheet, encoding=encoding)
+    issues = None
+    if beyond and source == "csv":
+        ragged = body.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in beyond]))
+        if ragged.height:
+            issues = ragged.select(
+                "source_row", pl.lit("(row)").alias("column"),
+                pl.concat_str([pl.col(h).fill_null("") for h in headers], separator=sep)
+                .str.strip_chars_end(sep).alias("value"),
+                pl.lit(f"more fields than the header's {last + 1}: a value holds an unquoted "
+                       "separator, so its fields cannot be told apart").alias("reason"))
+        body = body.drop(beyond)
+        headers = headers[:last + 1]
+    return RawTable(body, headers, source, path=str(path), sheet=sheet, encoding=encoding,
+                    row_issues=issues)
+
 
 
 EXCEL_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Ref": "#REF!", "Name": "#NAME?",
@@ -208,4 +227,4 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
     cells = cells.select([c for c in cells.columns if cells[c].null_count() < cells.height]
                          or cells.columns[:1])
     return table_from_cells(cells, first_row=1, path=path, source="csv", encoding=used,
-                            comments=True)
+                            comments=True, sep=sep)
