@@ -217,3 +217,20 @@ def test_bad_profile_and_unreachable_database(sample: Path, tmp_path: Path):
     assert "secret" not in json.dumps(out)  # the password is never shown or stored
     code, out = _cli(str(tmp_path / "missing.sqlite"), "--actor-type", "customers", db=db)
     assert code != 0 and "no such file" in out["errors"][0]
+
+
+def test_cli_builds_the_sample_and_imports_from_it(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    out = tmp_path / "nw.sqlite"
+    built = subprocess.run([CLI, "erp-sample", "-o", str(out), "--sql", str(DUMP), "--json"],
+                           capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
+    assert built.returncode == 0, built.stderr
+    assert json.loads(built.stdout)["tables"]["suppliers"] == 29
+    db = tmp_path / "crm.duckdb"
+    code, s = _cli(str(out), "--actor-type", "customers", "--profile", "northwind",
+                   "--where", "country=Norway", "--dry-run", db=db)
+    assert code == 0 and s["status"] == "preview"
+    assert (s["rows"]["read"], s["company"]["new"]) == (1, 1)  # Santé Gourmet, Stavanger
+    assert s["erp"] == {"system": "northwind", "actor_type": "customers", "profile": "northwind",
+                        "where": {"country": "Norway"}, "gone": None}
+    assert table(db, "SELECT count(*) AS n FROM company")["n"][0] == 0

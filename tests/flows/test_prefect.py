@@ -103,3 +103,24 @@ def test_products_run_as_their_own_flow(harness, tmp_path):
     run = next(r for r in runs if r.name == "csv · northwind_neo4j_products.csv")
     flow = _read(lambda c: c.read_flow(run.flow_id))
     assert flow.name == "import-products" and "products" in run.tags
+
+
+def test_erp_actors_run_as_their_own_flow(harness, tmp_path):
+    from flows.pipeline import ImportRequest
+    from flows.prefect_flows import run_with_prefect
+    from tests.conftest import FIXTURES
+    from transforms.erp import ErpRequest, build_sample
+
+    erp = build_sample(FIXTURES / "erp" / "northwind_psql_pthom.sql", tmp_path / "nw.sqlite")
+    assert erp["customers"] == 91
+    db = tmp_path / "crm.duckdb"
+    req = ImportRequest(file=str(tmp_path / "nw.sqlite"), db=str(db), source="erp",
+                        erp=ErpRequest(str(tmp_path / "nw.sqlite"), "suppliers", "northwind"))
+    s = run_with_prefect(req)
+    assert s["status"] == "completed" and s["company"]["new"] == 29
+    runs = _read(lambda c: c.read_flow_runs())
+    run = next(r for r in runs if r.name == "erp suppliers · northwind")
+    flow = _read(lambda c: c.read_flow(run.flow_id))
+    assert flow.name == "import-erp-actors" and "erp" in run.tags
+    arts = {a.key: a for a in _read(lambda c: c.read_artifacts()) if a.flow_run_id == run.id}
+    assert "| company | 29 | 0 | 0 | 0 | 0 |" in arts["import-summary"].data
