@@ -131,33 +131,39 @@ def _select(actor: ActorProfile, available: list[str], where: tuple[tuple[str, s
     return sql, [v for _, v in where], wanted
 
 
-def _read_sqlite(path: str, actor: ActorProfile, where) -> tuple[pl.DataFrame, list[str]]:
+def _query_actors(con, shown: str, actor: ActorProfile, where, placeholder: str,
+                  errors: type[Exception] | tuple) -> tuple[pl.DataFrame, list[str], None]:
+    """The actors from a DB-API connection (sqlite3, psycopg): probe the columns, check the
+    criteria, read the mapped columns as text. Closes the connection."""
+    source = ident(actor.table) if actor.table else f"({actor.query}) AS a"
+    try:
+        cur = con.cursor()
+        cur.execute(f"SELECT * FROM {source} LIMIT 0")
+        available = [d[0] for d in cur.description]
+        _check_where(actor, available, where)
+        sql, params, cols = _select(actor, available, where, placeholder)
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    except errors as exc:
+        raise ErpUnavailable(shown, f"the query failed: {str(exc).strip().splitlines()[0]}",
+                             hint="check the profile's table/query against the database") from None
+    finally:
+        con.close()
+    # actors of a query are numbered in their (key) order: source_row = actor number
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(cols, pl.String), orient="row")
+    return (frame.with_row_index("source_row", offset=1)
+            .with_columns(pl.col("source_row").cast(pl.Int64)), available, None)
+
+
+def _read_sqlite(path: str, actor: ActorProfile, where):
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise ErpUnavailable(path, str(exc)) from None
-    try:
-        probe = f"SELECT * FROM {ident(actor.table) if actor.table else f'({actor.query})'} LIMIT 0"
-        available = [d[0] for d in con.execute(probe).description]
-        _check_where(actor, available, where)
-        sql, params, cols = _select(actor, available, where, "?")
-        rows = con.execute(sql, params).fetchall()
-    except sqlite3.Error as exc:
-        raise ErpUnavailable(path, f"the query failed: {exc}",
-                             hint="check the profile's table/query against the database") from None
-    finally:
-        con.close()
-    return _numbered(pl.DataFrame(rows, schema=dict.fromkeys(cols, pl.String), orient="row")), \
-        available, None
+    return _query_actors(con, path, actor, where, "?", sqlite3.Error)
 
 
-def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
-    """Actors of a query are numbered in their (key) order: source_row = actor number."""
-    return frame.with_row_index("source_row", offset=1).with_columns(
-        pl.col("source_row").cast(pl.Int64))
-
-
-def _read_postgresql(url: str, actor: ActorProfile, where) -> tuple[pl.DataFrame, list[str]]:
+def _read_postgresql(url: str, actor: ActorProfile, where):
     import psycopg
 
     shown = safe_connection(url)
@@ -165,22 +171,7 @@ def _read_postgresql(url: str, actor: ActorProfile, where) -> tuple[pl.DataFrame
         con = psycopg.connect(url, connect_timeout=10)
     except psycopg.Error as exc:
         raise ErpUnavailable(shown, str(exc).strip().splitlines()[0]) from None
-    try:
-        with con.cursor() as cur:
-            probe = f"SELECT * FROM {ident(actor.table) if actor.table else f'({actor.query}) AS a'} LIMIT 0"
-            cur.execute(probe)
-            available = [d.name for d in cur.description]
-            _check_where(actor, available, where)
-            sql, params, cols = _select(actor, available, where, "%s")
-            cur.execute(sql, params)
-            rows = cur.fetchall()
-    except psycopg.Error as exc:
-        raise ErpUnavailable(shown, f"the query failed: {str(exc).strip().splitlines()[0]}",
-                             hint="check the profile's table/query against the database") from None
-    finally:
-        con.close()
-    return _numbered(pl.DataFrame(rows, schema=dict.fromkeys(cols, pl.String), orient="row")), \
-        available, None
+    return _query_actors(con, shown, actor, where, "%s", psycopg.Error)
 
 
 NULL_MARKERS = ("NULL", "\\N")  # what database exports write for an empty value

@@ -12,7 +12,7 @@ import polars as pl
 
 from contracts.errors import NoRows, SourceUnreadable
 from transforms.sources import RawTable
-from transforms.sources.text import decode_text
+from transforms.sources.text import decode_text, read_bytes
 
 HEADER_SCAN_ROWS = 30
 
@@ -205,12 +205,7 @@ def _delimiter(text: str) -> str:
 
 
 def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceUnreadable(str(path), exc.strerror or str(exc)) from None
-    if not data.strip():
-        raise NoRows(str(path), "the file is empty")
+    data = read_bytes(path)
     text, used = decode_text(data, path=str(path), encoding=encoding)
     sep = _delimiter(text)
     # polars takes the field count from the first line; a title line, a comment or a blank

@@ -52,6 +52,19 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+def read_bytes(path) -> bytes:
+    """A text export's bytes; a missing/unreadable or empty file is a clear error."""
+    from contracts.errors import NoRows
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceUnreadable(str(path), exc.strerror or str(exc)) from None
+    if not data.strip():
+        raise NoRows(str(path), "the file is empty")
+    return data
+
+
 def decode_text(data: bytes, *, path: str, encoding: str | None = None) -> tuple[str, str]:
     """(text, encoding used). `encoding` forces one; a failure names the byte and line."""
     if encoding:

@@ -33,7 +33,7 @@ from transforms.sources.contacts import (
     phone_field,
     url_field,
 )
-from transforms.sources.text import _utf16_without_bom
+from transforms.sources.text import _utf16_without_bom, read_bytes
 
 PROPS_SCHEMA = {"source_row": pl.Int64, "seq": pl.Int64, "group": pl.String,
                 "name": pl.String, "types": pl.String, "value": pl.String}
@@ -424,12 +424,7 @@ def _display(props: pl.DataFrame, cards: int) -> pl.DataFrame:
 
 
 def read_vcard(path: Path, *, encoding: str | None = None) -> RawTable:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceUnreadable(str(path), exc.strerror or str(exc)) from None
-    if not data.strip():
-        raise NoRows(str(path), "the file is empty")
+    data = read_bytes(path)
     suffix = path.suffix.lower()
     text_data, used = _to_utf8_bytes(data, path, encoding)
     stripped = text_data.lstrip()
