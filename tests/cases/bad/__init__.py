@@ -146,7 +146,9 @@ def build(folder: Path | None) -> list[Case]:
     t("duplicate_headers.csv", "Company,Company,Last name\nACME,Other,Nordmann\n")
     add("duplicate headers", "duplicate_headers.csv", "rows", "", rejected=0)
     t("ragged.csv", HEADER + "ACME AS,Ola,Nordmann,ola@acme.no,900 11 222,extra,more\nBeta AS,Kari\n")
-    add("ragged rows", "ragged.csv", "rows", "", rejected=0)
+    # a row longer than the header cannot be taken apart (which comma is data?): rejected;
+    # a shorter one is only missing its last cells
+    add("ragged rows", "ragged.csv", "rows", "more fields than the header", rejected=1)
     t("unclosed_quote.csv", 'Company,Last name\n"ACME,Nordmann\n')
     add("an unclosed quote", "unclosed_quote.csv", "error", "not a readable CSV")
     t("long_header.csv", "Company," + "H" * 10_000 + "\nACME,x\n")
