@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -81,6 +82,29 @@ class Reporter:
 
     def rejects(self, rejects: pl.DataFrame) -> None:
         pass
+
+
+class TimedReporter(Reporter):
+    """Wraps a reporter and keeps the wall time of every stage in the summary ("timings",
+    seconds): what a data engineer reads first when a nightly run got slow."""
+
+    def __init__(self, inner: Reporter, timings: dict[str, float]) -> None:
+        self.inner, self.timings = inner, timings
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            with self.inner.stage(name):
+                yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - start, 3)
+
+    def summary(self, summary: dict[str, Any]) -> None:
+        self.inner.summary(summary)
+
+    def rejects(self, rejects: pl.DataFrame) -> None:
+        self.inner.rejects(rejects)
 
 
 @dataclass(frozen=True)
@@ -191,6 +215,8 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
     run_id = rp.new_run_id(started)
     path = Path(req.file)
     summary = rp.empty_summary(run_id=run_id, source=req.source, file=str(path))
+    summary["timings"] = {}
+    report = TimedReporter(report, summary["timings"])
     settings_json = json.dumps(req.settings.as_toml_dict())
     store = None
     sha = None

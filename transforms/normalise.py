@@ -6,6 +6,8 @@ Keys are compared, never stored: the CRM keeps the original values. Library call
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterable
 
 import email_validator
@@ -57,10 +59,18 @@ def phone_lookup(values: pl.Series | pl.DataFrame, *, region: str | None = None)
     """value → E.164 (null when it is not a possible phone number).
 
     `values` is a Series read in `region`, or a frame of (value, region) pairs — each
-    number read in its own record's region. The result has value, region, e164."""
+    number read in its own record's region. The result has value, region, e164.
+
+    Numbers written in the common ways ("+47 412 34 567", "0046 70-123 45 67",
+    "(0)8-123 456", "412 34 567") are decided by expressions over the whole frame from the
+    phonenumbers metadata (country code, national prefix, possible lengths); only the rest
+    (letters, extensions, odd prefixes, impossible lengths) go to the library one by one.
+    Both give the same answers (tests/transforms/test_phone_fast_path.py)."""
     pairs = (values.to_frame("value").with_columns(pl.lit(region).alias("region"))
              if isinstance(values, pl.Series) else values.select("value", "region"))
     uniq = pairs.drop_nulls("value").unique(maintain_order=True)
+    fast = phone_fast_path(uniq)
+    slow = fast.filter(pl.col("e164").is_null()).select("value", "region")
 
     def e164(text: str, where: str) -> str | None:
         try:
@@ -71,9 +81,116 @@ def phone_lookup(values: pl.Series | pl.DataFrame, *, region: str | None = None)
             return None
         return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
-    # the one Python loop, over distinct (number, region) pairs
-    return uniq.with_columns(pl.Series("e164", [e164(v, r) for v, r in uniq.iter_rows()],
+    # the one Python loop, over the distinct (number, region) pairs the fast path left
+    slow = slow.with_columns(pl.Series("e164", [e164(v, r) for v, r in slow.iter_rows()],
                                        dtype=pl.String))
+    return pl.concat([fast.filter(pl.col("e164").is_not_null()), slow])
+
+
+@functools.cache
+def _region_rules(region: str) -> tuple | None:
+    """(country code, national prefix, a regex of other national prefixes, possible lengths,
+    "00" is its international prefix, its international prefix as a regex, the pattern of
+    its national numbers, its lengths that are not local-only) — None where parsing needs
+    more than these rules."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.national_prefix_transform_rule:
+        return None
+    prefix = meta.national_prefix or ""
+    parsing = meta.national_prefix_for_parsing or prefix
+    alternatives = parsing.split("|")
+    if not all(re.fullmatch(r"\d+", a) for a in alternatives if a) or \
+            (prefix and prefix not in alternatives) or (not prefix and parsing):
+        return None
+    desc = meta.general_desc
+    lengths = tuple(n for n in (*desc.possible_length, *desc.possible_length_local_only) if n > 0)
+    if not lengths:
+        return None
+    others = [a for a in alternatives if a and a != prefix]
+    return (meta.country_code, prefix, "^(?:" + "|".join(others) + ")" if others else None,
+            lengths, meta.international_prefix == "00",
+            "^(?:" + (meta.international_prefix or "$^") + ")",
+            "^(?:" + desc.national_number_pattern + ")$", tuple(n for n in desc.possible_length
+                                                                 if n > 0))
+
+
+def _rules_frame(regions: list[str]) -> pl.DataFrame:
+    rows = [(r, *rules[:-1], list(rules[-1])) for r in regions
+            if r and (rules := _region_rules(r)) is not None]
+    return pl.DataFrame(rows, schema={"region": pl.String, "_cc": pl.Int64, "_np": pl.String,
+                                      "_other": pl.String, "_lengths": pl.List(pl.Int64),
+                                      "_idd00": pl.Boolean, "_idd": pl.String,
+                                      "_pattern": pl.String, "_full": pl.List(pl.Int64)},
+                        orient="row")
+
+
+@functools.cache
+def _calling_codes() -> pl.DataFrame:
+    """Every country calling code with the possible lengths of its main region."""
+    rows = []
+    for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        main = phonenumbers.region_code_for_country_code(cc)
+        rules = _region_rules(main) if main and main != "001" else None
+        if rules is not None:
+            rows.append((str(cc), rules[1], rules[2], rules[6], list(rules[3])))
+    return pl.DataFrame(rows, schema={"_ccs": pl.String, "_cnp": pl.String,
+                                      "_cother": pl.String, "_cpattern": pl.String,
+                                      "_clengths": pl.List(pl.Int64)}, orient="row")
+
+
+def phone_fast_path(pairs: pl.DataFrame) -> pl.DataFrame:
+    """(value, region) → e164 for numbers in the common formats; null: ask the library."""
+    text = pl.col("value").str.strip_chars()
+    plain = text.str.contains(r"^\+?[0-9][0-9 ().\-/]*$") & ~text.str.contains("(0)", literal=True)
+    digits = text.str.replace_all(r"\D", "")
+    frame = (pairs.join(_rules_frame(pairs["region"].unique().drop_nulls().to_list()),
+                        on="region", how="left")
+             .with_columns(plain.alias("_plain"), digits.alias("_d"),
+                           text.str.starts_with("+").alias("_plus")))
+    intl = pl.col("_plus") | (pl.col("_idd00").fill_null(False) & pl.col("_d").str.starts_with("00"))
+    rest = pl.when(pl.col("_plus")).then(pl.col("_d")).otherwise(pl.col("_d").str.slice(2))
+    frame = frame.with_columns(pl.when(intl).then(rest).alias("_intl"))
+    # country codes are prefix-free: the first 1, 2 or 3 digits that are one
+    codes = _calling_codes()
+    for n in (1, 2, 3):
+        frame = frame.join(codes.rename({c: f"{c}{n}" for c in codes.columns}),
+                           left_on=pl.col("_intl").str.slice(0, n), right_on=f"_ccs{n}", how="left")
+    pick = lambda c: pl.coalesce(pl.col(f"{c}1"), pl.col(f"{c}2"), pl.col(f"{c}3"))  # noqa: E731
+    cc = pl.coalesce(pl.col("_ccs1"), pl.col("_ccs2"), pl.col("_ccs3"))
+    intl_national = pl.col("_intl").str.slice(cc.str.len_chars())
+    ok_intl = (pl.col("_plain") & intl & cc.is_not_null()
+               & intl_national.str.len_chars().is_in(pick("_clengths"))
+               # a national prefix after the country code ("+49 030…"): the library decides
+               & ~intl_national.str.starts_with("0")
+               & ~_starts_with(intl_national, pick("_cnp"))
+               & ~_matches(intl_national, pick("_cother")))
+    # the national prefix is stripped unless that turns a number that fits the region's
+    # pattern into one that does not, or leaves a number too short to be a full one (as the
+    # library does: it keeps a possible short number whole)
+    d, np = pl.col("_d"), pl.col("_np")
+    stripped = d.str.slice(np.str.len_chars())
+    viable = lambda x: x.str.contains(pl.col("_pattern"))  # noqa: E731
+    national = (pl.when((np != "") & d.str.starts_with(np) & ~(viable(d) & ~viable(stripped))
+                        & stripped.str.len_chars().is_in(pl.col("_full")))
+                .then(stripped).otherwise(d))
+    ok_national = (pl.col("_plain") & ~intl & pl.col("_cc").is_not_null()
+                   & ~pl.col("_d").str.starts_with("00")
+                   & ~_matches(pl.col("_d"), pl.col("_idd"))
+                   & ~_matches(pl.col("_d"), pl.col("_other"))
+                   & ~pl.col("_d").str.starts_with(pl.col("_cc").cast(pl.String))
+                   & national.str.len_chars().is_in(pl.col("_lengths")))
+    e164 = (pl.when(ok_intl).then(pl.lit("+") + cc + intl_national)
+            .when(ok_national).then(pl.lit("+") + pl.col("_cc").cast(pl.String) + national))
+    return frame.select("value", "region", e164.alias("e164"))
+
+
+def _starts_with(num: pl.Expr, prefix: pl.Expr) -> pl.Expr:
+    return (prefix.is_not_null() & (prefix != "") & num.str.starts_with(prefix.fill_null(""))) \
+        .fill_null(False)
+
+
+def _matches(num: pl.Expr, pattern: pl.Expr) -> pl.Expr:
+    return num.str.contains(pattern.fill_null("$^")).fill_null(False) & pattern.is_not_null()
 
 
 def country_region(expr: pl.Expr) -> pl.Expr:

@@ -68,8 +68,8 @@ def generate(n: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
         .otherwise(pl.format("Eksisterende {} AS", pl.col("company_id"))).alias("name"),
         pl.lit(None, pl.String).alias("street"),
     )
-    # CRM persons: N/2, of which the first 20% of the file's persons (same email, other case)
-    n_pers = max(1, n // 2)
+    # CRM persons: N, of which the first 20% of the file's persons (same email, other case)
+    n_pers = max(1, n)
     persons = pl.DataFrame({"person_id": pl.int_range(1, n_pers + 1, eager=True)}).with_columns(
         ((pl.col("person_id") - 1) // 4 + 1).clip(1, n_comp).alias("company_id"),
         pl.lit("Eksisterende").alias("first_name"),

@@ -1,0 +1,190 @@
+"""The performance benchmark (not a test): `python -m tests.benchmarks.run --rows N`.
+
+Generates N contact rows and a CRM of N persons / N/4 companies (~20% of the file's persons
+and companies are already there, in other spellings), then measures, each in its own
+process so that time and peak memory are its own:
+
+- `import`: the real CLI (`crm-import run FILE --json`, merge, person match email, company
+  match name), with its stage times from the summary;
+- `read floor`: the bare read of the file (polars CSV / fastexcel xlsx), every cell text;
+- `join floor`: the minimal hand-written import — read, normalise the two keys, one DuckDB
+  join each against the CRM, update the matched and insert the rest;
+- `dlt merge` (when dlt is installed: `uv sync --group bench`): dlt's merge of the same file
+  into a copy of the CRM's person table.
+
+Prints wall time, peak RSS, rows/s and the ratios import/floor and import/dlt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.benchmarks.contacts import generate, prefill, write_rows
+
+SETTINGS = '[person]\nmatch = "email"\n[company]\nmatch = "name"\n'
+MEASURE = ("import resource, subprocess, sys, time, json\n"
+           "t = time.perf_counter()\n"
+           "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, "
+           "text=True)\n"
+           "wall = time.perf_counter() - t\n"
+           "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+           "print(json.dumps({'wall': wall, 'peak_mb': peak, 'rc': r.returncode, "
+           "'out': r.stdout[-20000:], 'err': r.stderr[-2000:]}))\n")
+
+READ_FLOOR = """
+import sys, polars as pl
+path = sys.argv[1]
+if path.endswith(".csv"):
+    df = pl.read_csv(path, infer_schema=False)
+else:
+    import fastexcel
+    df = pl.from_arrow(fastexcel.read_excel(path).load_sheet(0, dtypes="string").to_arrow())
+print(df.height)
+"""
+
+# read → normalise the two keys → join → update matched / insert new; nothing else
+JOIN_FLOOR = """
+import sys, duckdb, polars as pl
+path, db = sys.argv[1], sys.argv[2]
+df = pl.read_csv(path, infer_schema=False) if path.endswith(".csv") else pl.from_arrow(
+    __import__("fastexcel").read_excel(path).load_sheet(0, dtypes="string").to_arrow())
+df = df.with_columns(pl.col("Email").str.strip_chars().str.to_lowercase().alias("ekey"),
+                     pl.col("Company").str.to_lowercase().str.replace_all(r"\\s+", " ")
+                     .str.strip_chars().alias("ckey"))
+con = duckdb.connect(db)
+con.register("f", df)
+con.execute("BEGIN")
+con.execute("CREATE TEMP TABLE ck AS SELECT company_id, "
+            "regexp_replace(lower(trim(name)), '\\\\s+', ' ', 'g') AS ckey FROM company")
+con.execute("CREATE TEMP TABLE fc AS SELECT DISTINCT ON (ckey) ckey, Company, Address, Postcode, "
+            "City FROM f")
+con.execute("UPDATE company SET street = fc.Address, postcode = fc.Postcode, city = fc.City "
+            "FROM ck, fc WHERE company.company_id = ck.company_id AND ck.ckey = fc.ckey")
+con.execute("INSERT INTO company (company_id, name, street, postcode, city) SELECT "
+            "(SELECT coalesce(max(company_id), 0) FROM company) + row_number() OVER (), "
+            "Company, Address, Postcode, City FROM fc WHERE ckey NOT IN (SELECT ckey FROM ck)")
+con.execute("CREATE TEMP TABLE pk AS SELECT owner_id AS person_id, lower(trim(address)) AS ekey "
+            "FROM email WHERE owner_kind = 'person'")
+con.execute("UPDATE person SET first_name = f.\\"First name\\", last_name = f.\\"Last name\\" "
+            "FROM pk, f WHERE person.person_id = pk.person_id AND pk.ekey = f.ekey")
+con.execute("INSERT INTO person (person_id, first_name, last_name) SELECT "
+            "(SELECT coalesce(max(person_id), 0) FROM person) + row_number() OVER (), "
+            "f.\\"First name\\", f.\\"Last name\\" FROM f WHERE ekey NOT IN (SELECT ekey FROM pk)")
+con.execute("COMMIT")
+print(df.height)
+"""
+
+# the CRM's persons as dlt's target table first (not timed): a merge into a populated table
+DLT_SEED = """
+import sys, dlt, duckdb
+db = sys.argv[1]
+con = duckdb.connect(db)
+existing = con.sql("SELECT p.first_name AS \\"First name\\", p.last_name AS \\"Last name\\", "
+                       "lower(e.address) AS \\"Email\\" FROM person p JOIN email e "
+                       "ON e.owner_kind = 'person' AND e.owner_id = p.person_id").pl().to_arrow()
+con.close()
+pipe = dlt.pipeline(pipeline_name="bench", destination=dlt.destinations.duckdb(db),
+                    dataset_name="crm", pipelines_dir=sys.argv[2])
+pipe.run(existing, table_name="person", write_disposition="merge", primary_key="email")
+"""
+
+DLT_MERGE = """
+import sys, dlt, polars as pl
+path, db = sys.argv[1], sys.argv[2]
+df = pl.read_csv(path, infer_schema=False).with_columns(pl.col("Email").str.to_lowercase())
+pipe = dlt.pipeline(pipeline_name="bench", destination=dlt.destinations.duckdb(db),
+                    dataset_name="crm", pipelines_dir=sys.argv[3])
+pipe.run(df.to_arrow(), table_name="person", write_disposition="merge", primary_key="email")
+print(df.height)
+"""
+
+
+def measure(cmd: list[str], env: dict | None = None) -> dict:
+    """Run `cmd` as the only child of a fresh interpreter: its wall time and peak RSS."""
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True,
+                         env=env, check=True)
+    result = json.loads(out.stdout)
+    if result["rc"] != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{result['err']}")
+    return result
+
+
+def _dlt_available() -> bool:
+    try:
+        import dlt  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    ap.add_argument("--dry-run", action="store_true", help="measure the import's --dry-run")
+    ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    args = ap.parse_args()
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    cli = shutil.which("crm-import") or str(Path(sys.executable).parent / "crm-import")
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        rows, companies, persons = generate(args.rows)
+        file = Path(tmp) / f"contacts.{args.format}"
+        write_rows(rows, file, args.format)
+        crm = Path(tmp) / "crm.duckdb"
+        prefill(crm, companies, persons)
+        settings = Path(tmp) / "settings.toml"
+        settings.write_text(SETTINGS, encoding="utf-8")
+        made = time.perf_counter() - t
+        del rows, companies, persons
+
+        def fresh(name: str) -> Path:
+            copy = Path(tmp) / f"{name}.duckdb"
+            shutil.copy(crm, copy)
+            return copy
+
+        results: dict[str, dict] = {}
+        imp = measure([cli, "run", str(file), "--db", str(fresh("import")), "--settings",
+                       str(settings), "--json", *(["--dry-run"] if args.dry_run else [])], env)
+        summary = json.loads(imp["out"])
+        results["import"] = imp | {"summary": {k: summary[k] for k in ("status", "rows", "company",
+                                                                        "person", "timings")}}
+        results["read floor"] = measure([sys.executable, "-c", READ_FLOOR, str(file)], env)
+        results["join floor"] = measure([sys.executable, "-c", JOIN_FLOOR, str(file),
+                                         str(fresh("floor"))], env)
+        if args.format == "csv" and _dlt_available():
+            target, dlt_dir = fresh("dlt"), str(Path(tmp) / "dlt")
+            subprocess.run([sys.executable, "-c", DLT_SEED, str(target), dlt_dir], env=env,
+                           check=True, capture_output=True)
+            results["dlt merge"] = measure([sys.executable, "-c", DLT_MERGE, str(file),
+                                            str(target), dlt_dir], env)
+    out = {"rows": args.rows, "format": args.format, "generated_s": round(made, 1),
+           "results": {k: {"wall": round(v["wall"], 2), "peak_mb": round(v["peak_mb"])}
+                       for k, v in results.items()},
+           "stages": results["import"]["summary"]["timings"],
+           "summary": {k: v for k, v in results["import"]["summary"].items() if k != "timings"}}
+    wall = results["import"]["wall"]
+    out["ratios"] = {f"import/{k}": round(wall / v["wall"], 2)
+                     for k, v in results.items() if k != "import"}
+    if args.json:
+        print(json.dumps(out))
+        return
+    print(f"rows: {args.rows:,} ({args.format})   data generated in {made:.1f} s")
+    for name, r in out["results"].items():
+        print(f"  {name:<11} {r['wall']:8.2f} s   peak {r['peak_mb']:6,} MB   "
+              f"{args.rows / max(r['wall'], 1e-9):>12,.0f} rows/s")
+    print("  import stages: " + ", ".join(f"{k} {v:.2f}" for k, v in out["stages"].items()))
+    print("  ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in out["ratios"].items()))
+    print("  summary: " + json.dumps(out["summary"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The benchmark must keep working: a small run (no timing is asserted — machines are noisy)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_benchmark_smoke_run():
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    done = subprocess.run([sys.executable, "-m", "tests.benchmarks.run", "--rows", "10000",
+                           "--json"], capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["summary"]["status"] == "completed"
+    # 20% of the file's persons and companies are in the CRM already (other spellings)
+    assert out["summary"]["person"]["new"] == 8000 and out["summary"]["person"]["updated"] == 2000
+    assert out["summary"]["company"]["new"] == 2000 and out["summary"]["company"]["updated"] == 500
+    assert {"import/read floor", "import/join floor"} <= set(out["ratios"])
+    assert set(out["stages"]) >= {"read file", "validate", "match and plan", "load"}
