@@ -178,28 +178,42 @@ def _group_entities(rows: pl.DataFrame, columns: list[str], key: str) -> tuple[p
     """Rows sharing `group` become one entity; the first non-empty value of each field wins.
 
     Returns (entities: group, first_row, key, columns…; conflicts: group, first_row, field,
-    values) for fields where rows of one entity disagree.
+    values) for fields where rows of one entity disagree. Entities of one row (most persons)
+    are taken as they are; only groups of several rows are aggregated and checked.
     """
-    ordered = rows.sort("source_row")
-    entities = ordered.group_by("group", maintain_order=True).agg(
-        pl.col("source_row").min().alias("first_row"),
-        pl.col(key).drop_nulls().first().alias("key"),
-        *[pl.col(c).drop_nulls().first() for c in columns],
-    )
+    ordered = rows.sort("source_row").with_columns(pl.len().over("group").alias("_size"))
+    single = ordered.filter(pl.col("_size") == 1)
+    multi = ordered.filter(pl.col("_size") > 1)
+    entities = pl.concat([
+        single.select("group", pl.col("source_row").alias("first_row"), pl.col(key).alias("key"),
+                      *columns),
+        multi.group_by("group", maintain_order=True).agg(
+            pl.col("source_row").min().alias("first_row"),
+            pl.col(key).drop_nulls().first().alias("key"),
+            *[pl.col(c).drop_nulls().first() for c in columns]),
+    ], how="vertical_relaxed").sort("first_row")
+    empty = pl.DataFrame(schema={"group": pl.String, "first_row": pl.Int64, "field": pl.String,
+                                 "values": pl.List(pl.String)})
+    if not columns or multi.height == 0:
+        return entities, empty
+    # spellings of one value ("ACME  AS" / "Acme AS") are not a conflict
+    spellings = multi.group_by("group").agg(
+        nz.text_key(pl.col(c).cast(pl.String)).drop_nulls().n_unique().alias(c) for c in columns)
+    flagged = (spellings.unpivot(index="group", variable_name="field", value_name="_n")
+               .filter(pl.col("_n") > 1).drop("_n"))
+    if flagged.height == 0:
+        return entities, empty
     conflicts = (
-        ordered.select("group", "source_row", *[pl.col(c).cast(pl.String) for c in columns])
+        multi.join(flagged.select("group").unique(), on="group", how="semi")
+        .select("group", "source_row", *[pl.col(c).cast(pl.String) for c in columns])
         .unpivot(index=["group", "source_row"], variable_name="field", value_name="value")
+        .join(flagged, on=["group", "field"], how="semi")
         .drop_nulls("value")
-        # spellings of one value ("ACME  AS" / "Acme AS") are not a conflict
-        .with_columns(nz.text_key(pl.col("value")).alias("_same"))
         .group_by("group", "field")
         .agg(pl.col("source_row").min().alias("first_row"),
-             pl.col("value").unique(maintain_order=True).alias("values"),
-             pl.col("_same").n_unique().alias("_n"))
-        .filter(pl.col("_n") > 1)
-        .drop("_n")
-    ) if columns else pl.DataFrame(schema={"group": pl.String, "field": pl.String})
-    return entities, conflicts
+             pl.col("value").unique(maintain_order=True).alias("values"))
+    )
+    return entities, conflicts.select(list(empty.columns))
 
 
 def _decide(entities: pl.DataFrame, pairs: pl.DataFrame, action: str) -> pl.DataFrame:
@@ -331,10 +345,25 @@ def _rank(inserts: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
     """New values rank after the owner's existing ones, in file order."""
     top = existing.group_by("owner_kind", "crm_id", "table").agg(pl.col("rank").max().alias("_top"))
     return (inserts.join(top, on=["owner_kind", "crm_id", "table"], how="left", nulls_equal=False)
-            .with_columns((pl.col("_top").fill_null(0)
-                           + pl.int_range(1, pl.len() + 1).over("owner_kind", "group", "table"))
-                          .cast(pl.Int64).alias("rank"))
+            .with_columns((pl.col("_top").fill_null(0) + position_in_run(
+                ["owner_kind", "group", "table"])).cast(pl.Int64).alias("rank"))
             .drop("_top"))
+
+
+def position_in_run(keys: list[str]) -> pl.Expr:
+    """1, 2, 3 … within each run of equal `keys`, in frame order.
+
+    The same as `int_range(1, len + 1).over(keys)`, a few times faster for millions of small
+    groups: sort by the keys (stable), mark where a run starts, subtract its start."""
+    key = pl.concat_str([pl.col(k).cast(pl.String).fill_null("\x00") for k in keys],
+                        separator="\x1f")
+    order = pl.arg_sort_by(key, maintain_order=True)  # stable: ties keep frame order
+    sorted_key = key.gather(order)
+    starts = (sorted_key != sorted_key.shift(1)).fill_null(True)
+    pos = pl.int_range(pl.len())
+    in_run = pos - pl.when(starts).then(pos).forward_fill() + 1
+    # back from sorted order to frame order
+    return in_run.gather(order.arg_sort())
 
 
 # --- the plan ------------------------------------------------------------------------------
