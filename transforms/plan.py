@@ -412,6 +412,7 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
             new_items.append(added)
 
     # persons without a company follow if_no_company
+    crm_pkeys: pl.DataFrame | None = None
     orphan = pl.col("_has_person") & ~pl.col("_has_company")
     warn_parts: list[pl.LazyFrame] = []
     reject_parts: list[pl.LazyFrame] = []
@@ -420,7 +421,8 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
             # a person already in the CRM (found by a global key) keeps its own company link:
             # no company is made up for it
             if settings.person.match in ("email", "mobile", "number", "id"):
-                known = m.crm_person_keys(store, settings.person.match).select("key").unique()
+                crm_pkeys = m.crm_person_keys(store, settings.person.match)
+                known = crm_pkeys.select("key").unique()
                 key = m.person_key(settings.person.match, set(frame.columns))
                 orphan = orphan & ~key.is_in(known["key"].implode()).fill_null(False)
             # a company named after the person, as its only member (matched by name next time)
@@ -518,7 +520,8 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
         blocked.alias("_blocked"),
         m.person_key(pmatch, set(prows.columns)).alias("_pkey"),
         scope_file.alias("_pscope"), scope_crm.alias("_pscope_crm"))
-    crm_pkeys = m.crm_person_keys(store, pmatch)
+    if crm_pkeys is None:  # (read once: the create_company check may have read them)
+        crm_pkeys = m.crm_person_keys(store, pmatch)
     erp_p = erp_system is not None and "person_erp_key" in prows.columns
     if erp_p:
         prows, crm_pkeys = m.erp_cascade(prows, crm_pkeys,

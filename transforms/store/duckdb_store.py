@@ -88,8 +88,11 @@ class DuckDBStore:
         self.con.execute(sql, params or [])
 
     def register(self, name: str, frame: pl.DataFrame) -> str:
-        """Make a frame visible to SQL (as Arrow, no copy into the database)."""
-        self.con.register(name, frame.to_arrow())
+        """Make a frame visible to SQL (as Arrow, no copy into the database).
+
+        The newest Arrow layout keeps polars' string views as they are (DuckDB reads them),
+        instead of copying every string into the classic layout first."""
+        self.con.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
         self._registered.append(name)
         return name
 
