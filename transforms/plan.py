@@ -420,11 +420,12 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
         case "create_company":
             # a person already in the CRM (found by a global key) keeps its own company link:
             # no company is made up for it
-            if settings.person.match in ("email", "mobile", "number", "id"):
+            candidates = frame.filter(orphan)  # (usually few: the check runs on them only)
+            if settings.person.match in ("email", "mobile", "number", "id") and candidates.height:
                 crm_pkeys = m.crm_person_keys(store, settings.person.match)
-                known = crm_pkeys.select("key").unique()
                 key = m.person_key(settings.person.match, set(frame.columns))
-                orphan = orphan & ~key.is_in(known["key"].implode()).fill_null(False)
+                known = candidates.filter(key.is_in(crm_pkeys["key"].implode()).fill_null(False))
+                orphan = orphan & ~pl.col("source_row").is_in(known["source_row"].implode())
             # a company named after the person, as its only member (matched by name next time)
             full = pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
                                                       "person_last_name") if c in frame.columns],
