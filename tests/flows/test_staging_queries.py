@@ -1,0 +1,93 @@
+"""Every example query of docs/STAGING.md, run on a real import, gives the right answer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_import, seed, table, write_csv
+
+DOC = REPO / "docs" / "STAGING.md"
+QUERIES = dict(re.findall(r"```sql\n-- name: (.+?)\n(.*?)```", DOC.read_text(encoding="utf-8"),
+                          re.S))
+LONG_NAME = "Omega " + "x" * 300
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Path, str]:
+    tmp = tmp_path_factory.mktemp("staging")
+    db = tmp / "crm.duckdb"
+    seed(db, companies=[{"company_id": 1, "name": "ACME AS", "street": None},
+                        {"company_id": 2, "name": "Beta AS"}, {"company_id": 3, "name": "Beta AS"}],
+         persons=[{"person_id": 10, "company_id": 1, "first_name": "Ola", "last_name": "Nordmann"}])
+    f = write_csv(tmp / "kunder.csv", ["Company", "Street", "First name", "Last name", "Email"], [
+        ["ACME AS", "New street 2", "Ola", "Nordmann", "ola@acme.no"],  # row 2: updates
+        ["Beta AS", "", "Kari", "Hansen", "kari@beta.no"],  # row 3: ambiguous company
+        ["", "", "Per", "Hansen", "per@x.no"],  # row 4: a person without company
+        ["Gamma AS", "", "Bad", "Email", "not-an-email"],  # row 5: a dropped value
+        [LONG_NAME, "", "Too", "Long", "too@long.no"],  # row 6: rejected
+    ])
+    s = run_import(f, db, {"person": {"if_no_company": "without_company"}})
+    assert s["status"] == "completed", s["errors"]
+    return db, s["run_id"]
+
+
+def ask(db: Path, name: str, run_id: str) -> list[tuple]:
+    sql = QUERIES[name]
+    return table(db, sql, [run_id] * sql.count("?")).rows()
+
+
+def test_the_doc_has_at_least_six_queries():
+    assert len(QUERIES) >= 6
+
+
+def test_rejects_per_reason(run):
+    db, run_id = run
+    rows = ask(db, "rejects per reason in the last run", run_id)
+    assert len(rows) == 1 and "too long" in rows[0][0] and rows[0][1] == 1
+
+
+def test_companies_updated(run):
+    db, run_id = run
+    assert ask(db, "companies a run updated, with old and new values", run_id) == [
+        ("ACME AS", "street", None, "New street 2")]
+
+
+def test_persons_without_company(run):
+    db, run_id = run
+    assert ask(db, "persons a run created without a company", run_id) == [("Per", "Hansen")]
+
+
+def test_ambiguous_candidates(run):
+    db, run_id = run
+    assert ask(db, "ambiguous matches with their candidates", run_id) == [
+        (3, "company", "beta as", [2, 3])]
+
+
+def test_warnings_per_code(run):
+    db, run_id = run
+    assert ("invalid_value", "Email", 1) in ask(db, "warnings per code and column in a run", run_id)
+
+
+def test_emails_added_to_existing_persons(run):
+    db, run_id = run
+    assert ask(db, "e-mail addresses a run added to persons already in the CRM", run_id) == [
+        ("Ola", "Nordmann", "ola@acme.no")]
+
+
+def test_outcome_counts(run):
+    db, run_id = run
+    got = {(e, o): n for e, o, n in ask(db, "outcome counts per entity in a run, from the plan",
+                                         run_id)}
+    assert got[("company", "updated")] == 1 and got[("company", "ambiguous")] == 1
+    assert got[("company", "new")] == 1  # Gamma AS
+    assert got[("person", "updated")] == 1 and got[("person", "new")] == 2
+    assert got[("person", "skipped")] == 1  # Kari: her company is ambiguous
+
+
+def test_raw_cells_of_rejected_rows(run):
+    db, run_id = run
+    rows = ask(db, "the file's own cells of the rejected rows", run_id)
+    assert [(r[0], r[2]) for r in rows] == [(6, LONG_NAME)]
