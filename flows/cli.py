@@ -249,6 +249,34 @@ def erp(
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    folder: Annotated[Path, typer.Option(help="drop folder: files in FOLDER/inbox are "
+                                              "imported, then moved to done/ or failed/")] =
+    Path("drop"),
+    cron: Annotated[str, typer.Option(help="when to look in the inbox (cron)")] = "*/5 * * * *",
+    erp_connection: Annotated[str | None, typer.Option("--erp", help="also sync this ERP "
+                                                       "(SQLite file or postgresql:// URL)")] = None,
+    actor_type: Annotated[str, typer.Option("--actor-type", help="ERP actors to sync")] =
+    "customers",
+    profile: Annotated[str | None, typer.Option(help="ERP profile")] = None,
+    erp_cron: Annotated[str, typer.Option(help="when to sync the ERP (cron)")] = "0 2 * * *",
+    db: DbOpt = None,
+) -> None:
+    """Serve the deployments (drop folder, ERP sync, any import on demand) to a Prefect
+    server: set PREFECT_API_URL first (e.g. `prefect server start`, see the README)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail(CrmImportError("no Prefect server: PREFECT_API_URL is not set — start one with "
+                             "`prefect server start --host 127.0.0.1` and set "
+                             "PREFECT_API_URL=http://127.0.0.1:4200/api"), False)
+    from flows.prefect_flows import serve_deployments
+
+    erp = ({"connection": erp_connection, "actor_type": actor_type, "profile": profile}
+           if erp_connection else None)
+    serve_deployments(folder=str(folder.resolve()), db=str(Path(_db(db)).resolve()), cron=cron,
+                      erp=erp, erp_cron=erp_cron)
+
+
 @app.command("erp-sample")
 def erp_sample(
     output: Annotated[Path, typer.Option("-o", "--output", help="the SQLite file to write")] =

@@ -163,7 +163,14 @@ def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
     flow_fn = import_contacts_flow
     if req.kind == "products":
         flow_fn, params["price_list"] = import_products_flow, req.price_list
-    labels = [req.kind, req.source] + (["dry-run"] if req.dry_run else [])
+    source = req.source
+    if source == "auto":  # tag what the file is, as the run name does
+        from contracts.errors import SourceUnreadable
+        from transforms.sources import detect_source
+
+        with suppress(SourceUnreadable):
+            source = detect_source(Path(req.file))
+    labels = [req.kind, source] + (["dry-run"] if req.dry_run else [])
     with tags(*labels):
         state = flow_fn(**params, return_state=True)
     return state.result(raise_on_failure=False)
@@ -182,3 +189,71 @@ def undo_flow(run_id: str, db: str, force: bool = False, dry_run: bool = False) 
     create_markdown_artifact(markdown=f"# Undo {run_id}: {result['status']}\n\n{result['message']}",
                              key="undo-summary")
     return result
+
+
+# --- deployments: a drop folder, and flows on demand ---------------------------------------
+
+IMPORTABLE = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".txt", ".tsv", ".vcf",
+              ".vcard", ".json", ".xml"}
+
+
+def _settings_for(file: Path) -> ImportSettings:
+    """The settings beside a dropped file: `<name>.toml`, else the inbox's `settings.toml`,
+    else the defaults."""
+    from contracts.settings import load_settings
+
+    for candidate in (file.with_suffix(".toml"), file.parent / "settings.toml"):
+        if candidate.is_file():
+            return load_settings(candidate)
+    return ImportSettings()
+
+
+@flow(name="drop-folder-import", flow_run_name="drop folder · {folder}")
+def drop_folder_flow(folder: str, db: str, dry_run: bool = False) -> list[dict[str, Any]]:
+    """Import every file waiting in `<folder>/inbox`, each as its own flow run, then move it
+    to `done/` or `failed/` with its run id in its name. A file still being written (a
+    `.part`/`.tmp` name, or hidden) waits for the next run."""
+    root = Path(folder)
+    inbox, done, failed = root / "inbox", root / "done", root / "failed"
+    for d in (inbox, done, failed):
+        d.mkdir(parents=True, exist_ok=True)
+    logger = get_run_logger()
+    results = []
+    for file in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")
+                       and p.suffix.lower() in IMPORTABLE):
+        try:
+            settings = _settings_for(file)
+        except Exception as exc:  # a bad settings file fails this file, not the others
+            summary = {"status": "failed", "run_id": "no-run", "errors": [str(exc)]}
+        else:
+            state = import_contacts_flow(file=str(file), db=db, settings=settings,
+                                         dry_run=dry_run, return_state=True)
+            summary = state.result(raise_on_failure=False)
+        target = (done if summary.get("status") in ("completed", "preview") else failed)
+        moved = target / f"{file.stem}.{summary.get('run_id', 'no-run')}{file.suffix}"
+        file.replace(moved)
+        logger.info("%s: %s, moved to %s", file.name, summary.get("status"), moved.parent.name)
+        results.append({"file": file.name, "status": summary.get("status"),
+                        "run_id": summary.get("run_id"), "moved_to": str(moved)})
+    return results
+
+
+def serve_deployments(*, folder: str, db: str, cron: str | None,
+                      erp: dict[str, Any] | None = None, erp_cron: str | None = None) -> None:
+    """Serve the deployments from this process (needs a Prefect server: schedules do not
+    run on the ephemeral one). Blocks until interrupted."""
+    from prefect import serve
+
+    deployments = [
+        drop_folder_flow.to_deployment(name="inbox", cron=cron,
+                                       parameters={"folder": folder, "db": db},
+                                       tags=["drop-folder"]),
+        import_contacts_flow.to_deployment(name="on-demand", parameters={"db": db}),
+        import_products_flow.to_deployment(name="on-demand", parameters={"db": db}),
+        import_erp_actors_flow.to_deployment(name="on-demand", parameters={"db": db}),
+    ]
+    if erp:
+        deployments.append(import_erp_actors_flow.to_deployment(
+            name=f"sync-{erp['actor_type']}", cron=erp_cron, parameters={"db": db, **erp},
+            tags=["erp-sync"]))
+    serve(*deployments, print_starting_message=True)

@@ -49,7 +49,7 @@ def test_import_runs_as_a_flow_with_artifacts(harness, tmp_path):
 
     runs = _read(lambda c: c.read_flow_runs())
     run = next(r for r in runs if r.name == "csv · kunder.csv")
-    assert run.state.is_completed() and "contacts" in run.tags
+    assert run.state.is_completed() and {"contacts", "csv"} <= set(run.tags)
     tasks = _read(lambda c: c.read_task_runs())
     names = {t.name.rsplit("-", 1)[0] for t in tasks if t.flow_run_id == run.id}
     assert {"extract", "map", "validate", "plan", "stage", "load"} <= names

@@ -1,0 +1,144 @@
+"""Operations against a real Prefect server: a served drop-folder deployment run with
+`prefect deployment run`, and the run pages checked in a real browser (Chromium)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import REPO, table, write_csv
+from tests.prefectserver import PrefectServer
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = PrefectServer(tmp_path_factory.mktemp("prefect"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _wait(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_drop_folder_deployment_imports_a_dropped_file(server, tmp_path):
+    folder, db = tmp_path / "drop", tmp_path / "crm.duckdb"
+    env = server.env()
+    served = subprocess.Popen([str(BIN / "crm-import"), "serve", "--folder", str(folder),
+                               "--db", str(db), "--cron", "0 0 1 1 *"], env=env, cwd=REPO,
+                              stdout=open(tmp_path / "serve.log", "wb"),  # noqa: SIM115
+                              stderr=subprocess.STDOUT)
+    try:
+        def deployed():
+            found = server.post("/deployments/filter", {})
+            return {d["name"] for d in found} >= {"inbox", "on-demand"}
+        _wait(deployed, 120, "the served deployments")
+        inbox = folder / "inbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        write_csv(inbox / "kunder.csv", ["Company", "First name", "Last name", "Email"],
+                  [["ACME AS", "Ola", "Nordmann", "ola@acme.no"]])
+        (inbox / "settings.toml").write_text('[person]\nmatch = "email"\n', encoding="utf-8")
+        ran = subprocess.run([str(BIN / "prefect"), "deployment", "run",
+                              "drop-folder-import/inbox"], env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        done = _wait(lambda: list((folder / "done").glob("kunder.*.csv"))
+                     if (folder / "done").exists() else None, 180, "the file in done/")
+        run_id = done[0].name.split(".")[1]
+        assert run_id.startswith("r")
+        assert table(db, "SELECT first_name, last_name FROM person").rows() == [("Ola", "Nordmann")]
+        assert not (inbox / "kunder.csv").exists()
+        runs = table(db, "SELECT run_id, status FROM import_run").rows()
+        assert runs == [(run_id, "completed")]
+    finally:
+        served.terminate()
+        served.wait(timeout=30)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                    reason="no Chromium (apt-get install chromium)")
+def test_run_pages_in_a_browser(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    db = tmp_path / "crm.duckdb"
+    f = write_csv(tmp_path / "kunder.csv", ["Company", "First name", "Last name", "Email"], [
+        ["ACME", "Ola", "Nordmann", "ola@acme.no"], ["ACME", "Kari", "H", "x@"],
+        ["", "", "", "only@email.no"], ["", "", "", "bad@"]])
+    done = subprocess.run([str(BIN / "crm-import"), "run", str(f), "--db", str(db), "--json",
+                           "--settings", str(_settings(tmp_path))], env=server.env(),
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "completed", summary
+    assert summary["rows"]["rejected"] == 2
+    runs = server.post("/flow_runs/filter",
+                       {"flow_runs": {"name": {"any_": ["csv · kunder.csv"]}}})
+    run_id = runs[0]["id"]
+    arts = {a["key"]: a for a in server.post(
+        "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})}
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # nothing leaves the machine: every request not to 127.0.0.1 is refused
+        page.route("**/*", lambda route: route.continue_()
+                   if urlsplit(route.request.url).hostname in ("127.0.0.1", None)
+                   else route.abort())
+        page.goto(f"{server.url}/runs/flow-run/{run_id}")
+        page.wait_for_selector("text=csv · kunder.csv", timeout=60_000)
+        page.screenshot(path=str(shots / "flow-run.png"), full_page=True)
+        assert "import-summary" in page.content() or "Artifacts" in page.content()
+
+        page.goto(f"{server.url}/v2/artifacts/artifact/{arts['import-summary']['id']}")
+        page.wait_for_selector("text=rows read", timeout=60_000)
+        text = page.inner_text("body")
+        page.screenshot(path=str(shots / "summary-artifact.png"), full_page=True)
+        assert "rows read: 4, rejected: 2" in text
+        assert "company" in text and "person" in text
+
+        page.goto(f"{server.url}/v2/artifacts/artifact/{arts['import-rejects']['id']}")
+        page.wait_for_selector("text=not a valid email", timeout=60_000)
+        page.screenshot(path=str(shots / "rejects-artifact.png"), full_page=True)
+        browser.close()
+    assert sorted(p.name for p in shots.iterdir()) == [
+        "flow-run.png", "rejects-artifact.png", "summary-artifact.png"]
+
+
+def _settings(tmp: Path) -> Path:
+    s = tmp / "settings.toml"
+    s.write_text('[person]\nmatch = "email"\n', encoding="utf-8")
+    return s
+
+
+def test_prefect_yaml_names_real_flows():
+    import importlib
+
+    import yaml
+
+    spec = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))
+    names = set()
+    for dep in spec["deployments"]:
+        module, _, attr = dep["entrypoint"].partition(":")
+        fn = getattr(importlib.import_module(module.removesuffix(".py").replace("/", ".")), attr)
+        names.add(fn.name)
+        # every parameter given is one the flow takes
+        assert set(dep.get("parameters", {})) <= set(fn.parameters.properties), dep["name"]
+    assert names == {"drop-folder-import", "import-erp-actors", "import-contacts"}
