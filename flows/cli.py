@@ -98,26 +98,57 @@ class TerminalReporter:
         pass
 
 
+def _console():
+    """A rich console on stdout; wide when it is not a terminal (pipes, files)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 220, soft_wrap=False)
+
+
+def _frame_table(frame, title: str | None = None):
+    """A polars frame as a rich table (values as text, empty cells blank)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for c in frame.columns:
+        table.add_column(c, overflow="fold", no_wrap=c in ("run_id", "started_at", "status"))
+    for row in frame.iter_rows():
+        table.add_row(*["" if v is None else str(v) for v in row])
+    return table
+
+
 def _print_summary(s: dict[str, Any]) -> None:
-    out = typer.echo
-    out(f"run {s['run_id']}: {s['status']}  ({s.get('source')} · {s.get('file')})")
+    from rich.table import Table
+
+    console = _console()
+    out = console.print
+    out(f"run [bold]{s['run_id']}[/]: {s['status']}  ({s.get('source')} · {s.get('file')})",
+        highlight=False)
     out(f"  rows read {s['rows']['read']}, rejected {s['rows']['rejected']}"
-        + (f", excluded {s['rows']['excluded']}" if s["rows"].get("excluded") else ""))
-    for entity in ("company", "person", "product"):
-        counts = s[entity]
-        if any(counts.values()):
-            out(f"  {entity:8} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        + (f", excluded {s['rows']['excluded']}" if s["rows"].get("excluded") else ""),
+        highlight=False)
+    entities = [e for e in ("company", "person", "product") if any(s[e].values())]
+    if entities:
+        counts = Table(box=None, padding=(0, 2), pad_edge=False)
+        counts.add_column("  entity")
+        for outcome in s[entities[0]]:
+            counts.add_column(outcome, justify="right")
+        for entity in entities:
+            counts.add_row(f"  {entity}", *[str(v) for v in s[entity].values()])
+        out(counts)
     if s.get("mapping", {}).get("unmapped"):
-        out("  unmapped columns: " + ", ".join(s["mapping"]["unmapped"]))
+        out("  unmapped columns: " + ", ".join(s["mapping"]["unmapped"]), highlight=False)
     if s["selections"].get("new"):
-        out(f"  selections: {s['selections']['new']}, {s['selections']['updated']}")
+        out(f"  selections: {s['selections']['new']}, {s['selections']['updated']}",
+            highlight=False)
     for w in s["warnings"][:10]:
         where = f"row {w['row']}, {w['column']}: " if w.get("row") else ""
-        out(f"  warning: {where}{w['message']}")
+        out(f"  warning: {where}{w['message']}", highlight=False, markup=False)
     if len(s["warnings"]) > 10:
-        out(f"  … {len(s['warnings']) - 10} more warnings (crm-import show {s['run_id']})")
+        out(f"  … {len(s['warnings']) - 10} more warnings (crm-import show {s['run_id']})",
+            highlight=False)
     for e in s["errors"]:
-        out(f"  error: {e}")
+        out(f"  error: {e}", highlight=False, markup=False)
 
 
 def _import(req, as_json: bool) -> dict[str, Any]:
@@ -336,16 +367,15 @@ def runs(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         _emit({"runs": frame.to_dicts()})
         return
-    with _wide():
-        typer.echo(frame if frame.height else "no runs yet")
-
-
-@contextmanager
-def _wide():
+    if frame.height == 0:
+        typer.echo("no runs yet")
+        return
     import polars as pl
 
-    with pl.Config(tbl_rows=200, tbl_cols=20, fmt_str_lengths=60, tbl_width_chars=200):
-        yield
+    shown = frame.with_columns(  # the terminal shows names and seconds; --json has it all
+        pl.col("file").str.replace(r"^.*[/\\]", ""),
+        pl.col("started_at").dt.strftime("%Y-%m-%d %H:%M:%S"))
+    _console().print(_frame_table(shown, "import runs, newest first"))
 
 
 @app.command()
@@ -383,8 +413,7 @@ def show(
         return
     _print_summary(summary)
     if bad is not None:
-        with _wide():
-            typer.echo(bad)
+        _console().print(_frame_table(bad, "rejected rows"))
     if summary.get("rejects_file"):
         typer.echo(f"rejected rows written to {summary['rejects_file']}")
 
@@ -406,8 +435,7 @@ def selection_show(
     if as_json:
         _emit({"selection_id": selection_id, "members": members.to_dicts()})
         return
-    with _wide():
-        typer.echo(members)
+    _console().print(_frame_table(members, selection_id))
 
 
 @selection_app.command("export")

@@ -80,6 +80,28 @@ def test_runs_show_selection_and_rejects(tmp_path):
     assert "completed" in text and "company" in text
 
 
+def test_terminal_tables_show_the_json_facts(tmp_path):
+    """`runs` and `show` print, as tables, the same counts their --json gives."""
+    import re
+
+    db = tmp_path / "crm.duckdb"
+    cli("run", str(_contacts(tmp_path)), "--json", "--settings",
+        str(_settings(tmp_path, '[person]\nmatch = "email"\n')), db=db)
+    run = json.loads(cli("runs", "--json", db=db).stdout)["runs"][0]
+    line = next(ln for ln in cli("runs", db=db).stdout.splitlines() if run["run_id"] in ln)
+    cells = [c.strip() for c in re.split(r"[│┃]", line) if c.strip()]
+    assert cells[:4] == [run["run_id"], run["status"], run["source"], "kunder.xlsx"]
+    assert cells[5:] == [str(run[k]) for k in ("rows_read", "rows_rejected", "company_new",
+                                                "company_updated", "person_new", "person_updated")]
+    shown = json.loads(cli("show", run["run_id"], "--rejects", "--json", db=db).stdout)
+    text = cli("show", run["run_id"], "--rejects", db=db).stdout
+    for entity in ("company", "person"):
+        row = next(ln.split() for ln in text.splitlines() if ln.split()[:1] == [entity])
+        assert row[1:] == [str(v) for v in shown[entity].values()]
+    reject = shown["rejects"][0]
+    assert re.search(rf"│ {reject['row']}\s+│ {reject['column']}\s+│", text)
+
+
 def test_dry_run_then_run(tmp_path):
     db = tmp_path / "crm.duckdb"
     f = str(_contacts(tmp_path))
