@@ -29,6 +29,7 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="CRM database: a DuckDB 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="if another crm-import holds the "
                                          "CRM, fail at once instead of waiting")]
+SettingsOpt = Annotated[Path | None, typer.Option(help="import policy (TOML)")]
 
 
 def _waiting(holder: str) -> None:
@@ -181,7 +182,7 @@ def run(
                                                "to import")],
     source: Annotated[str, typer.Option(help="auto|excel|csv|outlook|google|vcard (auto: by "
                                              "extension and header signature)")] = "auto",
-    settings: Annotated[Path | None, typer.Option(help="import policy (TOML)")] = None,
+    settings: SettingsOpt = None,
     mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
     sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
     encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
@@ -216,8 +217,12 @@ def _run_import(as_json: bool, *, file: Path, db: str | None, settings: Path | N
             exclude_rows=tuple(parse_row_list(exclude_rows)), wait=not no_wait, **options)
     except CrmImportError as exc:
         _fail(exc, as_json)
-    summary = _import(req, as_json)
-    if summary["status"] == "failed":
+    _import_and_exit(req, as_json)
+
+
+def _import_and_exit(req, as_json: bool) -> None:
+    """Run the import; a failed run exits non-zero (after printing its summary)."""
+    if _import(req, as_json)["status"] == "failed":
         raise typer.Exit(1)
 
 
@@ -226,7 +231,7 @@ def products(
     file: Annotated[Path, typer.Argument(help="spreadsheet or CSV of products")],
     price_list: Annotated[str | None, typer.Option("--price-list", help="price list to import "
                                                    "into (default: [product] price_list)")] = None,
-    settings: Annotated[Path | None, typer.Option(help="import policy (TOML)")] = None,
+    settings: SettingsOpt = None,
     mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
     sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
     encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
@@ -256,7 +261,7 @@ def erp(
     where: Annotated[list[str] | None, typer.Option(
         "--where", help="FIELD=VALUE, several combine with AND (values are bound, not pasted)")
     ] = None,
-    settings: Annotated[Path | None, typer.Option(help="import policy (TOML)")] = None,
+    settings: SettingsOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only; "
                                           "change nothing in the CRM")] = False,
     no_wait: NoWaitOpt = False,
@@ -275,9 +280,7 @@ def erp(
                             wait=not no_wait)
     except CrmImportError as exc:
         _fail(exc, as_json)
-    summary = _import(req, as_json)
-    if summary["status"] == "failed":
-        raise typer.Exit(1)
+    _import_and_exit(req, as_json)
 
 
 @app.command()

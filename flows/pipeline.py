@@ -331,6 +331,8 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             run("stage", write_staging, store, run_id=run_id, raw=raw.frame,
                 canonical=mapped.canonical, rejects=rejects, warnings=warnings, plan=plan)
             checkpoint("stage")
+        # the file's frames are staged: let them go before the load builds its own
+        raw = mapped = checked = actors = None
         report.rejects(rejects)
         log.info("run %s: %d rows rejected, %d warnings", run_id, rejected_rows, warnings.height)
 

@@ -78,7 +78,8 @@ def test_run_pages_in_a_browser(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     db = tmp_path / "crm.duckdb"
-    f = write_csv(tmp_path / "kunder.csv", ["Company", "First name", "Last name", "Email"], [
+    # (a name of its own: the drop-folder test's run on this server is "csv · kunder.csv")
+    f = write_csv(tmp_path / "browser.csv", ["Company", "First name", "Last name", "Email"], [
         ["ACME", "Ola", "Nordmann", "ola@acme.no"], ["ACME", "Kari", "H", "x@"],
         ["", "", "", "only@email.no"], ["", "", "", "bad@"]])
     done = subprocess.run([str(BIN / "crm-import"), "run", str(f), "--db", str(db), "--json",
@@ -88,7 +89,8 @@ def test_run_pages_in_a_browser(server, tmp_path):
     assert summary["status"] == "completed", summary
     assert summary["rows"]["rejected"] == 2
     runs = server.post("/flow_runs/filter",
-                       {"flow_runs": {"name": {"any_": ["csv · kunder.csv"]}}})
+                       {"flow_runs": {"name": {"any_": ["csv · browser.csv"]}}})
+    assert len(runs) == 1
     run_id = runs[0]["id"]
     arts = {a["key"]: a for a in server.post(
         "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})}
@@ -103,7 +105,7 @@ def test_run_pages_in_a_browser(server, tmp_path):
                    if urlsplit(route.request.url).hostname in ("127.0.0.1", None)
                    else route.abort())
         page.goto(f"{server.url}/runs/flow-run/{run_id}")
-        page.wait_for_selector("text=csv · kunder.csv", timeout=60_000)
+        page.wait_for_selector("text=csv · browser.csv", timeout=60_000)
         page.screenshot(path=str(shots / "flow-run.png"), full_page=True)
         assert "import-summary" in page.content() or "Artifacts" in page.content()
 
