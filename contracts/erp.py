@@ -19,13 +19,12 @@ the profile maps one) and individuals (kind "individual": a person, without comp
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from contracts.errors import ErpProfileInvalid
+from contracts.errors import ErpProfileInvalid, read_toml
 from contracts.fields import FIELDS_BY_NAME
 
 ActorType = Literal["customers", "suppliers", "individuals"]
@@ -90,12 +89,7 @@ def load_profile(name_or_path: str | None) -> tuple[ErpProfile, str]:
         if not path.exists():
             shipped = sorted(p.stem for p in PROFILES.glob("*.toml"))
             raise ErpProfileInvalid(name, "no such profile", shipped + ["a path to a .toml file"])
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ErpProfileInvalid(str(path), "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ErpProfileInvalid(str(path), f"not valid TOML: {exc}") from None
+    data = read_toml(path, lambda problem: ErpProfileInvalid(str(path), problem))
     try:
         return ErpProfile.model_validate(data), str(path)
     except ValidationError as exc:

@@ -120,3 +120,17 @@ class ErpQueryInvalid(CrmImportError):
         self.problem = problem
         self.hint = ("allowed: " + ", ".join(allowed)) if allowed else ""
         super().__init__(problem)
+
+
+def read_toml(path, fail) -> dict:
+    """A TOML file as a dict; a missing or malformed file becomes `fail(problem)` (the
+    caller's own error type, naming the file)."""
+    import tomllib
+    from pathlib import Path
+
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise fail("file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise fail(f"not valid TOML: {exc}") from None

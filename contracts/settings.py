@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contracts.errors import SettingsInvalid
+from contracts.errors import SettingsInvalid, read_toml
 
 Action = Literal["add", "merge", "replace", "skip"]
 ListPolicy = Literal["add", "default", "blank"]
@@ -151,10 +150,5 @@ def load_settings(path: str | Path | None) -> ImportSettings:
     if path is None:
         return ImportSettings()
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsInvalid(str(p), "(file)", "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsInvalid(str(p), "(file)", f"not valid TOML: {exc}") from None
+    data = read_toml(p, lambda problem: SettingsInvalid(str(p), "(file)", problem))
     return parse_settings(data, source=str(p))

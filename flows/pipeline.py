@@ -122,9 +122,7 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
     if kind == "contacts" and raw.source in CONTACT_SOURCES:
         # an address-book export: its own header table / properties, and the export rules
         canonical, labels, unmapped = canonical_contacts(raw, mf.columns)
-        if exclude_rows:
-            canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
-        return _without_row_issues(Mapped(canonical, labels, unmapped, True, True), raw)
+        return _leave_out(Mapped(canonical, labels, unmapped, True, True), raw, exclude_rows)
     if kind == "products":
         mapping = auto_map(raw.headers, mf.columns, build=mf.build, aliases=PRODUCT_ALIASES,
                            generic_aliases={})
@@ -135,32 +133,31 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
     if kind == "products":
         require_columns(mapping.fields(), path=raw.path, headers=raw.headers)
     canonical = apply_mapping(raw.frame.lazy(), mapping)
-    if exclude_rows:
-        canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
     headers = {c: h for h, c in mapping.columns.items()} | {f: t for f, t in mapping.built.items()}
     if "person_full_name" in headers:  # split into these
         for part in ("person_first_name", "person_middle_name", "person_last_name"):
             headers.setdefault(part, headers["person_full_name"])
-    return _without_row_issues(Mapped(canonical.collect(), headers, mapping.unmapped,
-                                      mapping.has_entity("company"), mapping.has_entity("person")),
-                               raw)
+    return _leave_out(Mapped(canonical.collect(), headers, mapping.unmapped,
+                             mapping.has_entity("company"), mapping.has_entity("person")),
+                      raw, exclude_rows)
 
 
-def _without_row_issues(mapped: Mapped, raw: RawTable) -> Mapped:
-    """Records the reader could not take apart go to the rejects, not to the plan."""
-    if raw.row_issues is None or raw.row_issues.height == 0:
+def _leave_out(mapped: Mapped, raw: RawTable, exclude_rows: tuple[int, ...]) -> Mapped:
+    """Rows the user excluded, and records the reader could not take apart (they go to the
+    rejects instead), do not reach the plan."""
+    out = list(exclude_rows)
+    if raw.row_issues is not None:
+        out += raw.row_issues["source_row"].to_list()
+    if not out:
         return mapped
-    kept = mapped.canonical.filter(~pl.col("source_row").is_in(raw.row_issues["source_row"].implode()))
-    return replace(mapped, canonical=kept)
+    return replace(mapped, canonical=mapped.canonical.filter(~pl.col("source_row").is_in(out)))
 
 
 def map_actors(actors: ErpActors, exclude_rows: tuple[int, ...]) -> Mapped:
     """ERP actors come mapped by their profile."""
-    canonical = actors.canonical
-    if exclude_rows:
-        canonical = canonical.filter(~pl.col("source_row").is_in(list(exclude_rows)))
-    has_company = any(c.startswith("company_") for c in canonical.columns)
-    return _without_row_issues(Mapped(canonical, actors.labels, [], has_company, True), actors.raw)
+    has_company = any(c.startswith("company_") for c in actors.canonical.columns)
+    return _leave_out(Mapped(actors.canonical, actors.labels, [], has_company, True),
+                      actors.raw, exclude_rows)
 
 
 def _report_gone(summary: dict, store, actors: ErpActors, erp: ErpRequest) -> None:
@@ -287,7 +284,8 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
                                           if mapped.headers[c] in raw.headers},
                               "unmapped": mapped.unmapped}
         if req.exclude_rows:
-            summary["rows"]["excluded"] = raw.frame.height - mapped.canonical.height
+            summary["rows"]["excluded"] = raw.frame.filter(
+                pl.col("source_row").is_in(list(req.exclude_rows))).height
         with report.stage("validate"):
             if req.kind == "products":
                 checked: Checked = run("validate", check_products, mapped.canonical,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from contracts.errors import MappingInvalid
+from contracts.errors import MappingInvalid, read_toml
 from contracts.fields import ALIASES, FIELDS_BY_NAME, GENERIC_ALIASES, header_key
 
 IGNORE = ""  # a mapping file maps a header to "" to leave it out on purpose
@@ -48,12 +47,7 @@ def read_mapping_file(path: str | Path | None) -> MappingFile:
     if path is None:
         return MappingFile()
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MappingInvalid(str(p), "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingInvalid(str(p), f"not valid TOML: {exc}") from None
+    data = read_toml(p, lambda problem: MappingInvalid(str(p), problem))
     columns, build = data.get("columns", {}), data.get("build", {})
     if not isinstance(columns, dict) or not isinstance(build, dict) or set(data) - {"columns", "build"} \
             or not data:
