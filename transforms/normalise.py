@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import email_validator
 import phonenumbers
@@ -71,28 +72,40 @@ def phone_lookup(values: pl.Series | pl.DataFrame, *, region: str | None = None)
     uniq = pairs.drop_nulls("value").unique(maintain_order=True)
     fast = phone_fast_path(uniq)
     slow = fast.filter(pl.col("e164").is_null()).select("value", "region")
-
-    def e164(text: str, where: str) -> str | None:
-        try:
-            num = phonenumbers.parse(text, where)
-        except phonenumbers.NumberParseException:
-            return None
-        if not phonenumbers.is_possible_number(num):
-            return None
-        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-
     # the one Python loop, over the distinct (number, region) pairs the fast path left
-    slow = slow.with_columns(pl.Series("e164", [e164(v, r) for v, r in slow.iter_rows()],
+    slow = slow.with_columns(pl.Series("e164", [library_e164(v, r) for v, r in slow.iter_rows()],
                                        dtype=pl.String))
     return pl.concat([fast.filter(pl.col("e164").is_not_null()), slow])
 
 
+def library_e164(text: str, region: str | None) -> str | None:
+    """One number through phonenumbers: E.164 if it is a possible number, else None."""
+    try:
+        num = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+class RegionRules(NamedTuple):
+    """What parsing a region's numbers takes, from the phonenumbers metadata."""
+
+    cc: int  # country calling code
+    national_prefix: str  # "0", or "" where the region has none
+    other_prefixes: str | None  # a regex of other national prefixes for parsing ("^(?:180020)")
+    lengths: list[int]  # possible national lengths, local-only ones included
+    idd00: bool  # "00" is its international prefix
+    idd: str  # its international prefix, as an anchored regex
+    pattern: str  # its national numbers, as an anchored regex
+    full_lengths: list[int]  # possible national lengths that are not local-only
+
+
 @functools.cache
-def _region_rules(region: str) -> tuple | None:
-    """(country code, national prefix, a regex of other national prefixes, possible lengths,
-    "00" is its international prefix, its international prefix as a regex, the pattern of
-    its national numbers, its lengths that are not local-only) — None where parsing needs
-    more than these rules."""
+def _region_rules(region: str) -> RegionRules | None:
+    """The region's rules — None where parsing needs more than these (a prefix transform
+    rule, prefixes that are patterns): those numbers go to the library."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if meta is None or meta.national_prefix_transform_rule:
         return None
@@ -103,20 +116,21 @@ def _region_rules(region: str) -> tuple | None:
             (prefix and prefix not in alternatives) or (not prefix and parsing):
         return None
     desc = meta.general_desc
-    lengths = tuple(n for n in (*desc.possible_length, *desc.possible_length_local_only) if n > 0)
+    lengths = [n for n in (*desc.possible_length, *desc.possible_length_local_only) if n > 0]
     if not lengths:
         return None
     others = [a for a in alternatives if a and a != prefix]
-    return (meta.country_code, prefix, "^(?:" + "|".join(others) + ")" if others else None,
-            lengths, meta.international_prefix == "00",
-            "^(?:" + (meta.international_prefix or "$^") + ")",
-            "^(?:" + desc.national_number_pattern + ")$", tuple(n for n in desc.possible_length
-                                                                 if n > 0))
+    return RegionRules(
+        cc=meta.country_code, national_prefix=prefix,
+        other_prefixes="^(?:" + "|".join(others) + ")" if others else None, lengths=lengths,
+        idd00=meta.international_prefix == "00",
+        idd="^(?:" + (meta.international_prefix or "$^") + ")",
+        pattern="^(?:" + desc.national_number_pattern + ")$",
+        full_lengths=[n for n in desc.possible_length if n > 0])
 
 
 def _rules_frame(regions: list[str]) -> pl.DataFrame:
-    rows = [(r, *rules[:-1], list(rules[-1])) for r in regions
-            if r and (rules := _region_rules(r)) is not None]
+    rows = [(r, *rules) for r in regions if r and (rules := _region_rules(r)) is not None]
     return pl.DataFrame(rows, schema={"region": pl.String, "_cc": pl.Int64, "_np": pl.String,
                                       "_other": pl.String, "_lengths": pl.List(pl.Int64),
                                       "_idd00": pl.Boolean, "_idd": pl.String,
@@ -126,16 +140,17 @@ def _rules_frame(regions: list[str]) -> pl.DataFrame:
 
 @functools.cache
 def _calling_codes() -> pl.DataFrame:
-    """Every country calling code with the possible lengths of its main region."""
+    """Every country calling code with the rules of its main region that a number written
+    with +cc needs: national prefixes (left to the library) and possible lengths."""
     rows = []
     for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
         main = phonenumbers.region_code_for_country_code(cc)
         rules = _region_rules(main) if main and main != "001" else None
         if rules is not None:
-            rows.append((str(cc), rules[1], rules[2], rules[6], list(rules[3])))
+            rows.append((str(cc), rules.national_prefix, rules.other_prefixes, rules.lengths))
     return pl.DataFrame(rows, schema={"_ccs": pl.String, "_cnp": pl.String,
-                                      "_cother": pl.String, "_cpattern": pl.String,
-                                      "_clengths": pl.List(pl.Int64)}, orient="row")
+                                      "_cother": pl.String, "_clengths": pl.List(pl.Int64)},
+                        orient="row")
 
 
 def phone_fast_path(pairs: pl.DataFrame) -> pl.DataFrame:

@@ -15,13 +15,7 @@ REGIONS = ["NO", "SE", "DK", "FI", "IS", "DE", "AT", "CH", "GB", "IE", "FR", "BE
 
 
 def _library(value: str, region: str) -> str | None:
-    try:
-        num = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(num):
-        return None
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    return nz.library_e164(value, region)
 
 
 def _sample(n: int, seed: int = 11) -> list[tuple[str, str]]:

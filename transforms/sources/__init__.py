@@ -7,7 +7,7 @@ person sees when opening the file in Excel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -71,8 +71,6 @@ def read_source(
     encoding: str | None = None,
 ) -> RawTable:
     """Read any import file; `source` is --source (auto: by extension and header signature)."""
-    from dataclasses import replace
-
     from transforms.sources import spreadsheet
     from transforms.sources.contacts import detect_csv_export
 

@@ -53,6 +53,12 @@ class _Parsed:
     fallback: bool = False  # a value was neither its CHARSET nor UTF-8
     left_out: set[str] = field(default_factory=set)
 
+    def table(self) -> pl.DataFrame:
+        """The properties as a frame (PROPS_SCHEMA), however they were read."""
+        if self.frame is not None:
+            return self.frame
+        return pl.DataFrame(self.props, schema=PROPS_SCHEMA, orient="row")
+
 
 # --- text vCard -------------------------------------------------------------------------------
 
@@ -447,8 +453,7 @@ def read_vcard(path: Path, *, encoding: str | None = None) -> RawTable:
         parsed, fmt = parse_vcf(text_data, path), "vcard"
     if parsed.cards == 0:
         raise NoRows(str(path), "the file holds no contacts")
-    props = with_labels(parsed.frame if parsed.frame is not None
-                        else pl.DataFrame(parsed.props, schema=PROPS_SCHEMA, orient="row"))
+    props = with_labels(parsed.table())
     long, left_out = classify(props)
     notes = []
     if parsed.fallback:
