@@ -400,10 +400,10 @@ def show(
             summary = run_summary(store, run_id)
             bad = run_rejects(store, run_id) if rejects else None
             if rejects and output:
-                raw = store.query("SELECT r.source_row, r.record FROM staging.raw_rows r WHERE "
+                raw = store.staging.query("SELECT r.source_row, r.record FROM staging.raw_rows r WHERE "
                                   "r.run_id = ? AND r.source_row IN (SELECT source_row FROM "
                                   "staging.rejects WHERE run_id = ?)", [run_id, run_id])
-                why = store.query('SELECT source_row, "column", reason FROM staging.rejects '
+                why = store.staging.query('SELECT source_row, "column", reason FROM staging.rejects '
                                   "WHERE run_id = ? ORDER BY source_row", [run_id])
                 write_table(rejects_frame(raw, why), output, sheet="rejects")
                 summary = {**summary, "rejects_file": str(output)}
@@ -614,6 +614,7 @@ def mapping(
 def demo(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Seed a demo CRM and import the bundled sample spreadsheet: the main job, end to end."""
     from flows.demo import run_demo
+    from transforms.store.urls import safe_connection
 
     target = db or "data/demo.duckdb"
     try:
@@ -623,6 +624,7 @@ def demo(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         _emit(summary)
     else:
+        target = safe_connection(target)
         typer.echo(f"demo CRM {target}: seeded with {seeded['company']['new']} companies and "
                    f"{seeded['person']['new']} persons; now importing the sample spreadsheet\n")
         _print_summary(summary)

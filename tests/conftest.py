@@ -62,7 +62,8 @@ def run_import(file: Path | str, db: Path | str, settings: dict | None = None,
 
 def table(db: Path | str, sql: str, params: list | None = None) -> pl.DataFrame:
     with open_store(str(db)) as store:
-        return store.query(sql, params)
+        # (beside a server store the staging tables are in a DuckDB file of their own)
+        return (store.staging if "staging." in sql else store).query(sql, params)
 
 
 def seed(db: Path | str, *, companies: list[dict] = (), persons: list[dict] = (),
@@ -96,9 +97,40 @@ def snapshot(db: Path | str) -> dict[str, list]:
         return {t: sorted(map(repr, store.query(f"SELECT * FROM {t}").rows())) for t in DATA_TABLES}
 
 
+STORES = ("duckdb", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules marked `both_stores` run every test that takes `db` on DuckDB and on
+    PostgreSQL (a test marked `duckdb_only` is about the DuckDB file itself)."""
+    if ("db" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores")
+            and not metafunc.definition.get_closest_marker("duckdb_only")):
+        metafunc.parametrize("db", STORES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the session (skipped without one, failed in CI)."""
+    from tests.pgserver import LocalServer
+
+    server = LocalServer()
+    if server.start() is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test against PostgreSQL: {server.why_not}")
+        pytest.skip(server.why_not)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "crm.duckdb"
+def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
+    """The CRM of one test: a DuckDB file, or a fresh PostgreSQL database (its URL)."""
+    if getattr(request, "param", "duckdb") == "duckdb":
+        return tmp_path / "crm.duckdb"
+    server = request.getfixturevalue("pg_server")
+    # the staging tables of a server store live in a DuckDB file on this machine
+    monkeypatch.setenv("CRM_IMPORT_STAGING", str(tmp_path / "crm-staging.duckdb"))
+    return server.fresh_database()
 
 
 def table_hashes(db: Path | str) -> dict[str, str]:

@@ -18,7 +18,6 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 
@@ -27,6 +26,7 @@ from contracts.errors import CrmImportError, ErpQueryInvalid, ErpUnavailable, No
 from transforms.mapping import split_full_name
 from transforms.sources import RawTable
 from transforms.store.sql import ident
+from transforms.store.urls import safe_connection
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -47,18 +47,6 @@ class ErpActors:
     profile: ErpProfile
     actor: ActorProfile
     missing: list[str]  # columns the profile names and the source lacks
-
-
-def safe_connection(connection: str) -> str:
-    """The connection as it may be shown and stored: a URL without its password."""
-    if "://" not in connection:
-        return connection
-    parts = urlsplit(connection)
-    if parts.password is None:
-        return connection
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def parse_where(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:

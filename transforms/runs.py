@@ -25,7 +25,7 @@ def run_summary(store, run_id: str) -> dict[str, Any]:
 
 
 def run_rejects(store, run_id: str) -> pl.DataFrame:
-    return store.query(
+    return store.staging.query(
         'SELECT source_row AS "row", "column", value, reason FROM staging.rejects '
         "WHERE run_id = ? ORDER BY source_row, \"column\"", [run_id])
 

@@ -108,12 +108,16 @@ def purge(store, *, older_than: timedelta, dry_run: bool = False) -> dict[str, A
     if dry_run or runs.height == 0:
         return result
     with store.transaction():
+        staging = store.staging  # (a DuckDB file beside a server store)
         store.register("purge_runs", runs)
+        if staging is not store:
+            staging.register("purge_runs", runs)
         for t in ("raw_rows", "canonical", "rejects", "warnings", "candidates", "plan", "changes"):
-            store.execute(f"DELETE FROM staging.{q.ident(t)} WHERE run_id IN (SELECT run_id FROM purge_runs)")
+            staging.execute(f"DELETE FROM staging.{q.ident(t)} WHERE run_id IN (SELECT run_id FROM purge_runs)")
         store.execute("UPDATE change_log SET old_value = NULL, new_value = NULL "
                       "WHERE run_id IN (SELECT run_id FROM purge_runs)")
         store.execute("UPDATE import_run SET purged_at = ? WHERE run_id IN (SELECT run_id FROM purge_runs)",
                       [datetime.now(UTC)])
         store.unregister_all()
+        staging.unregister_all()
     return result

@@ -21,7 +21,9 @@ CHUNK = 200_000  # rows of the file per write: the JSON and long forms are built
 
 def write_staging(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame,
                   rejects: pl.DataFrame, warnings: pl.DataFrame, plan) -> None:
-    """One long table per stage, keyed by run_id and source_row."""
+    """One long table per stage, keyed by run_id and source_row (in the CRM's DuckDB file,
+    or in the DuckDB file beside a server store)."""
+    store = store.staging
     record = pl.struct(pl.exclude("source_row")).struct.json_encode()
     value_cols = [c for c in canonical.columns if c != "source_row" and not c.startswith("_")
                   and not c.endswith("__key")]

@@ -129,7 +129,7 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
     # later runs that touched the same records (reported; their own undo is theirs)
     if log.height:
         store.register("undo_touched", log.select("entity", "entity_id").unique())
-        later = store.query(_LATER_RUNS, [log["change_id"].max()])
+        later = store.query(_later_runs(store), [log["change_id"].max()])
         store.unregister_all()
         result.later_runs = later["run_id"].to_list()
 
@@ -273,18 +273,23 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
     return result
 
 
-# runs after this one that changed its records, or hung persons or values on them
-_LATER_RUNS = """
+def _later_runs(store) -> str:
+    """Runs after this one that changed its records, or hung persons or values on them
+    (an insert's change-log value is the record as JSON)."""
+    def field(name: str) -> str:
+        return store.insert_json_field("l", name)
+
+    return f"""
 SELECT DISTINCT l.run_id FROM change_log l JOIN import_run r ON r.run_id = l.run_id
 WHERE l.change_id > ? AND r.undone_at IS NULL AND (
   EXISTS (SELECT 1 FROM undo_touched t WHERE t.entity = l.entity AND t.entity_id = l.entity_id)
   OR (l.entity = 'person' AND l.op = 'insert' AND EXISTS (
       SELECT 1 FROM undo_touched t WHERE t.entity = 'company'
-      AND t.entity_id = TRY_CAST(json_extract_string(l.new_value, '$.company_id') AS BIGINT)))
+      AND t.entity_id = CAST({field("company_id")} AS BIGINT)))
   OR (l.entity IN ('phone', 'email', 'url', 'interest') AND l.op = 'insert' AND EXISTS (
       SELECT 1 FROM undo_touched t
-      WHERE t.entity = json_extract_string(l.new_value, '$.owner_kind')
-      AND t.entity_id = TRY_CAST(json_extract_string(l.new_value, '$.owner_id') AS BIGINT))))
+      WHERE t.entity = {field("owner_kind")}
+      AND t.entity_id = CAST({field("owner_id")} AS BIGINT))))
 ORDER BY 1
 """
 

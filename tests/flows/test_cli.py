@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import REPO, table, write_xlsx
 
+pytestmark = pytest.mark.both_stores
+
 CLI = [str(Path(sys.executable).parent / "crm-import")]
 
 
@@ -38,8 +40,7 @@ def _contacts(tmp_path: Path) -> Path:
     ], title="Kundeliste 2026")
 
 
-def test_run_json_summary_and_tables(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_run_json_summary_and_tables(tmp_path, db):
     started = time.perf_counter()
     done = cli("run", str(_contacts(tmp_path)), "--json", "--settings",
                str(_settings(tmp_path, '[person]\nmatch = "email"\n')), db=db)
@@ -66,8 +67,7 @@ def _settings(tmp_path: Path, text: str) -> Path:
     return p
 
 
-def test_runs_show_selection_and_rejects(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_runs_show_selection_and_rejects(tmp_path, db):
     s = json.loads(cli("run", str(_contacts(tmp_path)), "--json", db=db).stdout)
     runs = json.loads(cli("runs", "--json", db=db).stdout)["runs"]
     assert [r["run_id"] for r in runs] == [s["run_id"]]
@@ -80,11 +80,10 @@ def test_runs_show_selection_and_rejects(tmp_path):
     assert "completed" in text and "company" in text
 
 
-def test_terminal_tables_show_the_json_facts(tmp_path):
+def test_terminal_tables_show_the_json_facts(tmp_path, db):
     """`runs` and `show` print, as tables, the same counts their --json gives."""
     import re
 
-    db = tmp_path / "crm.duckdb"
     cli("run", str(_contacts(tmp_path)), "--json", "--settings",
         str(_settings(tmp_path, '[person]\nmatch = "email"\n')), db=db)
     run = json.loads(cli("runs", "--json", db=db).stdout)["runs"][0]
@@ -102,8 +101,7 @@ def test_terminal_tables_show_the_json_facts(tmp_path):
     assert re.search(rf"│ {reject['row']}\s+│ {reject['column']}\s+│", text)
 
 
-def test_dry_run_then_run(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_dry_run_then_run(tmp_path, db):
     f = str(_contacts(tmp_path))
     preview = json.loads(cli("run", f, "--dry-run", "--json", db=db).stdout)
     assert preview["status"] == "preview"
@@ -113,8 +111,7 @@ def test_dry_run_then_run(tmp_path):
     assert real["person"]["new"] == preview["person"]["new"] - 1
 
 
-def test_failed_run_prints_one_json_object_and_exits_non_zero(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_failed_run_prints_one_json_object_and_exits_non_zero(tmp_path, db):
     done = cli("run", str(tmp_path / "missing.xlsx"), "--json", db=db, check=False)
     assert done.returncode != 0
     s = json.loads(done.stdout)
@@ -133,8 +130,8 @@ def test_user_errors_are_one_message_without_traceback(tmp_path):
     assert done.returncode == 2 and "no run 'r-nope'" in done.stderr
 
 
-def test_locked_database_is_reported(tmp_path):
-    db = tmp_path / "crm.duckdb"
+@pytest.mark.duckdb_only
+def test_locked_database_is_reported(tmp_path, db):
     holder = duckdb.connect(str(db))  # another process holds the file
     try:
         done = cli("run", str(_contacts(tmp_path)), "--json", db=db, check=False)
@@ -180,8 +177,7 @@ def test_help(flag):
         assert command in out
 
 
-def test_products_and_template_commands(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_products_and_template_commands(tmp_path, db):
     nw = str(REPO.parent / "shared" / "fixtures" / "erp" / "northwind_neo4j_products.csv")
     s = json.loads(cli("products", nw, "--price-list", "Northwind", "--json", db=db).stdout)
     assert s["status"] == "completed" and s["product"]["new"] == 77 and s["price_list"] == "Northwind"

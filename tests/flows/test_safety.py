@@ -15,6 +15,8 @@ import pytest
 from flows.faults import STAGES
 from tests.conftest import REPO, seed, table, table_hashes, write_csv
 
+pytestmark = pytest.mark.both_stores
+
 CLI = str(Path(sys.executable).parent / "crm-import")
 
 
@@ -40,8 +42,7 @@ def _seed(db):
 
 @pytest.mark.parametrize("mode", ["raise", "kill"])
 @pytest.mark.parametrize("stage", STAGES)
-def test_a_fault_at_any_stage_leaves_the_crm_as_it_was(tmp_path, stage, mode):
-    db = tmp_path / "crm.duckdb"
+def test_a_fault_at_any_stage_leaves_the_crm_as_it_was(tmp_path, stage, mode, db):
     _seed(db)
     before = table_hashes(db)
     fault = stage if mode == "raise" else f"{stage}:kill"
@@ -59,8 +60,7 @@ def test_a_fault_at_any_stage_leaves_the_crm_as_it_was(tmp_path, stage, mode):
     assert json.loads(ok.stdout)["company"]["new"] == 2
 
 
-def test_two_imports_at_once_take_turns(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_two_imports_at_once_take_turns(tmp_path, db):
     f = _file(tmp_path)
     procs = [subprocess.Popen([CLI, "run", str(f), "--db", str(db), "--json"], env=_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
@@ -74,10 +74,9 @@ def test_two_imports_at_once_take_turns(tmp_path):
     assert table(db, "SELECT count(*) FROM company").item() == 3
 
 
-def test_waiting_is_said_and_no_wait_refuses(tmp_path):
+def test_waiting_is_said_and_no_wait_refuses(tmp_path, db):
     from transforms.store import open_store
 
-    db = tmp_path / "crm.duckdb"
     holder = open_store(str(db), note="run r-test importing big.xlsx")
     try:
         refused = subprocess.run([CLI, "run", str(_file(tmp_path)), "--db", str(db), "--json",
@@ -97,8 +96,8 @@ def test_waiting_is_said_and_no_wait_refuses(tmp_path):
     assert json.loads(out)["status"] == "completed"
 
 
-def test_a_crm_file_open_in_another_program_is_named(tmp_path):
-    db = tmp_path / "crm.duckdb"
+@pytest.mark.duckdb_only
+def test_a_crm_file_open_in_another_program_is_named(tmp_path, db):
     duckdb.connect(str(db)).close()
     analyst = subprocess.Popen([sys.executable, "-c", "import duckdb, time; c = duckdb.connect("
                                 f"{str(db)!r}); print('open', flush=True); time.sleep(30)"],
@@ -115,8 +114,7 @@ def test_a_crm_file_open_in_another_program_is_named(tmp_path):
     assert "Conflicting lock" not in error
 
 
-def test_no_personal_data_in_logs(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_no_personal_data_in_logs(tmp_path, db):
     _seed(db)
     done = subprocess.run([CLI, "-v", "run", str(_file(tmp_path)), "--db", str(db), "--json"],
                           env=_env(), capture_output=True, text=True, cwd=REPO, timeout=60)
@@ -127,8 +125,7 @@ def test_no_personal_data_in_logs(tmp_path):
         assert secret not in done.stderr
 
 
-def test_identical_file_is_reported_and_once_refuses(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_identical_file_is_reported_and_once_refuses(tmp_path, db):
     f = str(_file(tmp_path))
     first = json.loads(subprocess.run([CLI, "run", f, "--db", str(db), "--json"], env=_env(),
                                       capture_output=True, text=True, cwd=REPO).stdout)

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import REPO, table, table_hashes, write_csv
 
+pytestmark = pytest.mark.both_stores
+
 CLI = str(Path(sys.executable).parent / "crm-import")
 ENV = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "CRM_IMPORT_FAIL_AT")}
 
@@ -41,8 +43,7 @@ ROWS = [["ACME AS", "Ola", "Nordmann", "ola@acme.no", "900 11 222"],
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
-def test_selection_export(tmp_path, suffix):
-    db = tmp_path / "crm.duckdb"
+def test_selection_export(tmp_path, suffix, db):
     s = _import(tmp_path, db, ROWS)
     out = tmp_path / f"new{suffix}"
     done = json.loads(cli("selection", "export", s["selections"]["new"], "-o", str(out), "--json",
@@ -71,8 +72,7 @@ def test_exports_never_carry_a_live_formula(tmp_path):
     assert "\nplain" in text
 
 
-def test_selection_delete_and_undo_of_the_delete(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_selection_delete_and_undo_of_the_delete(tmp_path, db):
     s = _import(tmp_path, db, ROWS)
     after_import = table_hashes(db)
     preview = json.loads(cli("selection", "delete", s["selections"]["new"], "--dry-run", "--json",
@@ -89,8 +89,7 @@ def test_selection_delete_and_undo_of_the_delete(tmp_path):
     assert table_hashes(db)["email"] == after_import["email"]
 
 
-def test_rejects_file_round_trip(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_rejects_file_round_trip(tmp_path, db):
     settings = '[person]\nmatch = "email"\n[import]\nmax_rejects = 0.9\n'
     rows = [["ACME AS", "Ola", "Nordmann", "ola@acme.no", ""],
             ["Beta AS", "Kari", "Hansen", "kari(at)beta.no", ""],
@@ -113,8 +112,7 @@ def test_rejects_file_round_trip(tmp_path):
     assert set(again["mapping"]["unmapped"]) == {"row", "column", "reason"}
 
 
-def test_purge_command(tmp_path):
-    db = tmp_path / "crm.duckdb"
+def test_purge_command(tmp_path, db):
     s = _import(tmp_path, db, ROWS)
     kept = json.loads(cli("purge", "--older-than", "90d", "--json", db=db).stdout)
     assert kept["runs"] == []

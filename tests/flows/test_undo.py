@@ -14,6 +14,8 @@ from tests.conftest import run_import, seed, table, table_hashes, write_csv
 from transforms.store import open_store
 from transforms.undo import RunPurged, undo_run
 
+pytestmark = pytest.mark.both_stores
+
 
 def _undo(db, run_id, **kw):
     with open_store(str(db)) as store:

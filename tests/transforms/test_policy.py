@@ -6,6 +6,8 @@ import pytest
 
 from tests.conftest import run_import, seed, snapshot, table, write_csv
 
+pytestmark = pytest.mark.both_stores
+
 ACTIONS = ("merge", "replace", "skip", "add")
 
 

@@ -15,6 +15,8 @@ from transforms.store import open_store
 from transforms.template import write_template
 from transforms.undo import undo_run
 
+pytestmark = pytest.mark.both_stores
+
 NORTHWIND = FIXTURES / "erp" / "northwind_neo4j_products.csv"
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from transforms.store.base import BaseStore
 from transforms.store.duckdb_store import DuckDBStore
 from transforms.store.lock import RunLock
+from transforms.store.urls import is_postgres
 
 SCHEMA_VERSION = 2  # = the newest file in store/migrations (schema.sql is version 1)
 
@@ -25,20 +27,21 @@ ID_COLUMN = {"company": "company_id", "person": "person_id", "phone": "phone_id"
 
 
 def open_store(target: str, *, wait: bool = True,
-               on_wait: Callable[[str], None] | None = None, note: str = "") -> DuckDBStore:
-    """A store for `--db`: a DuckDB file path (a postgresql:// URL later).
+               on_wait: Callable[[str], None] | None = None, note: str = "") -> BaseStore:
+    """A store for `--db`: a DuckDB file path, or a postgresql:// URL.
 
-    crm-import processes take turns on one CRM through a lock file beside it: a second one
-    waits (calling `on_wait` with what holds it) or, with wait=False, is refused.
+    crm-import processes take turns on one CRM (a lock file beside a DuckDB file; an
+    advisory lock on a server): a second one waits (calling `on_wait` with what holds it)
+    or, with wait=False, is refused.
     """
-    from contracts.errors import StoreUnavailable
+    if is_postgres(target):
+        from transforms.store.postgres_store import PostgresStore
 
-    if target.startswith(("postgresql://", "postgres://")):
-        raise StoreUnavailable(target, "the PostgreSQL store is not available in this version")
+        return PostgresStore(target, wait=wait, on_wait=on_wait, note=note)
     lock = None if target == ":memory:" else RunLock(target + ".lock")
     if lock is not None:
         lock.acquire(wait=wait, on_wait=on_wait, note=note, target=target)
     return DuckDBStore(target, lock=lock)
 
 
-__all__ = ["COLUMN_TYPES", "ID_COLUMN", "SCHEMA_VERSION", "DuckDBStore", "open_store"]
+__all__ = ["COLUMN_TYPES", "ID_COLUMN", "SCHEMA_VERSION", "BaseStore", "DuckDBStore", "open_store"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +11,8 @@ import duckdb
 import polars as pl
 
 from contracts.errors import StoreUnavailable
+from transforms.store.base import BaseStore, migrations, sql_file
 from transforms.store.lock import RunLock
-
-
-def _sql_file(name: str) -> str:
-    return resources.files("transforms.store").joinpath(name).read_text(encoding="utf-8")
-
-
-def migrations() -> list[tuple[int, str]]:
-    """(version, sql) of every migration, in order: migrations/NNN_name.sql."""
-    folder = resources.files("transforms.store").joinpath("migrations")
-    found = [(int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8"))
-             for f in folder.iterdir() if f.name.endswith(".sql")]
-    return sorted(found)
 
 
 def _explain_lock_error(message: str) -> str:
@@ -38,10 +25,10 @@ def _explain_lock_error(message: str) -> str:
     return message.splitlines()[0]
 
 
-class DuckDBStore:
+class DuckDBStore(BaseStore):
     kind = "duckdb"
 
-    def __init__(self, path: str | Path, *, lock: RunLock | None = None):
+    def __init__(self, path: str | Path, *, lock: RunLock | None = None, crm: bool = True):
         self.target = str(path)
         self.lock = lock
         if self.target != ":memory:":
@@ -53,16 +40,20 @@ class DuckDBStore:
                 self.lock.release()
             raise StoreUnavailable(self.target, _explain_lock_error(str(exc))) from None
         self._registered: list[str] = []
-        self.ensure_schema()
+        self.ensure_schema(crm=crm)
 
     # --- schema ---------------------------------------------------------------------------
-    def ensure_schema(self) -> None:
-        """Create the schema on first use; apply the migrations a older file lacks."""
+    def ensure_schema(self, *, crm: bool = True) -> None:
+        """Create the schema on first use; apply the migrations a older file lacks.
+        (crm=False: only the staging tables, the DuckDB file beside a server store.)"""
         from transforms.store import SCHEMA_VERSION
 
         self.con.execute("BEGIN")
-        self.con.execute(_sql_file("schema.sql"))
-        self.con.execute(_sql_file("staging.sql"))
+        self.con.execute(sql_file("staging.sql"))
+        if not crm:
+            self.con.execute("COMMIT")
+            return
+        self.con.execute(sql_file("schema.sql"))
         current = self.con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
         if current is not None and current > SCHEMA_VERSION:
             self.con.execute("ROLLBACK")
@@ -87,6 +78,12 @@ class DuckDBStore:
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         self.con.execute(sql, params or [])
 
+    def insert_json_field(self, alias: str, name: str) -> str:
+        from transforms.store.sql import ident
+
+        return (f"CASE WHEN {ident(alias)}.op = 'insert' THEN "
+                f"json_extract_string({ident(alias)}.new_value, '$.{ident(name)[1:-1]}') END")
+
     def register(self, name: str, frame: pl.DataFrame) -> str:
         """Make a frame visible to SQL (as Arrow, no copy into the database).
 
@@ -102,42 +99,8 @@ class DuckDBStore:
                 self.con.unregister(name)
         self._registered.clear()
 
-    def next_ids(self, table: str, n: int) -> pl.Series:
-        """Reserve n new ids for `table`, above any id it holds (call inside the transaction)."""
-        from transforms.store import ID_COLUMN
-        from transforms.store.sql import ident
-
-        if n == 0:
-            return pl.Series("id", [], dtype=pl.Int64)
-        top = self.scalar(f"SELECT coalesce(max({ident(ID_COLUMN[table])}), 0) FROM {ident(table)}")
-        last = self.scalar("SELECT last_id FROM id_counter WHERE name = ?", [table])
-        start = max(top, last or 0) + 1
-        if last is None:
-            self.execute("INSERT INTO id_counter VALUES (?, ?)", [table, start + n - 1])
-        else:
-            self.execute("UPDATE id_counter SET last_id = ? WHERE name = ?", [start + n - 1, table])
-        return pl.int_range(start, start + n, dtype=pl.Int64, eager=True).alias("id")
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All or nothing: any exception rolls every statement back."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        else:
-            self.con.execute("COMMIT")
-
     def close(self) -> None:
         self.unregister_all()
         self.con.close()
         if self.lock:
             self.lock.release()
-
-    def __enter__(self) -> DuckDBStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

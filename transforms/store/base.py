@@ -1,0 +1,100 @@
+"""What every CRM store shares: id reservation, transactions, the staging side.
+
+A store offers `query` (→ polars), `scalar`, `execute` (params bound, `?` placeholders),
+`register` (a frame visible to SQL by name) and `transaction`. The SQL the pipeline runs
+is the same for every store (`transforms.store.sql`); what differs between dialects lives
+in the store classes alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import polars as pl
+
+
+def sql_file(name: str) -> str:
+    return resources.files("transforms.store").joinpath(name).read_text(encoding="utf-8")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) of every migration, in order: migrations/NNN_name.sql."""
+    folder = resources.files("transforms.store").joinpath("migrations")
+    found = [(int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8"))
+             for f in folder.iterdir() if f.name.endswith(".sql")]
+    return sorted(found)
+
+
+class BaseStore:
+    kind = ""
+    target = ""
+
+    # --- implemented by each store ----------------------------------------------------------
+    def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        raise NotImplementedError
+
+    def register(self, name: str, frame: pl.DataFrame) -> str:
+        raise NotImplementedError
+
+    def unregister_all(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def staging(self) -> BaseStore:
+        """Where the staging tables are (SPEC §5): this store, or a DuckDB file beside it."""
+        return self
+
+    def insert_json_field(self, alias: str, name: str) -> str:
+        """SQL for one field of an insert's change-log record (`<alias>.new_value`, JSON);
+        NULL for other ops."""
+        raise NotImplementedError
+
+    # --- shared -------------------------------------------------------------------------------
+    def schema_version(self) -> int | None:
+        return self.scalar("SELECT max(version) FROM schema_version")
+
+    def next_ids(self, table: str, n: int) -> pl.Series:
+        """Reserve n new ids for `table`, above any id it holds (call inside the transaction)."""
+        from transforms.store import ID_COLUMN
+        from transforms.store.sql import ident
+
+        if n == 0:
+            return pl.Series("id", [], dtype=pl.Int64)
+        top = self.scalar(f"SELECT coalesce(max({ident(ID_COLUMN[table])}), 0) FROM {ident(table)}")
+        last = self.scalar("SELECT last_id FROM id_counter WHERE name = ?", [table])
+        start = max(top, last or 0) + 1
+        if last is None:
+            self.execute("INSERT INTO id_counter VALUES (?, ?)", [table, start + n - 1])
+        else:
+            self.execute("UPDATE id_counter SET last_id = ? WHERE name = ?", [start + n - 1, table])
+        return pl.int_range(start, start + n, dtype=pl.Int64, eager=True).alias("id")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: any exception rolls every statement back."""
+        self.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        else:
+            self.execute("COMMIT")
+
+    def __enter__(self) -> BaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
