@@ -24,8 +24,9 @@ selection_app = typer.Typer(no_args_is_help=True, help="Work with the selections
 app.add_typer(selection_app, name="selection")
 
 DEFAULT_DB = "data/crm.duckdb"
-DbOpt = Annotated[str | None, typer.Option("--db", help="CRM database: a DuckDB file "
-                                           "(default $CRM_IMPORT_DB, else data/crm.duckdb)")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="CRM database: a DuckDB file or a "
+                                           "postgresql://user@host:port/db URL (default "
+                                           "$CRM_IMPORT_DB, else data/crm.duckdb)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="if another crm-import holds the "
                                          "CRM, fail at once instead of waiting")]
@@ -304,11 +305,19 @@ def serve(
                              "`prefect server start --host 127.0.0.1` and set "
                              "PREFECT_API_URL=http://127.0.0.1:4200/api"), False)
     from flows.prefect_flows import serve_deployments
+    from transforms.store.urls import is_postgres, safe_connection
 
+    for url in (_db(db), erp_connection or ""):
+        if safe_connection(url) != url:  # deployment parameters are stored on the server
+            _fail(CrmImportError(f"{safe_connection(url)}: a served deployment must not carry a "
+                                 "password in its URL (the server stores the parameters); use "
+                                 "PGPASSWORD, ~/.pgpass or CRM_IMPORT_DB_SECRET (a Prefect "
+                                 "Secret block) instead"), False)
     erp = ({"connection": erp_connection, "actor_type": actor_type, "profile": profile}
            if erp_connection else None)
-    serve_deployments(folder=str(folder.resolve()), db=str(Path(_db(db)).resolve()), cron=cron,
-                      erp=erp, erp_cron=erp_cron)
+    target = _db(db) if is_postgres(_db(db)) else str(Path(_db(db)).resolve())
+    serve_deployments(folder=str(folder.resolve()), db=target, cron=cron, erp=erp,
+                      erp_cron=erp_cron)
 
 
 @app.command("erp-sample")
@@ -516,7 +525,10 @@ def undo(
         if os.environ.get("PREFECT_API_URL"):
             from flows.prefect_flows import undo_flow
 
-            result = undo_flow(run_id=run_id, db=_db(db), force=force, dry_run=dry_run)
+            from transforms.store.urls import hide_password
+
+            result = undo_flow(run_id=run_id, db=hide_password(_db(db)), force=force,
+                               dry_run=dry_run)
         else:
             with _store(db, wait=not no_wait) as store:
                 result = undo_run(store, run_id, force=force, dry_run=dry_run).as_dict()
@@ -608,6 +620,22 @@ def mapping(
         typer.echo(f"  {h:<{width}}  →  {taken.get(h, '(unmapped)')}")
     if output:
         typer.echo(f"written to {output}")
+
+
+@app.command("init-db")
+def init_db(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Create the CRM schema (or bring it up to date) — for a database owner, once, when the
+    users who import may not create tables."""
+    try:
+        with _store(db) as store:
+            result = {"status": "completed", "db": store.target, "store": store.kind,
+                      "schema_version": store.schema_version()}
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit(result)
+    else:
+        typer.echo(f"{result['db']}: crm-import schema version {result['schema_version']}")
 
 
 @app.command()

@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from contracts.settings import ImportSettings
+from transforms.store.urls import hide_password, reveal_password
 from flows.pipeline import ImportRequest, Reporter, import_contacts
 
 STAGES = ("open CRM", "read file", "map columns", "validate", "match and plan",
@@ -117,7 +118,7 @@ def import_contacts_flow(file: str, db: str, settings: ImportSettings | None = N
                          exclude_rows: list[int] | None = None, dry_run: bool = False):
     """Import companies and persons from a spreadsheet or CSV into the CRM."""
     return _run_import(ImportRequest(
-        file=file, db=db, settings=settings or ImportSettings(), source=source,
+        file=file, db=reveal_password(db), settings=settings or ImportSettings(), source=source,
         mapping_file=mapping_file, sheet=sheet, encoding=encoding,
         exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run))
 
@@ -130,7 +131,8 @@ def import_products_flow(file: str, db: str, settings: ImportSettings | None = N
                          dry_run: bool = False):
     """Import products from a spreadsheet or CSV into a price list."""
     return _run_import(ImportRequest(
-        file=file, db=db, settings=settings or ImportSettings(), source=source, kind="products",
+        file=file, db=reveal_password(db), settings=settings or ImportSettings(), source=source,
+        kind="products",
         price_list=price_list, mapping_file=mapping_file, sheet=sheet, encoding=encoding,
         exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run))
 
@@ -142,8 +144,9 @@ def import_erp_actors_flow(connection: str, actor_type: str, db: str,
     """Import customers, suppliers or individuals from an ERP through a profile."""
     from transforms.erp import ErpRequest, safe_connection
 
+    connection = reveal_password(connection)
     erp = ErpRequest(connection, actor_type, profile, tuple((where or {}).items()))
-    return _run_import(ImportRequest(file=safe_connection(connection), db=db,
+    return _run_import(ImportRequest(file=safe_connection(connection), db=reveal_password(db),
                                      settings=settings or ImportSettings(), source="erp",
                                      erp=erp, dry_run=dry_run))
 
@@ -151,13 +154,15 @@ def import_erp_actors_flow(connection: str, actor_type: str, db: str,
 def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
     """Run the flow for a CLI request and hand back its summary."""
     if req.erp is not None:
-        params = dict(connection=req.erp.connection, actor_type=req.erp.actor_type, db=req.db,
+        # (passwords stay out of the parameters the Prefect server records)
+        params = dict(connection=hide_password(req.erp.connection),
+                      actor_type=req.erp.actor_type, db=hide_password(req.db),
                       settings=req.settings, profile=req.erp.profile,
                       where=dict(req.erp.where), dry_run=req.dry_run)
         with tags("erp", req.erp.actor_type, *(["dry-run"] if req.dry_run else [])):
             state = import_erp_actors_flow(**params, return_state=True)
         return state.result(raise_on_failure=False)
-    params = dict(file=req.file, db=req.db, settings=req.settings, source=req.source,
+    params = dict(file=req.file, db=hide_password(req.db), settings=req.settings, source=req.source,
                   mapping_file=req.mapping_file, sheet=req.sheet, encoding=req.encoding,
                   exclude_rows=list(req.exclude_rows), dry_run=req.dry_run)
     flow_fn = import_contacts_flow
@@ -182,7 +187,7 @@ def undo_flow(run_id: str, db: str, force: bool = False, dry_run: bool = False) 
     from transforms.store import open_store
     from transforms.undo import undo_run
 
-    with open_store(db) as store:
+    with open_store(reveal_password(db)) as store:
         result = task(name="undo", cache_policy=NO_CACHE)(undo_run)(
             store, run_id, force=force, dry_run=dry_run).as_dict()
     get_run_logger().info("undo %s: %s", run_id, result["status"])

@@ -155,8 +155,7 @@ def write_change_log(store, log: list[pl.DataFrame], run_id: str) -> int:
     if changes.height:
         ids = store.next_ids("change_log", changes.height)
         staged = changes.select(ids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
-        store.register("stage_change_log", staged)
-        store.execute(q.insert_select("change_log", staged.columns, "stage_change_log"))
+        store.append("change_log", staged)
     return changes.height
 
 
@@ -164,9 +163,7 @@ def _insert(store, table: str, rows: pl.DataFrame, log: list[pl.DataFrame],
             record_id: str | None = None) -> None:
     if rows.height == 0:
         return
-    name = f"stage_{table}"
-    store.register(name, rows)
-    store.execute(q.insert_select(table, rows.columns, name))
+    store.append(table, rows)
     key = record_id or f"{table}_id"
     log.append(rows.select(
         pl.lit(table).alias("entity"), pl.col(key).alias("entity_id"), pl.lit("insert").alias("op"),
@@ -197,5 +194,4 @@ def _selections(store, run_id: str, new: dict[str, pl.Series], updated: dict[str
             for entity, ids in members.items()
         ], how="vertical_relaxed").select(pl.lit(sel).alias("selection_id"), "entity", "entity_id")
         if frame.height:
-            store.register("stage_selection_member", frame)
-            store.execute(q.insert_select("selection_member", frame.columns, "stage_selection_member"))
+            store.append("selection_member", frame)

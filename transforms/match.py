@@ -136,12 +136,13 @@ def find_candidates(store, file_keys: pl.DataFrame, crm_keys: pl.DataFrame) -> p
     """
     if "scope" not in crm_keys.columns:
         crm_keys = crm_keys.with_columns(pl.lit("any").alias("scope"))
-    store.register("file_keys", file_keys.select("group", "scope", "key").drop_nulls("key"))
-    store.register("crm_keys", crm_keys.select("crm_id", "scope", "key"))
+    engine = store.compute  # both frames are here already: join them in DuckDB, in process
+    engine.register("file_keys", file_keys.select("group", "scope", "key").drop_nulls("key"))
+    engine.register("crm_keys", crm_keys.select("crm_id", "scope", "key"))
     try:
-        pairs = store.query(CANDIDATE_SQL)
+        pairs = engine.query(CANDIDATE_SQL)
     finally:
-        store.unregister_all()
+        engine.unregister_all()
     return pairs.unique().sort("group", "crm_id")
 
 

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.store import sql as q
-
 
 def _write(store, table: str, frame: pl.DataFrame, run_id: str) -> None:
     if frame.height == 0:
         return
-    staged = frame.select(pl.lit(run_id).alias("run_id"), pl.all())
-    name = "stage_" + table.replace(".", "_")
-    store.register(name, staged)
-    store.execute(q.insert_select(table, staged.columns, name))
+    store.append(table, frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
 
 
 CHUNK = 200_000  # rows of the file per write: the JSON and long forms are built a chunk at a time

@@ -107,6 +107,33 @@ print(df.height)
 """
 
 
+def to_postgres(crm: Path, server: str) -> str:
+    """A fresh database on the server holding a copy of the benchmark CRM; its URL."""
+    import duckdb
+    import psycopg
+
+    from transforms.store import open_store
+
+    name = f"crm_bench_{os.getpid()}"
+    with psycopg.connect(f"{server.rstrip('/')}/postgres", autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        con.execute(f'CREATE DATABASE "{name}"')
+    url = f"{server.rstrip('/')}/{name}"
+    source = duckdb.connect(str(crm), read_only=True)
+    with open_store(url) as store, store.transaction():
+        for t in ("company", "person", "phone", "email", "url", "list_item", "id_counter"):
+            frame = source.sql(f"SELECT * FROM {t}").pl()
+            if frame.height:
+                store.register("bench_rows", frame)
+                cols = ", ".join(f'"{c}"' for c in frame.columns)
+                store.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM bench_rows")
+        store.unregister_all()
+    source.close()
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("ANALYZE")
+    return url
+
+
 def measure(cmd: list[str], env: dict | None = None) -> dict:
     """Run `cmd` as the only child of a fresh interpreter: its wall time and peak RSS."""
     out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True,
@@ -131,6 +158,8 @@ def main() -> None:
     ap.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     ap.add_argument("--dry-run", action="store_true", help="measure the import's --dry-run")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    ap.add_argument("--pg", metavar="URL", help="also import into a PostgreSQL store: a server "
+                    "URL (postgresql://user@host:port) where a database may be created")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     cli = shutil.which("crm-import") or str(Path(sys.executable).parent / "crm-import")
@@ -157,6 +186,14 @@ def main() -> None:
         summary = json.loads(imp["out"])
         results["import"] = imp | {"summary": {k: summary[k] for k in ("status", "rows", "company",
                                                                         "person", "timings")}}
+        if args.pg:
+            pg = to_postgres(crm, args.pg)
+            imp = measure([cli, "run", str(file), "--db", pg, "--settings", str(settings),
+                           "--json", *(["--dry-run"] if args.dry_run else [])],
+                          env | {"CRM_IMPORT_STAGING": str(Path(tmp) / "pg-staging.duckdb")})
+            pg_summary = json.loads(imp["out"])
+            results["import pg"] = imp | {"summary": {k: pg_summary[k] for k in (
+                "status", "rows", "company", "person", "timings")}}
         results["read floor"] = measure([sys.executable, "-c", READ_FLOOR, str(file)], env)
         results["join floor"] = measure([sys.executable, "-c", JOIN_FLOOR, str(file),
                                          str(fresh("floor"))], env)
@@ -171,6 +208,10 @@ def main() -> None:
                        for k, v in results.items()},
            "stages": results["import"]["summary"]["timings"],
            "summary": {k: v for k, v in results["import"]["summary"].items() if k != "timings"}}
+    if "import pg" in results:
+        out["stages pg"] = results["import pg"]["summary"]["timings"]
+        out["pg same outcome"] = all(results["import pg"]["summary"][k] == out["summary"][k]
+                                     for k in out["summary"])
     wall = results["import"]["wall"]
     out["ratios"] = {f"import/{k}": round(wall / v["wall"], 2)
                      for k, v in results.items() if k != "import"}
@@ -182,6 +223,9 @@ def main() -> None:
         print(f"  {name:<11} {r['wall']:8.2f} s   peak {r['peak_mb']:6,} MB   "
               f"{args.rows / max(r['wall'], 1e-9):>12,.0f} rows/s")
     print("  import stages: " + ", ".join(f"{k} {v:.2f}" for k, v in out["stages"].items()))
+    if "stages pg" in out:
+        print("  import pg stages: " + ", ".join(f"{k} {v:.2f}" for k, v in out["stages pg"].items())
+              + f"   (same counts as DuckDB: {out['pg same outcome']})")
     print("  ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in out["ratios"].items()))
     print("  summary: " + json.dumps(out["summary"]))
 

@@ -61,7 +61,22 @@ class BaseStore:
         NULL for other ops."""
         raise NotImplementedError
 
+    @property
+    def compute(self) -> BaseStore:
+        """Where frames already in this process are joined: DuckDB (the store itself, or
+        an in-memory DuckDB beside a server store — sending both sides to the server and
+        back costs more than the join)."""
+        return self
+
     # --- shared -------------------------------------------------------------------------------
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        """Insert every row of a frame into a table (columns by name), in one statement."""
+        from transforms.store.sql import insert_select
+
+        name = "append_" + table.replace(".", "_")
+        self.register(name, frame)
+        self.execute(insert_select(table, frame.columns, name))
+
     def schema_version(self) -> int | None:
         return self.scalar("SELECT max(version) FROM schema_version")
 

@@ -29,7 +29,8 @@ from transforms.store.urls import safe_connection
 
 # (classid, objid) of the advisory lock: "crm-" as an int, 0. One lock per database.
 LOCK_KEY = (0x63726D2D, 0)
-_NULL = "\x01N"  # COPY's null marker: no CRM value holds a control character like this
+_NULL = "\x01N"
+COPY_CHUNK = 100_000  # COPY's null marker: no CRM value holds a control character like this
 
 # server type id → polars type (everything else arrives as text)
 _TYPES: dict[int, pl.DataType] = {
@@ -120,6 +121,7 @@ class PostgresStore(BaseStore):
         self.target = safe_connection(url)
         self._url = url
         self._staging: BaseStore | None = None
+        self._compute: BaseStore | None = None
         self._registered: list[str] = []
         password = urlsplit(url).password
         extra: dict[str, Any] = {}
@@ -234,16 +236,28 @@ class PostgresStore(BaseStore):
         columns = ", ".join(f"{ident(c)} {_pg_type(t)}" for c, t in frame.schema.items())
         self.con.execute(f"DROP TABLE IF EXISTS pg_temp.{ident(name)}")
         self.con.execute(f"CREATE TEMPORARY TABLE {ident(name)} ({columns})")
+        self._registered.append(name)
         if frame.height:
-            data = frame.write_csv(include_header=False, null_value=_NULL,
-                                   quote_style="non_numeric", datetime_format="%Y-%m-%dT%H:%M:%S%.f%z")
-            with self.con.cursor().copy(
-                    f"COPY {ident(name)} FROM STDIN (FORMAT csv, NULL '{_NULL}')") as copy:
-                copy.write(data.encode("utf-8"))
+            self._copy_in(ident(name), frame)
             if frame.height > 10_000:  # the planner has no statistics on a fresh temp table
                 self.con.execute(f"ANALYZE {ident(name)}")
-        self._registered.append(name)
         return name
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        """Straight into the table with COPY (no temporary table in between)."""
+        from transforms.store.sql import cols, ident
+
+        if frame.height:
+            self._copy_in(f"{ident(table)} ({cols(frame.columns)})", frame)
+
+    def _copy_in(self, target: str, frame: pl.DataFrame) -> None:
+        """One COPY, fed 100k rows at a time (the CSV text of a whole large frame would
+        sit in memory beside it)."""
+        with self.con.cursor().copy(f"COPY {target} FROM STDIN (FORMAT csv, NULL '{_NULL}')") as copy:
+            for start in range(0, frame.height, COPY_CHUNK):
+                copy.write(frame.slice(start, COPY_CHUNK).write_csv(
+                    include_header=False, null_value=_NULL, quote_style="non_numeric",
+                    datetime_format="%Y-%m-%dT%H:%M:%S%.f%z").encode("utf-8"))
 
     def unregister_all(self) -> None:
         from transforms.store.sql import ident
@@ -261,7 +275,18 @@ class PostgresStore(BaseStore):
             self._staging = DuckDBStore(staging_path_for(self._url), crm=False)
         return self._staging
 
+    @property
+    def compute(self) -> BaseStore:
+        if self._compute is None:
+            from transforms.store.duckdb_store import DuckDBStore
+
+            self._compute = DuckDBStore(":memory:", crm=False)
+        return self._compute
+
     def close(self) -> None:
+        if self._compute is not None:
+            self._compute.close()
+            self._compute = None
         if self._staging is not None:
             self._staging.close()
             self._staging = None

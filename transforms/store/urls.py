@@ -32,3 +32,25 @@ def without_password(connection: str) -> tuple[str, str | None]:
     host = parts.hostname or ""
     netloc = (parts.username or "") + "@" + host + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc)), parts.password
+
+
+# URLs whose password was hidden in this process: masked form → the real one. Flow
+# parameters are recorded by the Prefect server, so flows get the masked form and look
+# the real one up here (a served deployment has no entry: its password comes from
+# PGPASSWORD, ~/.pgpass or a Prefect Secret block).
+_HIDDEN: dict[str, str] = {}
+
+
+def hide_password(connection: str) -> str:
+    masked = safe_connection(connection)
+    if masked != connection:
+        _HIDDEN[masked] = connection
+    return masked
+
+
+def reveal_password(connection: str) -> str:
+    if connection in _HIDDEN:
+        return _HIDDEN[connection]
+    if "://" in connection and urlsplit(connection).password == "***":
+        return without_password(connection)[0]
+    return connection
