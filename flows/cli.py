@@ -180,7 +180,8 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log pro
 @app.command()
 def run(
     file: Annotated[Path, typer.Argument(help="spreadsheet, CSV, vCard (.vcf) or JSON export "
-                                               "to import")],
+                                               "to import, or a folder of them (one run per "
+                                               "file, under one batch id)")],
     source: Annotated[str, typer.Option(help="auto|excel|csv|outlook|google|vcard (auto: by "
                                              "extension and header signature)")] = "auto",
     settings: SettingsOpt = None,
@@ -195,13 +196,81 @@ def run(
     once: Annotated[bool, typer.Option("--once", help="refuse a file whose identical copy "
                                        "was imported before")] = False,
     no_wait: NoWaitOpt = False,
+    runner: Annotated[str, typer.Option(help="where files are read, mapped and validated: "
+                                              "local (this process), dask (a local Dask "
+                                              "cluster) or dask://HOST:PORT (a running Dask "
+                                              "scheduler); planning and the load stay here")
+                      ] = "local",
+    workers: Annotated[int | None, typer.Option(help="Dask workers of a local cluster "
+                                                     "(default 2)")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import companies and persons from FILE."""
+    """Import companies and persons from FILE (or from every file of a folder)."""
+    if runner != "local" and runner != "dask" and not runner.startswith("dask://"):
+        _fail(CrmImportError(f"--runner {runner}: not a runner — allowed: local, dask, "
+                             "dask://HOST:PORT"), as_json)
+    if file.is_dir() or runner != "local":
+        _run_folder(as_json, file=file, db=db, settings=settings, mapping=mapping,
+                    source=source, dry_run=dry_run, no_wait=no_wait, runner=runner,
+                    workers=workers, sheet=sheet, encoding=encoding, exclude_rows=exclude_rows,
+                    once=once)
+        return
     _run_import(as_json, file=file, db=db, settings=settings, mapping=mapping, source=source,
                 sheet=sheet, encoding=encoding, exclude_rows=exclude_rows, dry_run=dry_run,
                 once=once, no_wait=no_wait)
+
+
+def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | None,
+                mapping: Path | None, source: str, dry_run: bool, no_wait: bool, runner: str,
+                workers: int | None, sheet: str | None, encoding: str | None,
+                exclude_rows: str | None, once: bool) -> None:
+    """A folder (or a file on Dask): the files' runs under one batch id, a batch summary."""
+    from contracts.settings import load_settings
+    from flows.batch import batch_summary, import_folder_local, new_batch_id
+    from flows.pipeline import ImportRequest
+    from transforms.report import parse_row_list
+
+    if file.is_dir() and (sheet or encoding or exclude_rows):
+        _fail(CrmImportError(f"{file}: --sheet, --encoding and --exclude-rows name one file's "
+                             "sheet, encoding or rows; import that file on its own"), as_json)
+    try:
+        req = ImportRequest(file=str(file), db=_db(db), settings=load_settings(settings),
+                            mapping_file=str(mapping) if mapping else None, source=source,
+                            dry_run=dry_run, wait=not no_wait, once=once, sheet=sheet,
+                            encoding=encoding, exclude_rows=tuple(parse_row_list(exclude_rows)))
+        batch_id = new_batch_id() if file.is_dir() else None
+        if runner == "local" and not os.environ.get("PREFECT_API_URL"):
+            summaries = import_folder_local(
+                req, file, batch_id=batch_id or "",
+                report=None if as_json else TerminalReporter, on_wait=_waiting)
+        else:
+            from flows.prefect_flows import run_folder_with_prefect
+
+            if not os.environ.get("PREFECT_API_URL"):
+                typer.echo("no PREFECT_API_URL: starting Prefect's temporary server for the "
+                           "Dask runner (10-30 s)…", err=True)
+            summaries = run_folder_with_prefect(req, str(file), batch_id=batch_id,
+                                                runner=runner, workers=workers)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    if not file.is_dir():  # one file on Dask: its summary, as `run FILE` prints it
+        summary = summaries[0]
+        _emit(summary) if as_json else _print_summary(summary)
+        if summary["status"] == "failed":
+            raise typer.Exit(1)
+        return
+    result = batch_summary(batch_id, str(file), runner, summaries)
+    if as_json:
+        _emit(result)
+    else:
+        for s in summaries:
+            _print_summary(s)
+            typer.echo("")
+        typer.echo(f"batch {batch_id}: {result['files']} files, {result['failed']} failed "
+                   f"(crm-import runs lists them)")
+    if result["failed"]:
+        raise typer.Exit(1)
 
 
 def _run_import(as_json: bool, *, file: Path, db: str | None, settings: Path | None,
@@ -387,6 +456,10 @@ def runs(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     shown = frame.with_columns(  # the terminal shows names and seconds; --json has it all
         pl.col("file").str.replace(r"^.*[/\\]", ""),
         pl.col("started_at").dt.strftime("%Y-%m-%d %H:%M:%S"))
+    if shown["batch_id"].null_count() == shown.height:
+        shown = shown.drop("batch_id")  # (a column only once folders were imported)
+    else:
+        shown = shown.with_columns(pl.col("batch_id").fill_null(""))
     _console().print(_frame_table(shown, "import runs, newest first"))
 
 
@@ -524,7 +597,6 @@ def undo(
     try:
         if os.environ.get("PREFECT_API_URL"):
             from flows.prefect_flows import undo_flow
-
             from transforms.store.urls import hide_password
 
             result = undo_flow(run_id=run_id, db=hide_password(_db(db)), force=force,

@@ -63,6 +63,7 @@ class ImportRequest:
     once: bool = False  # refuse a file whose identical copy was imported before
     wait: bool = True  # wait for another crm-import holding the CRM (else refuse)
     erp: ErpRequest | None = None  # an ERP import: actors instead of `file`
+    batch_id: str | None = None  # one file of a folder import (`crm-import run DIR/`)
 
 
 def run_inline(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -202,16 +203,88 @@ def earlier_imports(store, sha256: str, run_id: str) -> list[str]:
     return found["run_id"].to_list()
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a file gives before the CRM is consulted: read, mapped, validated (and the keys
+    normalised). Made where the file is (a Dask worker, or here); planned and loaded here."""
+    req: ImportRequest  # (ERP individuals: with if_no_company = without_company)
+    raw: RawTable
+    actors: ErpActors | None
+    mapped: Mapped
+    checked: Checked
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PrepareFailed:
+    """A preparation that stopped on bad input, as it travels back from a worker (our error
+    classes do not survive pickling with their arguments; their message does)."""
+    message: str
+
+    def error(self) -> CrmImportError:
+        return CrmImportError(self.message)
+
+
+def prepare(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
+            report: Reporter | None = None) -> Prepared:
+    """Extract → map → validate one file (or ERP query): no CRM needed."""
+    timings: dict[str, float] = {}
+    report = TimedReporter(report or Reporter(), timings)
+    actors: ErpActors | None = None
+    with report.stage("read file" if req.erp is None else "read ERP"):
+        if req.erp is not None:
+            actors = run("extract", read_actors, req.erp)
+            raw = actors.raw
+            if actors.actor.kind == "individual" and "company_name" not in actors.canonical:
+                # individuals come without company unless the profile names one
+                req = replace(req, settings=req.settings.model_copy(update={
+                    "person": req.settings.person.model_copy(
+                        update={"if_no_company": "without_company"})}))
+        else:
+            raw = run("extract", read_source, Path(req.file), source=req.source, sheet=req.sheet,
+                      encoding=req.encoding)
+    if raw.frame.height == 0:
+        raise NoRows(req.file, "the file has a header but no rows below it")
+    checkpoint("read")
+    with report.stage("map columns"):
+        if actors is not None:
+            mapped = run("map", map_actors, actors, req.exclude_rows)
+        else:
+            mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows, req.kind)
+        checkpoint("map")
+    with report.stage("validate"):
+        if req.kind == "products":
+            checked: Checked = run("validate", check_products, mapped.canonical,
+                                   headers=mapped.headers)
+        else:
+            checked = run("validate", check_rows, mapped.canonical, settings=req.settings,
+                          headers=mapped.headers)
+        checkpoint("validate")
+    return Prepared(req, raw, actors, mapped, checked, timings)
+
+
+def prepare_remote(req: ImportRequest) -> Prepared | PrepareFailed:
+    """`prepare` as a task on a worker: bad input comes back as a value."""
+    try:
+        return prepare(req)
+    except CrmImportError as exc:
+        return PrepareFailed(str(exc))
+
+
 def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
                     report: Reporter | None = None,
-                    on_wait: Callable[[str], None] | None = None) -> dict[str, Any]:
+                    on_wait: Callable[[str], None] | None = None,
+                    prepared: Prepared | PrepareFailed | None = None) -> dict[str, Any]:
     """Run one import (contacts or products, by `req.kind`); returns the summary
-    (status completed, preview or failed)."""
+    (status completed, preview or failed). `prepared`: the file already read, mapped and
+    validated elsewhere (a Dask worker)."""
     report = report or Reporter()
     started = datetime.now(UTC)
     run_id = rp.new_run_id(started)
     path = Path(req.file)
     summary = rp.empty_summary(run_id=run_id, source=req.source, file=str(path))
+    if req.batch_id:
+        summary["batch_id"] = req.batch_id
     summary["timings"] = {}
     report = TimedReporter(report, summary["timings"])
     settings_json = json.dumps(req.settings.as_toml_dict())
@@ -235,65 +308,37 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         with report.stage("open CRM"):
             store = run("open-store", open_store, req.db, wait=req.wait, on_wait=on_wait,
                         note=f"run {run_id} importing {path.name}")
-        actors: ErpActors | None = None
-        with report.stage("read file" if req.erp is None else "read ERP"):
-            if req.erp is not None:
-                actors = run("extract", read_actors, req.erp)
-                raw = actors.raw
-                if actors.actor.kind == "individual" and "company_name" not in actors.canonical:
-                    # individuals come without company unless the profile names one
-                    req = replace(req, settings=req.settings.model_copy(update={
-                        "person": req.settings.person.model_copy(
-                            update={"if_no_company": "without_company"})}))
-                summary["erp"] = {"system": actors.profile.system,
-                                  "actor_type": req.erp.actor_type,
-                                  "profile": req.erp.profile or "generic",
-                                  "where": dict(req.erp.where)}
-                if actors.missing:
-                    summary["erp"]["missing_columns"] = actors.missing
-            else:
-                raw = run("extract", read_source, path, source=req.source, sheet=req.sheet,
-                          encoding=req.encoding)
+        if isinstance(prepared, PrepareFailed):
+            raise prepared.error()
+        ready = prepared or prepare(req, run=run, report=report)
+        summary["timings"].update(ready.timings)
+        req, raw, actors, mapped, checked = (ready.req, ready.raw, ready.actors, ready.mapped,
+                                             ready.checked)
+        ready = prepared = None  # (the frames are held below, once)
+        if actors is not None:
+            summary["erp"] = {"system": actors.profile.system, "actor_type": req.erp.actor_type,
+                              "profile": req.erp.profile or "generic",
+                              "where": dict(req.erp.where)}
+            if actors.missing:
+                summary["erp"]["missing_columns"] = actors.missing
         summary["source"] = raw.source
         summary["rows"]["read"] = raw.frame.height
-        if raw.frame.height == 0:
-            raise NoRows(str(path), "the file has a header but no rows below it")
-        if raw.sheet:
-            summary["sheet"] = raw.sheet
-        if raw.encoding:
-            summary["encoding"] = raw.encoding
-        if raw.format:
-            summary["format"] = raw.format
+        for key in ("sheet", "encoding", "format"):
+            if getattr(raw, key):
+                summary[key] = getattr(raw, key)
         sha = rp.file_sha256(path) if req.erp is None else None
         record("preview" if req.dry_run else "running", finished=False)
-        checkpoint("read")
         if sha and (before := earlier_imports(store, sha, run_id)):
             summary["duplicate_of"] = before
             if req.once:
                 raise AlreadyImported(str(path), before)
         log.info("run %s: %d rows read", run_id, raw.frame.height)
-
-        with report.stage("map columns"):
-            if actors is not None:
-                mapped = run("map", map_actors, actors, req.exclude_rows)
-            else:
-                mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows,
-                             req.kind)
-            checkpoint("map")
         summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
                                           if mapped.headers[c] in raw.headers},
                               "unmapped": mapped.unmapped}
         if req.exclude_rows:
             summary["rows"]["excluded"] = raw.frame.filter(
                 pl.col("source_row").is_in(list(req.exclude_rows))).height
-        with report.stage("validate"):
-            if req.kind == "products":
-                checked: Checked = run("validate", check_products, mapped.canonical,
-                                       headers=mapped.headers)
-            else:
-                checked = run("validate", check_rows, mapped.canonical,
-                              settings=req.settings, headers=mapped.headers)
-            checkpoint("validate")
         with report.stage("match and plan"):
             if req.kind == "products":
                 price_list = req.price_list or req.settings.product.price_list

@@ -24,8 +24,9 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from contracts.settings import ImportSettings
-from transforms.store.urls import hide_password, reveal_password
+from flows.batch import IMPORTABLE
 from flows.pipeline import ImportRequest, Reporter, import_contacts
+from transforms.store.urls import hide_password, reveal_password
 
 STAGES = ("open CRM", "read file", "map columns", "validate", "match and plan",
           "write staging", "load")
@@ -198,8 +199,53 @@ def undo_flow(run_id: str, db: str, force: bool = False, dry_run: bool = False) 
 
 # --- deployments: a drop folder, and flows on demand ---------------------------------------
 
-IMPORTABLE = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".txt", ".tsv", ".vcf",
-              ".vcard", ".json", ".xml"}
+@flow(name="import-folder", flow_run_name="folder · {folder}")
+def import_folder_flow(folder: str, db: str, batch_id: str | None = None,
+                       settings: ImportSettings | None = None, source: str = "auto",
+                       mapping_file: str | None = None, dry_run: bool = False,
+                       sheet: str | None = None, encoding: str | None = None,
+                       exclude_rows: list[int] | None = None, once: bool = False) -> list[dict]:
+    """Import every file of a folder: each prepared as a task on the flow's task runner
+    (Dask workers, with `--runner dask`), then planned and loaded here, one run per file."""
+    from flows.batch import file_requests, import_prepared
+    from flows.pipeline import prepare_remote
+
+    req = ImportRequest(file=folder, db=reveal_password(db), settings=settings or ImportSettings(),
+                        source=source, mapping_file=mapping_file, dry_run=dry_run, sheet=sheet,
+                        encoding=encoding, exclude_rows=tuple(exclude_rows or ()), once=once)
+    requests = file_requests(req, Path(folder), batch_id)
+    prepare = task(name="prepare", cache_policy=NO_CACHE, task_run_name="prepare · {req.file}")(
+        prepare_remote)
+    futures = [prepare.submit(r) for r in requests]
+    summaries = import_prepared(requests, lambda i: futures[i].result(), run=run_as_task,
+                                report=ArtifactReporter)
+    get_run_logger().info("batch %s: %d files", batch_id, len(summaries))
+    return summaries
+
+
+def task_runner_for(runner: str, workers: int | None = None):
+    """`local` → threads in this process; `dask` → a Dask LocalCluster of `workers`
+    processes; `dask://HOST:PORT` → an existing Dask scheduler."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    if runner == "local":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    from prefect_dask import DaskTaskRunner
+
+    if runner.startswith("dask://"):
+        return DaskTaskRunner(address="tcp://" + runner.removeprefix("dask://"))
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers or 2, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
+
+
+def run_folder_with_prefect(req: ImportRequest, folder: str, *, batch_id: str | None, runner: str,
+                            workers: int | None = None) -> list[dict]:
+    flow_fn = import_folder_flow.with_options(task_runner=task_runner_for(runner, workers))
+    with tags("folder", runner.split(":")[0], *(["dry-run"] if req.dry_run else [])):
+        return flow_fn(folder=folder, db=hide_password(req.db), batch_id=batch_id,
+                       settings=req.settings, source=req.source, mapping_file=req.mapping_file,
+                       dry_run=req.dry_run, sheet=req.sheet, encoding=req.encoding,
+                       exclude_rows=list(req.exclude_rows), once=req.once)
 
 
 def _settings_for(file: Path) -> ImportSettings:

@@ -122,6 +122,17 @@ def pg_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """A real Prefect server (`prefect server start`) for the session's slow tests."""
+    from tests.prefectserver import PrefectServer
+
+    srv = PrefectServer(tmp_path_factory.mktemp("prefect"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture
 def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
     """The CRM of one test: a DuckDB file, or a fresh PostgreSQL database (its URL)."""

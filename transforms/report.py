@@ -94,6 +94,7 @@ def record_run(store, summary: dict[str, Any], *, settings_json: str, sha256: st
         "finished_at": _naive_utc(finished_at), "status": summary["status"],
         "rows_read": summary["rows"]["read"], "rows_rejected": summary["rows"]["rejected"],
         **counts, "summary": json.dumps(summary, ensure_ascii=False),
+        "batch_id": summary.get("batch_id"),
     }
     store.execute("DELETE FROM import_run WHERE run_id = ?", [summary["run_id"]])
     cols = ", ".join(values)

@@ -13,7 +13,7 @@ from contracts.errors import RunNotFound, SelectionNotFound
 def list_runs(store, limit: int = 50) -> pl.DataFrame:
     return store.query(
         "SELECT run_id, status, source, file, started_at, rows_read, rows_rejected, "
-        "company_new, company_updated, person_new, person_updated "
+        "company_new, company_updated, person_new, person_updated, batch_id "
         "FROM import_run ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit])
 
 

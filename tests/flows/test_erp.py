@@ -14,7 +14,6 @@ import pytest
 from contracts.settings import parse_settings
 from flows.pipeline import ImportRequest, import_file
 from tests.conftest import FIXTURES, REPO, seed, table, table_hashes
-from tests.pgserver import LocalServer
 from transforms.erp import ErpRequest, build_sample
 
 DUMP = FIXTURES / "erp" / "northwind_psql_pthom.sql"
@@ -140,14 +139,8 @@ def test_csv_export_with_ragged_rows_is_reported_row_by_row(sample: Path, db: Pa
 
 
 @pytest.fixture(scope="module")
-def postgres():
-    server = LocalServer()
-    if server.start() is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test against PostgreSQL: {server.why_not}")
-        pytest.skip(server.why_not)
-    yield server
-    server.stop()
+def postgres(pg_server):
+    return pg_server  # the session's throwaway server (tests/conftest.py)
 
 
 def test_postgresql_erp_gives_the_same_companies(postgres, sample: Path, tmp_path: Path):

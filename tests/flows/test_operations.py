@@ -22,11 +22,8 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = PrefectServer(tmp_path_factory.mktemp("prefect"))
-    srv.start()
-    yield srv
-    srv.stop()
+def server(prefect_server: PrefectServer) -> PrefectServer:
+    return prefect_server  # the session's real Prefect server (tests/conftest.py)
 
 
 def _wait(check, timeout: float, what: str):

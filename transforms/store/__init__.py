@@ -9,7 +9,7 @@ from transforms.store.duckdb_store import DuckDBStore
 from transforms.store.lock import RunLock
 from transforms.store.urls import is_postgres
 
-SCHEMA_VERSION = 2  # = the newest file in store/migrations (schema.sql is version 1)
+SCHEMA_VERSION = 3  # = the newest file in store/migrations (schema.sql is version 1)
 
 # CRM column types that are not text (for casts in updates and restores)
 COLUMN_TYPES: dict[str, dict[str, str]] = {
