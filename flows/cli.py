@@ -203,6 +203,9 @@ def run(
                       ] = "local",
     workers: Annotated[int | None, typer.Option(help="Dask workers of a local cluster "
                                                      "(default 2)")] = None,
+    chunks: Annotated[int, typer.Option(min=1, help="with a Dask runner: validate each file "
+                                                    "as this many tasks (shares of its rows)")
+                      ] = 1,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -210,11 +213,14 @@ def run(
     if runner != "local" and runner != "dask" and not runner.startswith("dask://"):
         _fail(CrmImportError(f"--runner {runner}: not a runner — allowed: local, dask, "
                              "dask://HOST:PORT"), as_json)
+    if chunks > 1 and runner == "local":
+        _fail(CrmImportError("--chunks splits files into tasks for a Dask runner; add "
+                             "--runner dask (or dask://HOST:PORT)"), as_json)
     if file.is_dir() or runner != "local":
         _run_folder(as_json, file=file, db=db, settings=settings, mapping=mapping,
                     source=source, dry_run=dry_run, no_wait=no_wait, runner=runner,
                     workers=workers, sheet=sheet, encoding=encoding, exclude_rows=exclude_rows,
-                    once=once)
+                    once=once, chunks=chunks)
         return
     _run_import(as_json, file=file, db=db, settings=settings, mapping=mapping, source=source,
                 sheet=sheet, encoding=encoding, exclude_rows=exclude_rows, dry_run=dry_run,
@@ -224,7 +230,7 @@ def run(
 def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | None,
                 mapping: Path | None, source: str, dry_run: bool, no_wait: bool, runner: str,
                 workers: int | None, sheet: str | None, encoding: str | None,
-                exclude_rows: str | None, once: bool) -> None:
+                exclude_rows: str | None, once: bool, chunks: int = 1) -> None:
     """A folder (or a file on Dask): the files' runs under one batch id, a batch summary."""
     from contracts.settings import load_settings
     from flows.batch import batch_summary, import_folder_local, new_batch_id
@@ -251,7 +257,7 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
                 typer.echo("no PREFECT_API_URL: starting Prefect's temporary server for the "
                            "Dask runner (10-30 s)…", err=True)
             summaries = run_folder_with_prefect(req, str(file), batch_id=batch_id,
-                                                runner=runner, workers=workers)
+                                                runner=runner, workers=workers, chunks=chunks)
     except CrmImportError as exc:
         _fail(exc, as_json)
     if not file.is_dir():  # one file on Dask: its summary, as `run FILE` prints it

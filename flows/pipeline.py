@@ -263,12 +263,50 @@ def prepare(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
     return Prepared(req, raw, actors, mapped, checked, timings)
 
 
-def prepare_remote(req: ImportRequest) -> Prepared | PrepareFailed:
-    """`prepare` as a task on a worker: bad input comes back as a value."""
+def prepare_remote(req: ImportRequest, part: int = 0, parts: int = 1) -> Prepared | PrepareFailed:
+    """`prepare` as a task on a worker: bad input comes back as a value.
+
+    With parts > 1, one share of a large file: the file is read and mapped whole (cheap),
+    only rows of this share are validated (the costly stage, row by row independent), and
+    only the first share sends the raw frame back (`merge_parts` puts them together)."""
     try:
-        return prepare(req)
+        if parts == 1:
+            return prepare(req)
+
+        mine: list[pl.DataFrame] = []
+
+        def share(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+            if name == "validate":  # args[0]: the mapped canonical frame
+                size = -(-args[0].height // parts)
+                mine.append(args[0].slice(part * size, size))
+                args = (mine[0], *args[1:])
+            return fn(*args, **kwargs)
+
+        done = prepare(req, run=share)
+        raw = done.raw if part == 0 else replace(  # (the first share brings the file back)
+            done.raw, frame=done.raw.frame.clear(),
+            long=done.raw.long.clear() if done.raw.long is not None else None)
+        return replace(done, raw=raw, mapped=replace(done.mapped, canonical=mine[0]))
     except CrmImportError as exc:
         return PrepareFailed(str(exc))
+
+
+def merge_parts(parts: list[Prepared | PrepareFailed]) -> Prepared | PrepareFailed:
+    """The shares of one file, as if it had been prepared whole (`prepare_remote`)."""
+    if failed := next((p for p in parts if isinstance(p, PrepareFailed)), None):
+        return failed
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+
+    def joined(get: Callable[[Prepared], pl.DataFrame]) -> pl.DataFrame:
+        return pl.concat([get(p) for p in parts], how="vertical_relaxed").sort("source_row")
+
+    mapped = replace(first.mapped, canonical=joined(lambda p: p.mapped.canonical))
+    checked = Checked(joined(lambda p: p.checked.rows), joined(lambda p: p.checked.rejects),
+                      joined(lambda p: p.checked.warnings))
+    timings = {k: max(p.timings.get(k, 0.0) for p in parts) for k in first.timings}
+    return replace(first, mapped=mapped, checked=checked, timings=timings)
 
 
 def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,

@@ -204,21 +204,24 @@ def import_folder_flow(folder: str, db: str, batch_id: str | None = None,
                        settings: ImportSettings | None = None, source: str = "auto",
                        mapping_file: str | None = None, dry_run: bool = False,
                        sheet: str | None = None, encoding: str | None = None,
-                       exclude_rows: list[int] | None = None, once: bool = False) -> list[dict]:
+                       exclude_rows: list[int] | None = None, once: bool = False,
+                       chunks: int = 1) -> list[dict]:
     """Import every file of a folder: each prepared as a task on the flow's task runner
-    (Dask workers, with `--runner dask`), then planned and loaded here, one run per file."""
+    (Dask workers, with `--runner dask`; `chunks` > 1: each file as that many tasks, each
+    validating a share of its rows), then planned and loaded here, one run per file."""
     from flows.batch import file_requests, import_prepared
-    from flows.pipeline import prepare_remote
+    from flows.pipeline import merge_parts, prepare_remote
 
     req = ImportRequest(file=folder, db=reveal_password(db), settings=settings or ImportSettings(),
                         source=source, mapping_file=mapping_file, dry_run=dry_run, sheet=sheet,
                         encoding=encoding, exclude_rows=tuple(exclude_rows or ()), once=once)
     requests = file_requests(req, Path(folder), batch_id)
-    prepare = task(name="prepare", cache_policy=NO_CACHE, task_run_name="prepare · {req.file}")(
-        prepare_remote)
-    futures = [prepare.submit(r) for r in requests]
-    summaries = import_prepared(requests, lambda i: futures[i].result(), run=run_as_task,
-                                report=ArtifactReporter)
+    prepare = task(name="prepare", cache_policy=NO_CACHE,
+                   task_run_name="prepare · {req.file} · {part}/{parts}")(prepare_remote)
+    futures = [[prepare.submit(r, part, chunks) for part in range(chunks)] for r in requests]
+    summaries = import_prepared(
+        requests, lambda i: merge_parts([f.result() for f in futures[i]]), run=run_as_task,
+        report=ArtifactReporter)
     get_run_logger().info("batch %s: %d files", batch_id, len(summaries))
     return summaries
 
@@ -239,13 +242,13 @@ def task_runner_for(runner: str, workers: int | None = None):
 
 
 def run_folder_with_prefect(req: ImportRequest, folder: str, *, batch_id: str | None, runner: str,
-                            workers: int | None = None) -> list[dict]:
+                            workers: int | None = None, chunks: int = 1) -> list[dict]:
     flow_fn = import_folder_flow.with_options(task_runner=task_runner_for(runner, workers))
     with tags("folder", runner.split(":")[0], *(["dry-run"] if req.dry_run else [])):
         return flow_fn(folder=folder, db=hide_password(req.db), batch_id=batch_id,
                        settings=req.settings, source=req.source, mapping_file=req.mapping_file,
                        dry_run=req.dry_run, sheet=req.sheet, encoding=req.encoding,
-                       exclude_rows=list(req.exclude_rows), once=req.once)
+                       exclude_rows=list(req.exclude_rows), once=req.once, chunks=chunks)
 
 
 def _settings_for(file: Path) -> ImportSettings:

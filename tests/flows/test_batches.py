@@ -68,6 +68,9 @@ def test_runner_must_be_known(tmp_path, db):
     done = _cli("run", str(_folder(tmp_path)), "--db", str(db), "--runner", "spark", "--json")
     assert done.returncode == 2
     assert "allowed: local, dask, dask://HOST:PORT" in json.loads(done.stdout)["errors"][0]
+    (tmp_path / "x").mkdir()
+    done = _cli("run", str(_folder(tmp_path / "x")), "--db", str(db), "--chunks", "2", "--json")
+    assert done.returncode == 2 and "--runner dask" in json.loads(done.stdout)["errors"][0]
 
 
 def _without_ids(summary: dict) -> dict:
@@ -77,15 +80,17 @@ def _without_ids(summary: dict) -> dict:
 
 @pytest.mark.slow
 def test_dask_runner_gives_the_local_results(tmp_path, db, prefect_server):
-    """The folder through Prefect's DaskTaskRunner (a local cluster of 2 workers) lands
-    exactly what the in-process runner lands, record for record."""
+    """The folder through Prefect's DaskTaskRunner (a local cluster of 2 workers, each file
+    validated as two tasks) lands exactly what the in-process runner lands, record for
+    record."""
     folder = _folder(tmp_path)
     settings = str(tmp_path / "s.toml")
     local_db = tmp_path / "local.duckdb"
     local = json.loads(_cli("run", str(folder), "--db", str(local_db), "--settings", settings,
                             "--json").stdout)
     done = _cli("run", str(folder), "--db", str(db), "--settings", settings, "--runner", "dask",
-                "--workers", "2", "--json", env=prefect_server.env(), timeout=600)
+                "--workers", "2", "--chunks", "2", "--json", env=prefect_server.env(),
+                timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     dask = json.loads(done.stdout)
     assert dask["runner"] == "dask" and dask["files"] == 4
@@ -97,4 +102,4 @@ def test_dask_runner_gives_the_local_results(tmp_path, db, prefect_server):
     tasks = prefect_server.post("/task_runs/filter", {
         "flow_runs": {"id": {"any_": [flows[0]["id"]]}}})
     prepared = [t for t in tasks if t["name"].startswith("prepare")]
-    assert len(prepared) == 4 and all(t["state_type"] == "COMPLETED" for t in prepared)
+    assert len(prepared) == 8 and all(t["state_type"] == "COMPLETED" for t in prepared)

@@ -139,3 +139,26 @@ def test_a_server_store_keeps_its_staging_in_a_duckdb_file_here(pg_server, tmp_p
     with psycopg.connect(url) as con:  # and nothing of it on the server
         assert con.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'staging'"
                            ).fetchone()[0] == 0
+
+
+@pytest.mark.slow
+def test_password_from_a_prefect_secret_block(server, prefect_server, tmp_path, monkeypatch):
+    """With a Prefect server, the password can live in a Secret block: the URL names no
+    password, CRM_IMPORT_DB_SECRET names the block, and the flow run's parameters show none."""
+    monkeypatch.setenv("CRM_IMPORT_STAGING", str(tmp_path / "crm-staging.duckdb"))
+    url = _database(server, "crm_secret")
+    _cli("init-db", "--db", url)
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                    "TO importer")
+    env = prefect_server.env(CRM_IMPORT_DB_SECRET="crm-db-password")
+    subprocess.run([sys.executable, "-c", "from prefect.blocks.system import Secret; "
+                    f"Secret(value={PASSWORD!r}).save('crm-db-password', overwrite=True)"],
+                   env=env, check=True, capture_output=True, timeout=120)
+    done = subprocess.run([CLI, "run", str(_file(tmp_path)), "--db", _as_importer(url, None),
+                           "--json"], capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert json.loads(done.stdout)["company"]["new"] == 2
+    runs = prefect_server.post("/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["contacts"]}}})
+    assert runs and all(PASSWORD not in json.dumps(r["parameters"]) for r in runs)

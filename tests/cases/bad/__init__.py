@@ -103,7 +103,8 @@ def build(folder: Path | None) -> list[Case]:
     add("a path that does not exist", "", "error", "no such file")
     if write:
         (folder / "a_folder").mkdir(exist_ok=True)
-    add("a directory as FILE", "a_folder", "error", "is a folder")
+    add("a folder without importable files as FILE", "a_folder", "error",
+        "no importable files in this folder")
 
     # --- contact exports --------------------------------------------------------------------
     card = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Nordmann;Ola;;;\r\nEMAIL:ola@acme.no\r\nEND:VCARD\r\n"
