@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ from transforms.products import (
 )
 from transforms.sources import RawTable, read_source
 from transforms.sources.contacts import CONTACT_SOURCES, canonical_contacts
-from transforms.staging import write_staging
+from transforms.staging import InputsWriter, write_outcomes
 from transforms.store import open_store
 from transforms.validate import Checked, check_rows
 
@@ -328,6 +328,7 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
     settings_json = json.dumps(req.settings.as_toml_dict())
     store = None
     sha = None
+    inputs: InputsWriter | None = None
 
     def record(status: str, *, finished: bool = True) -> None:
         summary["status"] = status
@@ -377,6 +378,8 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         if req.exclude_rows:
             summary["rows"]["excluded"] = raw.frame.filter(
                 pl.col("source_row").is_in(list(req.exclude_rows))).height
+        # what came in is staged on a connection of its own while the plan is made
+        inputs = InputsWriter(store, run_id=run_id, raw=raw.frame, canonical=mapped.canonical)
         with report.stage("match and plan"):
             if req.kind == "products":
                 price_list = req.price_list or req.settings.product.price_list
@@ -409,8 +412,11 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
                 "message": "an identical file was imported before, as run "
                            + ", ".join(summary["duplicate_of"])})
         with report.stage("write staging"):
-            run("stage", write_staging, store, run_id=run_id, raw=raw.frame,
-                canonical=mapped.canonical, rejects=rejects, warnings=warnings, plan=plan)
+            run("stage", write_outcomes, store, run_id=run_id, rejects=rejects,
+                warnings=warnings, plan=plan)
+            waiting, inputs = inputs, None
+            waiting.wait()
+            summary["timings"]["staging inputs (beside planning)"] = waiting.seconds
             checkpoint("stage")
         # the file's frames are staged: let them go before the load builds its own
         raw = mapped = checked = actors = None
@@ -449,6 +455,9 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         record_failure()
         raise
     finally:
+        if inputs is not None:  # (a failed plan: the staging thread ends before the store)
+            with suppress(BaseException):
+                inputs.wait()
         if store is not None:
             store.close()
     report.summary(summary)

@@ -11,14 +11,42 @@ def _write(store, table: str, frame: pl.DataFrame, run_id: str) -> None:
     store.append(table, frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
 
 
-CHUNK = 200_000  # rows of the file per write: the JSON and long forms are built a chunk at a time
+CHUNK = 100_000  # rows of the file per write: the JSON and long forms are built a chunk at a time
 
 
-def write_staging(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame,
-                  rejects: pl.DataFrame, warnings: pl.DataFrame, plan) -> None:
-    """One long table per stage, keyed by run_id and source_row (in the CRM's DuckDB file,
-    or in the DuckDB file beside a server store)."""
-    store = store.staging
+class InputsWriter:
+    """Writes what came in (`write_inputs`) on a connection of its own, in a thread, while
+    the plan is made: the two share no table. `wait()` re-raises what went wrong."""
+
+    def __init__(self, store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame):
+        import threading
+        import time
+
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self._writer = store.staging.cursor()
+
+        def work() -> None:
+            started = time.perf_counter()
+            try:
+                write_inputs(self._writer, run_id=run_id, raw=raw, canonical=canonical)
+            except BaseException as exc:  # handed to wait()
+                self.error = exc
+            finally:
+                self.seconds = round(time.perf_counter() - started, 3)
+
+        self._thread = threading.Thread(target=work, name="staging-inputs", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+        self._writer.close()
+        if self.error is not None:
+            raise self.error
+
+
+def write_inputs(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame) -> None:
+    """staging.raw_rows and staging.canonical: the file's records and their mapped values."""
     record = pl.struct(pl.exclude("source_row")).struct.json_encode()
     value_cols = [c for c in canonical.columns if c != "source_row" and not c.startswith("_")
                   and not c.endswith("__key")]
@@ -36,6 +64,13 @@ def write_staging(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFr
                 .unpivot(index="source_row", variable_name="field", value_name="value")
                 .drop_nulls("value"))  # (unsorted: analysts ORDER BY)
         _write(store, "staging.canonical", long, run_id)
+    store.unregister_all()
+
+
+def write_outcomes(store, *, run_id: str, rejects: pl.DataFrame, warnings: pl.DataFrame,
+                   plan) -> None:
+    """staging.rejects, warnings, candidates, plan and changes: what became of each row."""
+    store = store.staging
     _write(store, "staging.rejects",
            rejects.select("source_row", "column", "field", "value", "reason"), run_id)
     _write(store, "staging.warnings",

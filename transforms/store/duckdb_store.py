@@ -78,6 +78,14 @@ class DuckDBStore(BaseStore):
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         self.con.execute(sql, params or [])
 
+    def cursor(self) -> DuckDBStore:
+        """A second connection to the same database, for another thread (its own registered
+        frames and transaction; the file lock stays with this one)."""
+        other = object.__new__(DuckDBStore)
+        other.target, other.lock, other._registered = self.target, None, []
+        other.con = self.con.cursor()
+        return other
+
     def insert_json_field(self, alias: str, name: str) -> str:
         from transforms.store.sql import ident
 
