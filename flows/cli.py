@@ -38,6 +38,7 @@ def _waiting(holder: str) -> None:
 
 
 def _store(db: str | None, *, wait: bool = True):
+    from flows import secrets  # noqa: F401  (a server CRM's password from a Prefect Secret)
     from transforms.store import open_store
 
     return open_store(_db(db), wait=wait, on_wait=_waiting)

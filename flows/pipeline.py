@@ -24,6 +24,7 @@ from contracts.canonical import PlanRow
 from contracts.errors import CrmImportError, NoMappedColumns, NoRows, TooManyRejects
 from contracts.fields import PRODUCT_ALIASES
 from contracts.settings import ImportSettings
+from flows import secrets  # noqa: F401  (a server CRM's password from a Prefect Secret)
 from flows.faults import checkpoint
 from transforms import report as rp
 from transforms.apply import apply_plan

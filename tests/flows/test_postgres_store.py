@@ -58,6 +58,20 @@ def _database(server, name: str) -> str:
     return f"{server.url}/{name}"
 
 
+def _grant(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                    "TO importer")
+
+
+def _ready_for_importer(server, name: str) -> str:
+    """A database whose owner ran init-db and granted the importer its tables."""
+    url = _database(server, name)
+    assert _cli("init-db", "--db", url).returncode == 0
+    _grant(url)
+    return url
+
+
 def _as_importer(url: str, password: str | None = PASSWORD) -> str:
     return url.replace("postgres@", f"importer:{password}@" if password else "importer@")
 
@@ -96,9 +110,7 @@ def test_no_schema_and_no_right_to_create_it_then_init_db(server, tmp_path, monk
     # the owner creates the schema once and grants the importer its tables
     init = json.loads(_cli("init-db", "--db", url, "--json").stdout)
     assert init["store"] == "postgresql" and init["schema_version"] >= 2
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-                    "TO importer")
+    _grant(url)
     done = _cli("run", str(_file(tmp_path)), "--db", importer, "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(done.stdout)
@@ -113,11 +125,7 @@ def test_no_schema_and_no_right_to_create_it_then_init_db(server, tmp_path, monk
 
 def test_password_from_pgpassword(server, tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_IMPORT_STAGING", str(tmp_path / "crm-staging.duckdb"))
-    url = _database(server, "crm_env")
-    _cli("init-db", "--db", url)
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-                    "TO importer")
+    url = _ready_for_importer(server, "crm_env")
     done = _cli("run", str(_file(tmp_path)), "--db", _as_importer(url, None), "--json",
                 env={"PGPASSWORD": PASSWORD})
     assert done.returncode == 0, done.stdout + done.stderr
@@ -146,11 +154,7 @@ def test_password_from_a_prefect_secret_block(server, prefect_server, tmp_path, 
     """With a Prefect server, the password can live in a Secret block: the URL names no
     password, CRM_IMPORT_DB_SECRET names the block, and the flow run's parameters show none."""
     monkeypatch.setenv("CRM_IMPORT_STAGING", str(tmp_path / "crm-staging.duckdb"))
-    url = _database(server, "crm_secret")
-    _cli("init-db", "--db", url)
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-                    "TO importer")
+    url = _ready_for_importer(server, "crm_secret")
     env = prefect_server.env(CRM_IMPORT_DB_SECRET="crm-db-password")
     subprocess.run([sys.executable, "-c", "from prefect.blocks.system import Secret; "
                     f"Secret(value={PASSWORD!r}).save('crm-db-password', overwrite=True)"],

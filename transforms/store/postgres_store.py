@@ -25,7 +25,7 @@ import polars as pl
 
 from contracts.errors import StoreUnavailable
 from transforms.store.base import BaseStore, migrations, sql_file
-from transforms.store.urls import safe_connection
+from transforms.store.urls import PASSWORD_SOURCES, safe_connection
 
 # (classid, objid) of the advisory lock: "crm-" as an int, 0. One lock per database.
 LOCK_KEY = (0x63726D2D, 0)
@@ -97,20 +97,6 @@ def staging_path_for(url: str) -> Path:
     return Path("data") / "staging" / f"{safe}.duckdb"
 
 
-def _secret_password() -> str | None:
-    """The password from the Prefect Secret block named by CRM_IMPORT_DB_SECRET, if any."""
-    name = os.environ.get("CRM_IMPORT_DB_SECRET")
-    if not name:
-        return None
-    try:
-        from prefect.blocks.system import Secret
-
-        return str(Secret.load(name).get())
-    except Exception as exc:  # a missing block is a connection problem, said plainly
-        raise StoreUnavailable("postgresql", f"cannot read the Prefect Secret block {name!r} "
-                               f"(CRM_IMPORT_DB_SECRET): {type(exc).__name__}") from None
-
-
 class PostgresStore(BaseStore):
     kind = "postgresql"
 
@@ -125,8 +111,11 @@ class PostgresStore(BaseStore):
         self._registered: list[str] = []
         password = urlsplit(url).password
         extra: dict[str, Any] = {}
-        if password is None and not os.environ.get("PGPASSWORD") and (secret := _secret_password()):
-            extra["password"] = password = secret
+        if password is None and not os.environ.get("PGPASSWORD"):
+            for source in PASSWORD_SOURCES:  # (flows registers the Prefect Secret block)
+                if secret := source():
+                    extra["password"] = password = secret
+                    break
         try:
             self.con = psycopg.connect(url, autocommit=True, connect_timeout=10,
                                        application_name="crm-import", **extra)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+# Where a server store looks for a password the URL and PGPASSWORD do not give: functions
+# returning one or None. flows/ registers the Prefect Secret block (orchestration).
+PASSWORD_SOURCES: list[Callable[[], str | None]] = []
 
 
 def is_postgres(target: str) -> bool:

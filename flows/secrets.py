@@ -1,0 +1,26 @@
+"""The CRM password from a Prefect Secret block (`CRM_IMPORT_DB_SECRET` names it), for a
+PostgreSQL store whose URL carries none. Prefect is imported only when the name is set."""
+
+from __future__ import annotations
+
+import os
+
+from contracts.errors import StoreUnavailable
+from transforms.store.urls import PASSWORD_SOURCES
+
+
+def prefect_secret_password() -> str | None:
+    name = os.environ.get("CRM_IMPORT_DB_SECRET")
+    if not name:
+        return None
+    try:
+        from prefect.blocks.system import Secret
+
+        return str(Secret.load(name).get())
+    except Exception as exc:  # a missing block is a connection problem, said plainly
+        raise StoreUnavailable("postgresql", f"cannot read the Prefect Secret block {name!r} "
+                               f"(CRM_IMPORT_DB_SECRET): {type(exc).__name__}") from None
+
+
+if prefect_secret_password not in PASSWORD_SOURCES:
+    PASSWORD_SOURCES.append(prefect_secret_password)
