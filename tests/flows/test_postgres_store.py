@@ -166,3 +166,13 @@ def test_password_from_a_prefect_secret_block(server, prefect_server, tmp_path, 
     assert json.loads(done.stdout)["company"]["new"] == 2
     runs = prefect_server.post("/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["contacts"]}}})
     assert runs and all(PASSWORD not in json.dumps(r["parameters"]) for r in runs)
+
+
+def test_a_served_deployment_refuses_a_password_in_its_url(tmp_path):
+    """Deployment parameters are stored on the Prefect server: no password may ride in them."""
+    done = _cli("serve", "--folder", str(tmp_path / "drop"), "--db",
+                f"postgresql://importer:{PASSWORD}@127.0.0.1:5432/crm",
+                env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    assert done.returncode == 2
+    assert "must not carry a password" in done.stderr and "PGPASSWORD" in done.stderr
+    assert PASSWORD not in done.stdout + done.stderr
