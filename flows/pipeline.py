@@ -301,7 +301,8 @@ def merge_parts(parts: list[Prepared | PrepareFailed]) -> Prepared | PrepareFail
     first = parts[0]
 
     def joined(get: Callable[[Prepared], pl.DataFrame]) -> pl.DataFrame:
-        return pl.concat([get(p) for p in parts], how="vertical_relaxed").sort("source_row")
+        return (pl.concat([get(p) for p in parts], how="vertical_relaxed")
+                .sort("source_row", maintain_order=True))  # (shares are in row order)
 
     mapped = replace(first.mapped, canonical=joined(lambda p: p.mapped.canonical))
     checked = Checked(joined(lambda p: p.checked.rows), joined(lambda p: p.checked.rejects),
