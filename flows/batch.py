@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.errors import CrmImportError
-from flows.pipeline import ImportRequest, Prepared, PrepareFailed, import_file
+from flows.pipeline import ImportRequest, Prepared, PrepareFailed, import_file, run_inline
 
 IMPORTABLE = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".txt", ".tsv", ".vcf",
               ".vcard", ".json", ".xml"}
@@ -68,17 +68,12 @@ def batch_summary(batch_id: str, folder: str, runner: str,
             "errors": [f"{Path(s['file']).name}: {e}" for s in failed for e in s["errors"]]}
 
 
-def import_folder_local(req: ImportRequest, folder: Path, *, batch_id: str,
-                        report: Callable[[], Any] | None = None,
-                        on_wait: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-    """Every file in turn, in this process (no Prefect)."""
-    return [import_file(r, report=report() if report else None, on_wait=on_wait)
-            for r in file_requests(req, folder, batch_id)]
-
-
-def import_prepared(requests: list[ImportRequest],
-                    ready: Callable[[int], Prepared | PrepareFailed], *,
-                    run: Callable[..., Any], report: Callable[[], Any]) -> list[dict[str, Any]]:
-    """Plan and load each file as soon as its preparation is back, in name order."""
-    return [import_file(r, run=run, report=report(), prepared=ready(i))
+def import_each(requests: list[ImportRequest], *, run: Callable[..., Any] = run_inline,
+                report: Callable[[], Any] | None = None,
+                ready: Callable[[int], Prepared | PrepareFailed] | None = None,
+                on_wait: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Plan and load each file in name order — prepared here, or (`ready`) as soon as its
+    preparation is back from the workers."""
+    return [import_file(r, run=run, report=report() if report else None, on_wait=on_wait,
+                        prepared=ready(i) if ready else None)
             for i, r in enumerate(requests)]

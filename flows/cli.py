@@ -31,6 +31,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on 
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="if another crm-import holds the "
                                          "CRM, fail at once instead of waiting")]
 SettingsOpt = Annotated[Path | None, typer.Option(help="import policy (TOML)")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="plan and stage only; change "
+                                         "nothing in the CRM")]
 
 
 def _waiting(holder: str) -> None:
@@ -164,11 +166,12 @@ def _import(req, as_json: bool) -> dict[str, Any]:
 
         summary = import_contacts(req, report=None if as_json else TerminalReporter(),
                                   on_wait=_waiting)
-    if as_json:
-        _emit(summary)
-    else:
-        _print_summary(summary)
+    _show(summary, as_json)
     return summary
+
+
+def _show(summary: dict[str, Any], as_json: bool) -> None:
+    _emit(summary) if as_json else _print_summary(summary)
 
 
 @app.callback()
@@ -192,8 +195,7 @@ def run(
                                                      "(default: detected)")] = None,
     exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
                                                      help="rows to leave out, e.g. 3,7-9")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only; "
-                                          "change nothing in the CRM")] = False,
+    dry_run: DryRunOpt = False,
     once: Annotated[bool, typer.Option("--once", help="refuse a file whose identical copy "
                                        "was imported before")] = False,
     no_wait: NoWaitOpt = False,
@@ -233,24 +235,20 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
                 workers: int | None, sheet: str | None, encoding: str | None,
                 exclude_rows: str | None, once: bool, chunks: int = 1) -> None:
     """A folder (or a file on Dask): the files' runs under one batch id, a batch summary."""
-    from contracts.settings import load_settings
-    from flows.batch import batch_summary, import_folder_local, new_batch_id
-    from flows.pipeline import ImportRequest
-    from transforms.report import parse_row_list
+    from flows.batch import batch_summary, file_requests, import_each, new_batch_id
 
     if file.is_dir() and (sheet or encoding or exclude_rows):
         _fail(CrmImportError(f"{file}: --sheet, --encoding and --exclude-rows name one file's "
                              "sheet, encoding or rows; import that file on its own"), as_json)
     try:
-        req = ImportRequest(file=str(file), db=_db(db), settings=load_settings(settings),
-                            mapping_file=str(mapping) if mapping else None, source=source,
-                            dry_run=dry_run, wait=not no_wait, once=once, sheet=sheet,
-                            encoding=encoding, exclude_rows=tuple(parse_row_list(exclude_rows)))
+        req = _request(file=file, db=db, settings=settings, mapping=mapping,
+                       exclude_rows=exclude_rows, no_wait=no_wait, source=source,
+                       dry_run=dry_run, once=once, sheet=sheet, encoding=encoding)
         batch_id = new_batch_id() if file.is_dir() else None
         if runner == "local" and not os.environ.get("PREFECT_API_URL"):
-            summaries = import_folder_local(
-                req, file, batch_id=batch_id or "",
-                report=None if as_json else TerminalReporter, on_wait=_waiting)
+            summaries = import_each(file_requests(req, file, batch_id),
+                                    report=None if as_json else TerminalReporter,
+                                    on_wait=_waiting)
         else:
             from flows.prefect_flows import run_folder_with_prefect
 
@@ -263,7 +261,7 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
         _fail(exc, as_json)
     if not file.is_dir():  # one file on Dask: its summary, as `run FILE` prints it
         summary = summaries[0]
-        _emit(summary) if as_json else _print_summary(summary)
+        _show(summary, as_json)
         if summary["status"] == "failed":
             raise typer.Exit(1)
         return
@@ -283,18 +281,25 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
 def _run_import(as_json: bool, *, file: Path, db: str | None, settings: Path | None,
                 mapping: Path | None, exclude_rows: str | None, no_wait: bool, **options) -> None:
     """The shared body of `run` and `products`: build the request, import, exit status."""
+    try:
+        req = _request(file=file, db=db, settings=settings, mapping=mapping,
+                       exclude_rows=exclude_rows, no_wait=no_wait, **options)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+    _import_and_exit(req, as_json)
+
+
+def _request(*, file: Path, db: str | None, settings: Path | None, mapping: Path | None,
+             exclude_rows: str | None, no_wait: bool, **options):
+    """The ImportRequest of a file (or folder) command line; bad settings raise."""
     from contracts.settings import load_settings
     from flows.pipeline import ImportRequest
     from transforms.report import parse_row_list
 
-    try:
-        req = ImportRequest(
-            file=str(file), db=_db(db), settings=load_settings(settings),
-            mapping_file=str(mapping) if mapping else None,
-            exclude_rows=tuple(parse_row_list(exclude_rows)), wait=not no_wait, **options)
-    except CrmImportError as exc:
-        _fail(exc, as_json)
-    _import_and_exit(req, as_json)
+    return ImportRequest(file=str(file), db=_db(db), settings=load_settings(settings),
+                         mapping_file=str(mapping) if mapping else None,
+                         exclude_rows=tuple(parse_row_list(exclude_rows)), wait=not no_wait,
+                         **options)
 
 
 def _import_and_exit(req, as_json: bool) -> None:
@@ -315,7 +320,7 @@ def products(
                                                      "(default: detected)")] = None,
     exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
                                                      help="rows to leave out, e.g. 3,7-9")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only")] = False,
+    dry_run: DryRunOpt = False,
     once: Annotated[bool, typer.Option("--once", help="refuse an identical file imported before")] = False,
     no_wait: NoWaitOpt = False,
     db: DbOpt = None,
@@ -339,8 +344,7 @@ def erp(
         "--where", help="FIELD=VALUE, several combine with AND (values are bound, not pasted)")
     ] = None,
     settings: SettingsOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and stage only; "
-                                          "change nothing in the CRM")] = False,
+    dry_run: DryRunOpt = False,
     no_wait: NoWaitOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,

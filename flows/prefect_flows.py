@@ -209,7 +209,7 @@ def import_folder_flow(folder: str, db: str, batch_id: str | None = None,
     """Import every file of a folder: each prepared as a task on the flow's task runner
     (Dask workers, with `--runner dask`; `chunks` > 1: each file as that many tasks, each
     validating a share of its rows), then planned and loaded here, one run per file."""
-    from flows.batch import file_requests, import_prepared
+    from flows.batch import file_requests, import_each
     from flows.pipeline import merge_parts, prepare_remote
 
     req = ImportRequest(file=folder, db=reveal_password(db), settings=settings or ImportSettings(),
@@ -219,9 +219,8 @@ def import_folder_flow(folder: str, db: str, batch_id: str | None = None,
     prepare = task(name="prepare", cache_policy=NO_CACHE,
                    task_run_name="prepare · {req.file} · {part}/{parts}")(prepare_remote)
     futures = [[prepare.submit(r, part, chunks) for part in range(chunks)] for r in requests]
-    summaries = import_prepared(
-        requests, lambda i: merge_parts([f.result() for f in futures[i]]), run=run_as_task,
-        report=ArtifactReporter)
+    summaries = import_each(requests, run=run_as_task, report=ArtifactReporter,
+                            ready=lambda i: merge_parts([f.result() for f in futures[i]]))
     get_run_logger().info("batch %s: %d files", batch_id, len(summaries))
     return summaries
 

@@ -34,6 +34,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _recreate(con, name: str, template: str | None = None) -> None:
+    """An empty database of that name (a copy of `template`), whatever was there."""
+    con.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    con.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+
 class LocalServer:
     def __init__(self) -> None:
         self.url: str | None = None
@@ -85,8 +91,7 @@ class LocalServer:
 
         assert self.url is not None
         with psycopg.connect(f"{self.url}/postgres", autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            con.execute(f'CREATE DATABASE "{name}"')
+            _recreate(con, name)
         url = f"{self.url}/{name}"
         if dump is not None:
             psql = shutil.which("psql") or str((self._bin or Path("/usr/bin")) / "psql")
@@ -104,14 +109,12 @@ class LocalServer:
         assert self.url is not None
         with psycopg.connect(f"{self.url}/postgres", autocommit=True) as con:
             if not self._template:
-                con.execute("DROP DATABASE IF EXISTS crm_template")
-                con.execute("CREATE DATABASE crm_template")
+                _recreate(con, "crm_template")
                 open_store(f"{self.url}/crm_template").close()
                 self._template = True
             self._count += 1
             name = f"crm_{os.getpid()}_{self._count}"
-            con.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            con.execute(f'CREATE DATABASE "{name}" TEMPLATE crm_template')
+            _recreate(con, name, template="crm_template")
         return f"{self.url}/{name}"
 
     def stop(self) -> None:

@@ -51,13 +51,6 @@ def server(pg_server):
     return pg_server
 
 
-def _database(server, name: str) -> str:
-    with psycopg.connect(f"{server.url}/postgres", autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        con.execute(f'CREATE DATABASE "{name}"')
-    return f"{server.url}/{name}"
-
-
 def _grant(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as con:
         con.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
@@ -66,7 +59,7 @@ def _grant(url: str) -> None:
 
 def _ready_for_importer(server, name: str) -> str:
     """A database whose owner ran init-db and granted the importer its tables."""
-    url = _database(server, name)
+    url = server.create_database(name)
     assert _cli("init-db", "--db", url).returncode == 0
     _grant(url)
     return url
@@ -86,7 +79,7 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path):
 
 
 def test_a_wrong_password_is_refused_and_never_shown(server, tmp_path):
-    url = _database(server, "crm_pw")
+    url = server.create_database("crm_pw")
     done = _cli("run", str(_file(tmp_path)), "--db", _as_importer(url, "wrong-pw"), "--json")
     assert done.returncode != 0
     error = json.loads(done.stdout)["errors"][0]
@@ -96,7 +89,7 @@ def test_a_wrong_password_is_refused_and_never_shown(server, tmp_path):
 
 def test_no_schema_and_no_right_to_create_it_then_init_db(server, tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_IMPORT_STAGING", str(tmp_path / "crm-staging.duckdb"))
-    url = _database(server, "crm_rights")
+    url = server.create_database("crm_rights")
     importer = _as_importer(url)
     done = _cli("run", str(_file(tmp_path)), "--db", importer, "--json")
     assert done.returncode != 0

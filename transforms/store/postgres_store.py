@@ -192,23 +192,22 @@ class PostgresStore(BaseStore):
                 "--db URL` once, or to grant CREATE on the schema") from None
 
     # --- queries ----------------------------------------------------------------------------
+    def _run(self, sql: str, params: list[Any] | None):
+        return self.con.execute(_placeholders(sql), params) if params else self.con.execute(sql)
+
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-        cur = self.con.execute(_placeholders(sql), params) if params else self.con.execute(sql)
+        cur = self._run(sql, params)
         if cur.description is None:
             return pl.DataFrame()
         schema = {d.name: _dtype(d) for d in cur.description}
         return pl.DataFrame(cur.fetchall(), schema=schema, orient="row")
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        cur = self.con.execute(_placeholders(sql), params) if params else self.con.execute(sql)
-        row = cur.fetchone()
+        row = self._run(sql, params).fetchone()
         return row[0] if row else None
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
-        if params:
-            self.con.execute(_placeholders(sql), params)
-        else:
-            self.con.execute(sql)
+        self._run(sql, params)
 
     def insert_json_field(self, alias: str, name: str) -> str:
         from transforms.store.sql import ident

@@ -23,9 +23,12 @@ def safe_connection(connection: str) -> str:
     parts = urlsplit(connection)
     if parts.password is None:
         return connection
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=_netloc(parts, "***")))
+
+
+def _netloc(parts, password: str | None) -> str:
+    auth = f"{parts.username}:{password}@" if password is not None else f"{parts.username or ''}@"
+    return auth + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
 
 
 def without_password(connection: str) -> tuple[str, str | None]:
@@ -34,9 +37,7 @@ def without_password(connection: str) -> tuple[str, str | None]:
     parts = urlsplit(connection)
     if parts.password is None:
         return connection, None
-    host = parts.hostname or ""
-    netloc = (parts.username or "") + "@" + host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc)), parts.password
+    return urlunsplit(parts._replace(netloc=_netloc(parts, None))), parts.password
 
 
 # URLs whose password was hidden in this process: masked form → the real one. Flow
