@@ -158,6 +158,10 @@ def main() -> None:
     ap.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     ap.add_argument("--dry-run", action="store_true", help="measure the import's --dry-run")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    ap.add_argument("--data", metavar="DIR", help="keep the generated file and CRM in DIR and "
+                    "reuse them on the next run with the same --rows and --format")
+    ap.add_argument("--only", choices=["import", "floors"], help="measure only the import, or "
+                    "only the floors (and dlt)")
     ap.add_argument("--pg", metavar="URL", help="also import into a PostgreSQL store: a server "
                     "URL (postgresql://user@host:port) where a database may be created")
     args = ap.parse_args()
@@ -165,15 +169,22 @@ def main() -> None:
     cli = shutil.which("crm-import") or str(Path(sys.executable).parent / "crm-import")
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        rows, companies, persons = generate(args.rows)
-        file = Path(tmp) / f"contacts.{args.format}"
-        write_rows(rows, file, args.format)
-        crm = Path(tmp) / "crm.duckdb"
-        prefill(crm, companies, persons)
+        kept = Path(args.data) / f"{args.rows}-{args.format}" if args.data else None
+        source = kept or Path(tmp)
+        file = source / f"contacts.{args.format}"
+        crm = source / "crm.duckdb"
+        if not (kept and (source / "done").exists()):
+            source.mkdir(parents=True, exist_ok=True)
+            rows, companies, persons = generate(args.rows)
+            write_rows(rows, file, args.format)
+            crm.unlink(missing_ok=True)
+            prefill(crm, companies, persons)
+            del rows, companies, persons
+            if kept:
+                (source / "done").touch()
         settings = Path(tmp) / "settings.toml"
         settings.write_text(SETTINGS, encoding="utf-8")
         made = time.perf_counter() - t
-        del rows, companies, persons
 
         def fresh(name: str) -> Path:
             copy = Path(tmp) / f"{name}.duckdb"
@@ -181,11 +192,12 @@ def main() -> None:
             return copy
 
         results: dict[str, dict] = {}
-        imp = measure([cli, "run", str(file), "--db", str(fresh("import")), "--settings",
-                       str(settings), "--json", *(["--dry-run"] if args.dry_run else [])], env)
-        summary = json.loads(imp["out"])
-        results["import"] = imp | {"summary": {k: summary[k] for k in ("status", "rows", "company",
-                                                                        "person", "timings")}}
+        if args.only != "floors":
+            imp = measure([cli, "run", str(file), "--db", str(fresh("import")), "--settings",
+                           str(settings), "--json", *(["--dry-run"] if args.dry_run else [])], env)
+            summary = json.loads(imp["out"])
+            results["import"] = imp | {"summary": {k: summary[k] for k in (
+                "status", "rows", "company", "person", "timings")}}
         if args.pg:
             pg = to_postgres(crm, args.pg)
             imp = measure([cli, "run", str(file), "--db", pg, "--settings", str(settings),
@@ -194,10 +206,11 @@ def main() -> None:
             pg_summary = json.loads(imp["out"])
             results["import pg"] = imp | {"summary": {k: pg_summary[k] for k in (
                 "status", "rows", "company", "person", "timings")}}
-        results["read floor"] = measure([sys.executable, "-c", READ_FLOOR, str(file)], env)
-        results["join floor"] = measure([sys.executable, "-c", JOIN_FLOOR, str(file),
-                                         str(fresh("floor"))], env)
-        if args.format == "csv" and _dlt_available():
+        if args.only != "import":
+            results["read floor"] = measure([sys.executable, "-c", READ_FLOOR, str(file)], env)
+            results["join floor"] = measure([sys.executable, "-c", JOIN_FLOOR, str(file),
+                                             str(fresh("floor"))], env)
+        if args.only != "import" and args.format == "csv" and _dlt_available():
             target, dlt_dir = fresh("dlt"), str(Path(tmp) / "dlt")
             subprocess.run([sys.executable, "-c", DLT_SEED, str(target), dlt_dir], env=env,
                            check=True, capture_output=True)
@@ -206,15 +219,16 @@ def main() -> None:
     out = {"rows": args.rows, "format": args.format, "generated_s": round(made, 1),
            "results": {k: {"wall": round(v["wall"], 2), "peak_mb": round(v["peak_mb"])}
                        for k, v in results.items()},
-           "stages": results["import"]["summary"]["timings"],
-           "summary": {k: v for k, v in results["import"]["summary"].items() if k != "timings"}}
+           "stages": results["import"]["summary"]["timings"] if "import" in results else {},
+           "summary": {k: v for k, v in results.get("import", {}).get("summary", {}).items()
+                       if k != "timings"}}
     if "import pg" in results:
         out["stages pg"] = results["import pg"]["summary"]["timings"]
         out["pg same outcome"] = all(results["import pg"]["summary"][k] == out["summary"][k]
                                      for k in out["summary"])
-    wall = results["import"]["wall"]
+    wall = results["import"]["wall"] if "import" in results else None
     out["ratios"] = {f"import/{k}": round(wall / v["wall"], 2)
-                     for k, v in results.items() if k != "import"}
+                     for k, v in results.items() if k != "import" and wall}
     if args.json:
         print(json.dumps(out))
         return

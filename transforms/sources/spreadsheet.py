@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import fastexcel
@@ -80,6 +81,65 @@ def _unique_headers(raw: list[str | None]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Header:
+    """Where a table's header is and what it names (see `find_header`)."""
+    at: int  # index of the header row among the cells
+    headers: list[str]  # unique names, one per cell column up to the last named one
+    columns: list[str]  # the cell columns, in order
+    beyond: list[str]  # names of cell columns right of the last named header
+
+
+def _without_comments(cells: pl.DataFrame) -> pl.DataFrame:
+    """Lines whose first cell starts with # are notes, not rows."""
+    if not cells.width:
+        return cells
+    first = cells.columns[0]
+    return cells.with_columns(
+        pl.when(pl.col(first).str.starts_with("#")).then(None).otherwise(pl.col(c)).alias(c)
+        for c in cells.columns)
+
+
+def header_of(cells: pl.DataFrame, path: Path) -> Header:
+    header_at = find_header(cells)
+    if header_at < 0:
+        raise NoRows(str(path), "the sheet is empty")
+    named = [cells[c][header_at] for c in cells.columns]
+    headers = _unique_headers(named)
+    last = max((i for i, h in enumerate(named) if h is not None and h.strip()), default=-1)
+    return Header(header_at, headers[:last + 1], list(cells.columns), headers[last + 1:])
+
+
+def body_of(cells: pl.DataFrame, header: Header, *, first_row: int, source: str,
+            sep: str = ",") -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """(rows, row issues) of cells below the header; `first_row`: the row of cells[0].
+
+    Blank rows are dropped; `source_row` is the row a person sees in Excel."""
+    names = header.headers + header.beyond
+    body = (
+        cells.rename(dict(zip(header.columns, names, strict=True)))
+        .with_columns(pl.all().str.strip_chars().replace("", None))
+        .with_row_index("source_row", offset=first_row)
+        .with_columns(pl.col("source_row").cast(pl.Int64))
+        .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
+    )
+    issues = None
+    if header.beyond and source == "csv":
+        # cells right of the last named header: a row reaching there has more fields than the
+        # header (an unquoted separator inside a value); its fields cannot be told apart
+        ragged = body.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in header.beyond]))
+        if ragged.height:
+            issues = ragged.select(
+                "source_row", pl.lit("(row)").alias("column"),
+                pl.concat_str([pl.col(h).fill_null("") for h in names], separator=sep)
+                .str.strip_chars_end(sep).alias("value"),
+                pl.lit(f"more fields than the header's {len(header.headers)}: a value holds an "
+                       "unquoted separator, so its fields cannot be told apart").alias("reason"))
+    if header.beyond:
+        body = body.drop(header.beyond)
+    return body, issues
+
+
 def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source: str,
                      sheet: str | None = None, encoding: str | None = None,
                      comments: bool = False, sep: str = ",") -> RawTable:
@@ -87,43 +147,13 @@ def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source:
 
     With `comments`, lines whose first cell starts with # are notes, not rows (numbered
     first, so that row numbers stay the file's)."""
-    if comments and cells.width:
-        first = cells.columns[0]
-        cells = cells.with_columns(
-            pl.when(pl.col(first).str.starts_with("#")).then(None).otherwise(pl.col(c)).alias(c)
-            for c in cells.columns)
-    header_at = find_header(cells)
-    if header_at < 0:
-        raise NoRows(str(path), "the sheet is empty")
-    named = [cells[c][header_at] for c in cells.columns]
-    headers = _unique_headers(named)
-    # cells right of the last named header: a row reaching there has more fields than the
-    # header (an unquoted separator inside a value); its fields cannot be told apart
-    last = max((i for i, h in enumerate(named) if h is not None and h.strip()), default=-1)
-    beyond = headers[last + 1:]
-    body = (
-        cells.slice(header_at + 1)
-        .rename(dict(zip(cells.columns, headers, strict=True)))
-        .with_columns(pl.all().str.strip_chars().replace("", None))
-        .with_row_index("source_row", offset=first_row + header_at + 1)
-        .with_columns(pl.col("source_row").cast(pl.Int64))
-        .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
-    )
-    issues = None
-    if beyond and source == "csv":
-        ragged = body.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in beyond]))
-        if ragged.height:
-            issues = ragged.select(
-                "source_row", pl.lit("(row)").alias("column"),
-                pl.concat_str([pl.col(h).fill_null("") for h in headers], separator=sep)
-                .str.strip_chars_end(sep).alias("value"),
-                pl.lit(f"more fields than the header's {last + 1}: a value holds an unquoted "
-                       "separator, so its fields cannot be told apart").alias("reason"))
-        body = body.drop(beyond)
-        headers = headers[:last + 1]
-    return RawTable(body, headers, source, path=str(path), sheet=sheet, encoding=encoding,
+    if comments:
+        cells = _without_comments(cells)
+    header = header_of(cells, path)
+    body, issues = body_of(cells.slice(header.at + 1), header,
+                           first_row=first_row + header.at + 1, source=source, sep=sep)
+    return RawTable(body, header.headers, source, path=str(path), sheet=sheet, encoding=encoding,
                     row_issues=issues)
-
 
 
 EXCEL_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Ref": "#REF!", "Name": "#NAME?",

@@ -1,0 +1,78 @@
+"""The streamed CSV reader gives the same table as the whole-file reader, batch by batch."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from transforms.sources.csv_stream import count_lines, open_csv_stream
+from transforms.sources.spreadsheet import read_csv
+
+FIXTURES = Path(__file__).parents[2].parent / "shared" / "fixtures"
+CSVS = sorted(p for p in FIXTURES.rglob("*.csv"))
+
+
+def _streamed(path: Path, folder: Path, size: int):
+    stream = open_csv_stream(path, folder)
+    if stream is None:
+        return None
+    parts = list(stream.batches(size))
+    frame = pl.concat([p.frame for p in parts], how="vertical_relaxed")
+    issues = [p.row_issues for p in parts if p.row_issues is not None]
+    return stream, frame, (pl.concat(issues) if issues else None)
+
+
+@pytest.mark.parametrize("path", CSVS, ids=lambda p: p.name)
+def test_fixture_csvs_stream_as_they_read_whole(path, tmp_path):
+    whole = read_csv(path)
+    got = _streamed(path, tmp_path, 7)
+    if got is None:  # not UTF-8: read whole only
+        assert whole.encoding not in ("utf-8", "utf-8-sig")
+        return
+    stream, frame, issues = got
+    assert stream.header.headers == whole.headers
+    assert frame.equals(whole.frame)
+    if whole.row_issues is None:
+        assert issues is None
+    else:
+        assert issues.equals(whole.row_issues)
+
+
+TRICKY = (
+    "# exported 2026-11-28\n"
+    "\n"
+    "Title line\n"
+    'Name,Email,Note\n'
+    'Acme,a@acme.no,"two\nlines"\n'
+    "\n"
+    "#not a note: a row whose name starts with #?,x@y.no,\n"
+    "Beta,b@beta.no,a,b,c\n"  # more fields than the header
+    '"Gamma, Inc",g@gamma.no,"quoted, comma"\n'
+    "  ,  ,  \n"
+    "Delta,d@delta.no\n"
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+@pytest.mark.parametrize("bom", [False, True])
+def test_titles_comments_blank_and_ragged_rows(tmp_path, size, bom):
+    path = tmp_path / "tricky.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + TRICKY.encode())
+    whole = read_csv(path)
+    stream, frame, issues = _streamed(path, tmp_path, size)
+    assert stream.header.headers == whole.headers == ["Name", "Email", "Note"]
+    assert frame.equals(whole.frame)
+    assert issues.equals(whole.row_issues)
+    assert frame["source_row"].to_list() == whole.frame["source_row"].to_list()
+
+
+def test_not_utf8_is_read_whole(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("Navn,By\nBjørn,Tromsø\n".encode("cp1252"))
+    assert open_csv_stream(path, tmp_path) is None
+
+
+def test_count_lines(tmp_path):
+    for text, n in (("", 0), ("a", 1), ("a\n", 1), ("a\nb", 2), ("a\nb\n", 2)):
+        (tmp_path / "f").write_text(text)
+        assert count_lines(tmp_path / "f") == n
