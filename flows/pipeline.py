@@ -24,7 +24,10 @@ from contracts.canonical import PlanRow
 from contracts.errors import CrmImportError, NoMappedColumns, NoRows, TooManyRejects
 from contracts.fields import PRODUCT_ALIASES
 from contracts.settings import ImportSettings
-from flows import secrets  # noqa: F401  (a server CRM's password from a Prefect Secret)
+from flows import (
+    chunked,
+    secrets,  # noqa: F401  (a server CRM's password from a Prefect Secret)
+)
 from flows.faults import checkpoint
 from transforms import report as rp
 from transforms.apply import apply_plan
@@ -349,96 +352,102 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         with report.stage("open CRM"):
             store = run("open-store", open_store, req.db, wait=req.wait, on_wait=on_wait,
                         note=f"run {run_id} importing {path.name}")
-        if isinstance(prepared, PrepareFailed):
-            raise prepared.error()
-        ready = prepared or prepare(req, run=run, report=report)
-        summary["timings"].update(ready.timings)
-        req, raw, actors, mapped, checked = (ready.req, ready.raw, ready.actors, ready.mapped,
-                                             ready.checked)
-        ready = prepared = None  # (the frames are held below, once)
-        if actors is not None:
-            summary["erp"] = {"system": actors.profile.system, "actor_type": req.erp.actor_type,
-                              "profile": req.erp.profile or "generic",
-                              "where": dict(req.erp.where)}
-            if actors.missing:
-                summary["erp"]["missing_columns"] = actors.missing
-        summary["source"] = raw.source
-        summary["rows"]["read"] = raw.frame.height
-        for key in ("sheet", "encoding", "format"):
-            if getattr(raw, key):
-                summary[key] = getattr(raw, key)
-        sha = rp.file_sha256(path) if req.erp is None else None
-        record("preview" if req.dry_run else "running", finished=False)
-        if sha and (before := earlier_imports(store, sha, run_id)):
-            summary["duplicate_of"] = before
-            if req.once:
-                raise AlreadyImported(str(path), before)
-        log.info("run %s: %d rows read", run_id, raw.frame.height)
-        summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
-                                          if mapped.headers[c] in raw.headers},
-                              "unmapped": mapped.unmapped}
-        if req.exclude_rows:
-            summary["rows"]["excluded"] = raw.frame.filter(
-                pl.col("source_row").is_in(list(req.exclude_rows))).height
-        # what came in is staged on a connection of its own while the plan is made
-        inputs = InputsWriter(store, run_id=run_id, raw=raw.frame, canonical=mapped.canonical)
-        with report.stage("match and plan"):
-            if req.kind == "products":
-                price_list = req.price_list or req.settings.product.price_list
-                summary["price_list"] = price_list
-                plan = run("plan", plan_products, checked.rows, settings=req.settings,
-                           store=store, headers=mapped.headers, price_list=price_list)
+        done = False
+        if prepared is None and chunked.wants_chunks(req):
+            sha = rp.file_sha256(path)
+            done = chunked.import_csv(chunked.Context(req, store, summary, run, report, run_id,
+                                                      record, sha))
+        if not done:
+            if isinstance(prepared, PrepareFailed):
+                raise prepared.error()
+            ready = prepared or prepare(req, run=run, report=report)
+            summary["timings"].update(ready.timings)
+            req, raw, actors, mapped, checked = (ready.req, ready.raw, ready.actors, ready.mapped,
+                                                 ready.checked)
+            ready = prepared = None  # (the frames are held below, once)
+            if actors is not None:
+                summary["erp"] = {"system": actors.profile.system, "actor_type": req.erp.actor_type,
+                                  "profile": req.erp.profile or "generic",
+                                  "where": dict(req.erp.where)}
+                if actors.missing:
+                    summary["erp"]["missing_columns"] = actors.missing
+            summary["source"] = raw.source
+            summary["rows"]["read"] = raw.frame.height
+            for key in ("sheet", "encoding", "format"):
+                if getattr(raw, key):
+                    summary[key] = getattr(raw, key)
+            sha = rp.file_sha256(path) if req.erp is None else None
+            record("preview" if req.dry_run else "running", finished=False)
+            if sha and (before := earlier_imports(store, sha, run_id)):
+                summary["duplicate_of"] = before
+                if req.once:
+                    raise AlreadyImported(str(path), before)
+            log.info("run %s: %d rows read", run_id, raw.frame.height)
+            summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
+                                              if mapped.headers[c] in raw.headers},
+                                  "unmapped": mapped.unmapped}
+            if req.exclude_rows:
+                summary["rows"]["excluded"] = raw.frame.filter(
+                    pl.col("source_row").is_in(list(req.exclude_rows))).height
+            # what came in is staged on a connection of its own while the plan is made
+            inputs = InputsWriter(store, run_id=run_id, raw=raw.frame, canonical=mapped.canonical)
+            with report.stage("match and plan"):
+                if req.kind == "products":
+                    price_list = req.price_list or req.settings.product.price_list
+                    summary["price_list"] = price_list
+                    plan = run("plan", plan_products, checked.rows, settings=req.settings,
+                               store=store, headers=mapped.headers, price_list=price_list)
+                else:
+                    plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
+                               store=store, headers=mapped.headers,
+                               has_company=mapped.has_company, has_person=mapped.has_person,
+                               erp_system=actors.profile.system if actors else None)
+                checkpoint("plan")
+            PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
+            read_issues = ([raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))
+                            .select(checked.rejects.columns)]
+                           if raw.row_issues is not None else [])
+            rejects = pl.concat([*read_issues, checked.rejects, plan.rejects],
+                                how="vertical_relaxed").sort("source_row")
+            warnings = pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
+            rejected_rows = rejects["source_row"].n_unique()
+            summary["rows"]["rejected"] = rejected_rows
+            for entity, ep in plan.entities.items():
+                summary[entity] = ep.counts()
+            summary["warnings"] = rp.warnings_list(warnings)
+            if actors is not None:
+                _report_gone(summary, store, actors, req.erp)
+            if summary.get("duplicate_of"):
+                summary["warnings"].insert(0, {
+                    "row": None, "column": None, "code": "duplicate_file",
+                    "message": "an identical file was imported before, as run "
+                               + ", ".join(summary["duplicate_of"])})
+            with report.stage("write staging"):
+                run("stage", write_outcomes, store, run_id=run_id, rejects=rejects,
+                    warnings=warnings, plan=plan)
+                waiting, inputs = inputs, None
+                waiting.wait()
+                summary["timings"]["staging inputs (beside planning)"] = waiting.seconds
+                checkpoint("stage")
+            # the file's frames are staged: let them go before the load builds its own
+            raw = mapped = checked = actors = None
+            report.rejects(rejects)
+            log.info("run %s: %d rows rejected, %d warnings", run_id, rejected_rows, warnings.height)
+
+            limit = req.settings.import_.max_rejects
+            too_many = (rejected_rows > limit * summary["rows"]["read"] if isinstance(limit, float)
+                        else rejected_rows > limit)
+            if too_many:
+                raise TooManyRejects(str(path), rejected_rows, summary["rows"]["read"], limit)
+
+            if req.dry_run:
+                record("preview")
             else:
-                plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
-                           store=store, headers=mapped.headers,
-                           has_company=mapped.has_company, has_person=mapped.has_person,
-                           erp_system=actors.profile.system if actors else None)
-            checkpoint("plan")
-        PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
-        read_issues = ([raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))
-                        .select(checked.rejects.columns)]
-                       if raw.row_issues is not None else [])
-        rejects = pl.concat([*read_issues, checked.rejects, plan.rejects],
-                            how="vertical_relaxed").sort("source_row")
-        warnings = pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
-        rejected_rows = rejects["source_row"].n_unique()
-        summary["rows"]["rejected"] = rejected_rows
-        for entity, ep in plan.entities.items():
-            summary[entity] = ep.counts()
-        summary["warnings"] = rp.warnings_list(warnings)
-        if actors is not None:
-            _report_gone(summary, store, actors, req.erp)
-        if summary.get("duplicate_of"):
-            summary["warnings"].insert(0, {
-                "row": None, "column": None, "code": "duplicate_file",
-                "message": "an identical file was imported before, as run "
-                           + ", ".join(summary["duplicate_of"])})
-        with report.stage("write staging"):
-            run("stage", write_outcomes, store, run_id=run_id, rejects=rejects,
-                warnings=warnings, plan=plan)
-            waiting, inputs = inputs, None
-            waiting.wait()
-            summary["timings"]["staging inputs (beside planning)"] = waiting.seconds
-            checkpoint("stage")
-        # the file's frames are staged: let them go before the load builds its own
-        raw = mapped = checked = actors = None
-        report.rejects(rejects)
-        log.info("run %s: %d rows rejected, %d warnings", run_id, rejected_rows, warnings.height)
-
-        limit = req.settings.import_.max_rejects
-        too_many = (rejected_rows > limit * summary["rows"]["read"] if isinstance(limit, float)
-                    else rejected_rows > limit)
-        if too_many:
-            raise TooManyRejects(str(path), rejected_rows, summary["rows"]["read"], limit)
-
-        if req.dry_run:
-            record("preview")
-        else:
-            summary["selections"] = {"new": f"{run_id}-new", "updated": f"{run_id}-updated"}
-            summary["status"] = "completed"
-            with report.stage("load"):
-                run("load", load, store, plan, run_id=run_id,
-                    finish=lambda: record("completed"))
+                summary["selections"] = {"new": f"{run_id}-new", "updated": f"{run_id}-updated"}
+                summary["status"] = "completed"
+                with report.stage("load"):
+                    run("load", load, store, plan, run_id=run_id,
+                        finish=lambda: record("completed"))
         log.info("run %s: %s", run_id, summary["status"])
     except CrmImportError as exc:
         summary["status"] = "failed"

@@ -52,10 +52,12 @@ def _new_records(dec: pl.DataFrame, columns: dict[str, str], ids: pl.Series, key
 
 
 def apply_plan(store, plan: Plan, *, run_id: str,
-               checkpoint: Callable[[str], None] = lambda _: None) -> LoadResult:
+               checkpoint: Callable[[str], None] = lambda _: None,
+               first: bool = True) -> LoadResult:
     """Write the plan. The caller holds the transaction (`store.transaction()`).
 
-    `checkpoint(step)` is called between the steps (tests inject faults there).
+    `checkpoint(step)` is called between the steps (tests inject faults there). `first`:
+    False for the second and later chunks of one run (its selections exist already).
     """
     log: list[pl.DataFrame] = []
 
@@ -134,7 +136,7 @@ def apply_plan(store, plan: Plan, *, run_id: str,
         "person": plan.person.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
     }
     new = {"company": cids, "person": pids}
-    _selections(store, run_id, new, updated)
+    _selections(store, run_id, new, updated, create=first)
     store.unregister_all()
     return LoadResult(new, updated, written)
 
@@ -184,11 +186,13 @@ def _update(store, table: str, key: str, changes: pl.DataFrame, log: list[pl.Dat
                              "field", "old_value", "new_value"))
 
 
-def _selections(store, run_id: str, new: dict[str, pl.Series], updated: dict[str, pl.Series]) -> None:
+def _selections(store, run_id: str, new: dict[str, pl.Series], updated: dict[str, pl.Series],
+                *, create: bool = True) -> None:
     for kind, members in (("new", new), ("updated", updated)):
         sel = f"{run_id}-{kind}"
-        store.execute("INSERT INTO selection (selection_id, run_id, kind, name) VALUES (?, ?, ?, ?)",
-                      [sel, run_id, kind, f"{kind} records of run {run_id}"])
+        if create:
+            store.execute("INSERT INTO selection (selection_id, run_id, kind, name) VALUES (?, ?, ?, ?)",
+                          [sel, run_id, kind, f"{kind} records of run {run_id}"])
         frame = pl.concat([
             pl.DataFrame({"entity_id": ids.cast(pl.Int64)}).with_columns(pl.lit(entity).alias("entity"))
             for entity, ids in members.items()

@@ -371,13 +371,16 @@ def position_in_run(keys: list[str]) -> pl.Expr:
 
 def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
                   headers: dict[str, str], has_company: bool, has_person: bool,
-                  erp_system: str | None = None) -> Plan:
+                  erp_system: str | None = None, crm_keys=None) -> Plan:
     """Decide every company and person of the valid rows against the CRM in `store`.
 
     With `erp_system` (an ERP import), a record is first found by its ERP key
     (`company_erp_key` / `person_erp_key` among the CRM records of that system), and only
     an actor the CRM does not know yet by the settings' match key, among the records not
     linked to that system; each actor is its own entity (grouped by its ERP key).
+
+    `crm_keys` (a `transforms.chunks.CrmKeys`): the CRM's match keys as read before the
+    first chunk of a large file; by default they are read here.
     """
     if erp_system is not None:
         rows = rows.with_columns(
@@ -422,7 +425,8 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
             # no company is made up for it
             candidates = frame.filter(orphan)  # (usually few: the check runs on them only)
             if settings.person.match in ("email", "mobile", "number", "id") and candidates.height:
-                crm_pkeys = m.crm_person_keys(store, settings.person.match)
+                crm_pkeys = (crm_keys.person if crm_keys is not None
+                             else m.crm_person_keys(store, settings.person.match))
                 key = m.person_key(settings.person.match, set(frame.columns))
                 known = candidates.filter(key.is_in(crm_pkeys["key"].implode()).fill_null(False))
                 orphan = orphan & ~pl.col("source_row").is_in(known["source_row"].implode())
@@ -452,7 +456,8 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
     frame = frame.with_columns(
         pl.when(pl.col("_has_company"))
         .then(m.company_key(cmatch, fnames)).alias("_ckey"))
-    crm_ckeys = m.crm_company_keys(store, cmatch)
+    crm_ckeys = (crm_keys.company if crm_keys is not None
+                 else m.crm_company_keys(store, cmatch))
     erp_c = erp_system is not None and "company_erp_key" in fnames
     if erp_c:
         frame, crm_ckeys = m.erp_cascade(frame, crm_ckeys, m.crm_erp_keys(store, "company", erp_system),
@@ -522,7 +527,7 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
         m.person_key(pmatch, set(prows.columns)).alias("_pkey"),
         scope_file.alias("_pscope"), scope_crm.alias("_pscope_crm"))
     if crm_pkeys is None:  # (read once: the create_company check may have read them)
-        crm_pkeys = m.crm_person_keys(store, pmatch)
+        crm_pkeys = crm_keys.person if crm_keys is not None else m.crm_person_keys(store, pmatch)
     erp_p = erp_system is not None and "person_erp_key" in prows.columns
     if erp_p:
         prows, crm_pkeys = m.erp_cascade(prows, crm_pkeys,

@@ -68,7 +68,8 @@ def empty_summary(*, run_id: str, source: str, file: str) -> dict[str, Any]:
 
 def warnings_list(warnings: pl.DataFrame) -> list[dict[str, Any]]:
     """Warnings for the summary: row, column, code, message; no cell values (personal data)."""
-    listed = warnings.sort("source_row").head(MAX_WARNINGS_LISTED)
+    listed = warnings.sort("source_row", "column", "code", "reason", nulls_last=True).head(
+        MAX_WARNINGS_LISTED)
     out = [{"row": r, "column": c, "code": k, "message": m}
            for r, c, k, m in zip(listed["source_row"].to_list(), listed["column"].to_list(),
                                  listed["code"].to_list(), listed["reason"].to_list(), strict=True)]

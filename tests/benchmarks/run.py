@@ -160,6 +160,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
     ap.add_argument("--data", metavar="DIR", help="keep the generated file and CRM in DIR and "
                     "reuse them on the next run with the same --rows and --format")
+    ap.add_argument("--chunk-rows", type=int, help="[import] chunk_rows for the import "
+                    "(default: the setting's default)")
     ap.add_argument("--only", choices=["import", "floors"], help="measure only the import, or "
                     "only the floors (and dlt)")
     ap.add_argument("--pg", metavar="URL", help="also import into a PostgreSQL store: a server "
@@ -183,7 +185,8 @@ def main() -> None:
             if kept:
                 (source / "done").touch()
         settings = Path(tmp) / "settings.toml"
-        settings.write_text(SETTINGS, encoding="utf-8")
+        settings.write_text(SETTINGS + (f"[import]\nchunk_rows = {args.chunk_rows}\n"
+                                        if args.chunk_rows else ""), encoding="utf-8")
         made = time.perf_counter() - t
 
         def fresh(name: str) -> Path:

@@ -40,20 +40,21 @@ def count_lines(path: Path) -> int:
     return n + (last != b"\n")
 
 
-def _utf8_head(path: Path) -> str | None:
-    """The file's first bytes as text if it is UTF-8 (BOM or not), else None."""
+def _utf8_head(path: Path) -> tuple[str, str] | None:
+    """(the file's first bytes as text, encoding) if it is UTF-8 (BOM or not), else None."""
     with open(path, "rb") as fh:
         head = fh.read(HEAD)
+    encoding = "utf-8"
     if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8):]
+        head, encoding = head[len(codecs.BOM_UTF8):], "utf-8-sig"
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:4096]:
         return None
     try:
-        return head.decode("utf-8")
+        return head.decode("utf-8"), encoding
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # (not just a character cut at the end of the sample)
             return None
-        return head[:exc.start].decode("utf-8")
+        return head[:exc.start].decode("utf-8"), encoding
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class CsvStream:
     header: Header
     records: int  # cell rows in the file, the header's included
     sep: str
+    encoding: str  # utf-8, or utf-8-sig (with a byte order mark)
 
     def batches(self, size: int) -> Iterator[RawTable]:
         """RawTables of `size` records each (blank rows dropped), in file order."""
@@ -73,15 +75,16 @@ class CsvStream:
             body, issues = body_of(cells, self.header, first_row=start + 1, source="csv",
                                    sep=self.sep)
             yield RawTable(body, self.header.headers, "csv", path=str(self.path),
-                           encoding="utf-8", row_issues=issues)
+                           encoding=self.encoding, row_issues=issues)
 
 
 def open_csv_stream(path: Path, folder: Path) -> CsvStream | None:
     """Prepare `path` for reading in batches (its cells go to `folder`); None when the file
     is not UTF-8 (read it whole instead)."""
-    head = _utf8_head(path)
-    if head is None:
+    found = _utf8_head(path)
+    if found is None:
         return None
+    head, encoding = found
     sep = _delimiter(head)
     try:
         # polars takes the field count from the first line: give it the widest line's
@@ -108,4 +111,4 @@ def open_csv_stream(path: Path, folder: Path) -> CsvStream | None:
     # columns only a quoted separator suggested, empty from top to bottom
     columns = [c for c in stats.columns[1:] if stats[c][0] < records] or [stats.columns[1]]
     top = _without_comments(scan.head(HEADER_SCAN_ROWS).select(columns).collect())
-    return CsvStream(path, cells, header_of(top, path), records, sep)
+    return CsvStream(path, cells, header_of(top, path), records, sep, encoding)

@@ -1,0 +1,289 @@
+"""A large CSV imported in chunks: the memory of one chunk, the result of the whole file.
+
+1. The file is read a batch at a time (`transforms.sources.csv_stream`); each batch is
+   mapped, validated and staged (`staging.raw_rows`, `staging.canonical`), and its valid
+   rows go to a scratch Parquet file with the keys that tie rows together.
+2. The CRM's match keys are read once; rows are split into chunks of whole connected
+   components (`transforms.chunks`): no entity, and no CRM record, spans two chunks.
+3. Each chunk is planned against that snapshot of the CRM's keys and applied; all chunks
+   share one transaction, so a failure anywhere leaves the CRM as it was.
+
+Used for contact CSVs (UTF-8) of more than `[import] chunk_rows` rows; everything else is
+read whole (`flows.pipeline.import_file`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from contracts.canonical import PlanRow
+from contracts.errors import NoRows, TooManyRejects
+from flows.faults import checkpoint
+from transforms import chunks as ch
+from transforms import report as rp
+from transforms.apply import apply_plan
+from transforms.plan import plan_contacts
+from transforms.sources import detect_source
+from transforms.sources.contacts import detect_csv_export
+from transforms.sources.csv_stream import count_lines, open_csv_stream
+from transforms.staging import InputsWriter, write_outcomes
+from transforms.validate import check_rows
+
+log = logging.getLogger("crm_import")
+
+
+def wants_chunks(req) -> bool:
+    """A contacts CSV (UTF-8) with more rows than `[import] chunk_rows`."""
+    if req.kind != "contacts" or req.erp is not None or req.source not in ("auto", "csv"):
+        return False
+    if req.encoding:
+        try:
+            if codecs.lookup(req.encoding).name not in ("utf-8", "utf-8-sig"):
+                return False
+        except LookupError:
+            return False  # (the whole-file reader says what is wrong with it)
+    path = Path(req.file)
+    try:
+        if not path.is_file() or detect_source(path, req.source) != "csv":
+            return False
+    except Exception:  # an unknown file type: the whole-file reader says so
+        return False
+    return count_lines(path) > req.settings.import_.chunk_rows + 1
+
+
+@dataclass
+class Context:
+    """What `import_file` hands over: the open store, the summary being filled, and how to
+    record the run and run a stage."""
+    req: Any
+    store: Any
+    summary: dict[str, Any]
+    run: Callable[..., Any]
+    report: Any
+    run_id: str
+    record: Callable[..., None]
+    sha: str | None
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """A stage that recurs per batch or chunk: its time is added up in `timings`."""
+        start = time.perf_counter()
+        try:
+            with self.report.inner.stage(name):
+                yield
+        finally:
+            timings = self.summary["timings"]
+            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - start, 3)
+
+
+@dataclass
+class Read:
+    """What the reading pass leaves: the valid rows (on disk), the issues, the keys."""
+    parts: list[Path]
+    rows: pl.Series  # source_row of every valid row
+    edges: pl.DataFrame  # (source_row, tie)
+    crm: ch.CrmKeys
+    rejects: pl.DataFrame
+    warnings: pl.DataFrame
+    headers: dict[str, str]
+    has_company: bool
+    has_person: bool
+
+
+def import_csv(ctx: Context, scratch: Path | None = None) -> bool:
+    """Run the import of a large CSV; fills ctx.summary (raises on bad input, like
+    `import_file`). False: the file is not for this reader (not UTF-8, or an address-book
+    export), nothing was done."""
+    from flows.pipeline import earlier_imports
+
+    req, summary = ctx.req, ctx.summary
+    path = Path(req.file)
+    with tempfile.TemporaryDirectory(prefix="crm-import-", dir=scratch) as tmp:
+        folder = Path(tmp)
+        with ctx.stage("read file"):
+            stream = ctx.run("extract", open_csv_stream, path, folder)
+        if stream is None or detect_csv_export(stream.header.headers):
+            return False  # (not UTF-8, or an address-book export: the whole-file reader)
+        summary["source"] = "csv"
+        summary["encoding"] = stream.encoding
+        ctx.record("preview" if req.dry_run else "running", finished=False)
+        if before := earlier_imports(ctx.store, ctx.sha, ctx.run_id):
+            summary["duplicate_of"] = before
+            if req.once:
+                from flows.pipeline import AlreadyImported
+
+                raise AlreadyImported(str(path), before)
+        read = _read(ctx, stream, folder)
+        summary["chunks"] = _split(ctx, read, folder)
+        _plan_and_load(ctx, read, folder)
+    return True
+
+
+def _read(ctx: Context, stream, folder: Path) -> Read:
+    """Batch by batch: map, validate, stage the inputs, keep the valid rows and their ties."""
+    from flows.pipeline import map_columns
+
+    req, summary = ctx.req, ctx.summary
+    size = min(req.settings.import_.chunk_rows, 250_000)  # (reading needs no more at once)
+    with ctx.stage("read CRM keys"):
+        crm_all = ch.CrmKeys.read(ctx.store, req.settings)
+    parts, rows, edges, found, rejects, warnings = [], [], [], [], [], []
+    writer: InputsWriter | None = None
+    mapped = None
+    read_rows = excluded = 0
+    try:
+        for n, raw in enumerate(stream.batches(size)):
+            with ctx.stage("read file"):
+                read_rows += raw.frame.height
+                if req.exclude_rows:
+                    excluded += raw.frame.filter(
+                        pl.col("source_row").is_in(list(req.exclude_rows))).height
+                checkpoint("read")
+            with ctx.stage("map columns"):
+                mapped = ctx.run("map", map_columns, raw, req.mapping_file, req.exclude_rows,
+                                 req.kind)
+                checkpoint("map")
+            with ctx.stage("validate"):
+                checked = ctx.run("validate", check_rows, mapped.canonical, settings=req.settings,
+                                  headers=mapped.headers)
+                checkpoint("validate")
+            with ctx.stage("staging inputs"):
+                if writer is not None:
+                    writer.wait()
+                # (written in a thread while the next batch is read)
+                writer = InputsWriter(ctx.store, run_id=ctx.run_id, raw=raw.frame,
+                                      canonical=mapped.canonical)
+            with ctx.stage("keys"):
+                keys = ch.tie_keys(checked.rows, req.settings)
+                found.append(crm_all.only(keys))
+                edges.append(ch.ties(keys, found[-1], req.settings))
+                rows.append(checked.rows["source_row"])
+                part = folder / f"rows-{n}.parquet"
+                checked.rows.write_parquet(part)
+                parts.append(part)
+            if raw.row_issues is not None:
+                rejects.append(raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))
+                               .select(checked.rejects.columns))
+            rejects.append(checked.rejects)
+            warnings.append(checked.warnings)
+    finally:
+        if writer is not None:
+            with ctx.stage("staging inputs"):
+                writer.wait()
+    if mapped is None:
+        raise NoRows(req.file, "the file has a header but no rows below it")
+    summary["rows"]["read"] = read_rows
+    if req.exclude_rows:
+        summary["rows"]["excluded"] = excluded
+    summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
+                                      if mapped.headers[c] in stream.header.headers},
+                          "unmapped": mapped.unmapped}
+    log.info("run %s: %d rows read", ctx.run_id, read_rows)
+    return Read(parts, pl.concat(rows), pl.concat(edges), ch.CrmKeys.concat(found),
+                pl.concat(rejects, how="vertical_relaxed"),
+                pl.concat(warnings, how="vertical_relaxed"), mapped.headers,
+                mapped.has_company, mapped.has_person)
+
+
+def _split(ctx: Context, read: Read, folder: Path) -> int:
+    """Valid rows regrouped into chunk-<k>/ folders; returns how many chunks."""
+    with ctx.stage("split into chunks"):
+        chunk_of = ch.assign_chunks(ch.components(read.rows, read.edges),
+                                    ctx.req.settings.import_.chunk_rows)
+        read.edges = read.edges.clear()
+        for n, part in enumerate(read.parts):
+            rows = pl.read_parquet(part).join(chunk_of, on="source_row")
+            for (k,), piece in rows.partition_by("chunk", as_dict=True).items():
+                (folder / f"chunk-{k}").mkdir(exist_ok=True)
+                piece.drop("chunk").write_parquet(folder / f"chunk-{k}" / f"{n}.parquet")
+            part.unlink()
+        return int(chunk_of["chunk"].max()) + 1 if chunk_of.height else 0
+
+
+def _too_many(ctx: Context, rejected: int) -> None:
+    limit = ctx.req.settings.import_.max_rejects
+    read = ctx.summary["rows"]["read"]
+    if rejected > limit * read if isinstance(limit, float) else rejected > limit:
+        raise TooManyRejects(str(ctx.req.file), rejected, read, limit)
+
+
+def _plan_and_load(ctx: Context, read: Read, folder: Path) -> None:
+    req, summary, store = ctx.req, ctx.summary, ctx.store
+    rejects, warnings = [read.rejects], [read.warnings]
+    # the reading pass's issues are staged at once: a run stopped by them keeps them
+    write_outcomes(store, run_id=ctx.run_id, rejects=read.rejects, warnings=read.warnings,
+                   plan=None)
+    _too_many(ctx, read.rejects["source_row"].n_unique())
+    counts = {e: dict.fromkeys(rp.OUTCOMES, 0) for e in ("company", "person")}
+
+    def chunks() -> Iterator[None]:
+        for k in range(summary["chunks"]):
+            rows = pl.concat([pl.read_parquet(p) for p in sorted((folder / f"chunk-{k}").iterdir())],
+                             how="diagonal_relaxed").sort("source_row")
+            with ctx.stage("match and plan"):
+                plan = ctx.run("plan", plan_contacts, rows, settings=req.settings, store=store,
+                               headers=read.headers, has_company=read.has_company,
+                               has_person=read.has_person, crm_keys=read.crm)
+                checkpoint("plan")
+            del rows
+            PlanRow.validate(plan.row_plan)
+            with ctx.stage("write staging"):
+                # (staged on a connection of its own: kept if a later chunk fails)
+                staging = store.staging.cursor()
+                try:
+                    write_outcomes(staging, run_id=ctx.run_id, rejects=plan.rejects,
+                                   warnings=plan.warnings, plan=plan)
+                finally:
+                    staging.close()
+                checkpoint("stage")
+            rejects.append(plan.rejects)
+            warnings.append(plan.warnings)
+            for entity, ep in plan.entities.items():
+                for outcome, n in ep.counts().items():
+                    counts[entity][outcome] += n
+            if not req.dry_run:
+                with ctx.stage("load"):
+                    checkpoint("load" if k == 0 else f"chunk:{k}")
+                    ctx.run("load", apply_plan, store, plan, run_id=ctx.run_id,
+                            checkpoint=checkpoint, first=k == 0)
+            log.info("run %s: chunk %d of %d done", ctx.run_id, k + 1, summary["chunks"])
+            yield
+
+    def finish() -> None:
+        every = pl.concat(rejects, how="vertical_relaxed").sort("source_row")
+        summary["rows"]["rejected"] = every["source_row"].n_unique()
+        summary.update(counts)
+        all_warnings = pl.concat(warnings, how="vertical_relaxed")
+        summary["warnings"] = rp.warnings_list(all_warnings)
+        if summary.get("duplicate_of"):
+            summary["warnings"].insert(0, {
+                "row": None, "column": None, "code": "duplicate_file",
+                "message": "an identical file was imported before, as run "
+                           + ", ".join(summary["duplicate_of"])})
+        ctx.report.rejects(every)
+        _too_many(ctx, summary["rows"]["rejected"])
+
+    if req.dry_run:
+        for _ in chunks():
+            pass
+        finish()
+        ctx.record("preview")
+        return
+    summary["selections"] = {"new": f"{ctx.run_id}-new", "updated": f"{ctx.run_id}-updated"}
+    with store.transaction():
+        for _ in chunks():
+            pass
+        finish()
+        summary["status"] = "completed"
+        ctx.record("completed")
+        checkpoint("commit")

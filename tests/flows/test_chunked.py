@@ -1,0 +1,144 @@
+"""A large CSV imported in chunks lands what the same file imported whole lands.
+
+The file ties rows across chunk boundaries on purpose: a company's persons far apart, one
+person's rows far apart (with conflicting values), two rows finding the same CRM person by
+two of its addresses, persons without company sharing a name, new list values in every
+chunk, bad values in some. `[import] chunk_rows` = 1,000 makes 4+ chunks of 4,000 rows.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from contracts.settings import parse_settings
+from flows.pipeline import ImportRequest, import_contacts
+from tests.conftest import seed, snapshot, table
+
+pytestmark = pytest.mark.both_stores
+N = 4000
+
+
+def _file(path):
+    i = pl.int_range(0, N, eager=True)
+    frame = pl.DataFrame({"i": i}).with_columns(
+        ((pl.col("i") * 7) % 900).alias("c"),  # a company's rows spread over the file
+    ).select(
+        pl.when(pl.col("i") % 50 == 3).then(None)  # no company: one is made from the name
+        .when(pl.col("i") % 2 == 0).then(pl.format("Firma {} AS", "c"))
+        .otherwise(pl.format("FIRMA  {}  as", "c")).alias("Company"),
+        pl.format("Gate {}", pl.col("i") % 13).alias("Address"),
+        pl.when(pl.col("i") % 50 == 3).then(pl.lit("Ola")).otherwise(
+            pl.format("Fornavn{}", pl.col("i") % 97)).alias("First name"),
+        pl.when(pl.col("i") % 50 == 3).then(pl.lit("Nordmann")).otherwise(
+            pl.format("Etternavn{}", pl.col("i") % 89)).alias("Last name"),
+        # rows i and i + 2000 are one person (by e-mail) for i % 10 == 1
+        pl.when(pl.col("i") % 10 == 1).then(pl.format("same{}@x.no", pl.col("i") % 2000))
+        .when(pl.col("i") == 5).then(pl.lit("not an address"))
+        .otherwise(pl.format("p{}@x.no", "i")).alias("Email"),
+        pl.when(pl.col("i") % 11 == 0).then(pl.lit("12"))
+        .otherwise(pl.format("+47 4{}", pl.col("i") % 9_000_000 + 1_000_000)).alias("Mobile"),
+        pl.format("Kategori {}", pl.col("i") % 17).alias("Category"),
+    )
+    frame.write_csv(path)
+    return path
+
+
+def _seeded(db):
+    seed(db, companies=[{"company_id": 1, "name": "Firma 10 AS", "street": None},
+                        {"company_id": 2, "name": "FIRMA 20 AS", "street": "Old 1"},
+                        {"company_id": 3, "name": "firma 20 as", "street": None}],  # ambiguous
+         persons=[{"person_id": 1, "company_id": 1, "first_name": "Eksist", "last_name": "Ens"},
+                  {"person_id": 2, "company_id": None, "first_name": "To", "last_name": "Adresser"}],
+         emails=[{"email_id": 1, "owner_kind": "person", "owner_id": 1, "address": "P100@X.NO",
+                  "rank": 1},
+                 # one CRM person, found by a row near the start and one near the end
+                 {"email_id": 2, "owner_kind": "person", "owner_id": 2, "address": "p8@x.no",
+                  "rank": 1},
+                 {"email_id": 3, "owner_kind": "person", "owner_id": 2, "address": "p3998@x.no",
+                  "rank": 2}],
+         list_items=[{"list_item_id": 1, "list_name": "category", "value": "Kategori 3",
+                      "is_default": False}])
+
+
+def _run(file, db, match, chunk_rows, **kw):
+    settings = parse_settings({"person": {"match": match}, "import": {"chunk_rows": chunk_rows}})
+    return import_contacts(ImportRequest(file=str(file), db=str(db), settings=settings, **kw))
+
+
+def _natural(db) -> dict[str, list]:
+    """The CRM with record ids replaced by the first file row of the entity they belong to
+    (a chunked run numbers new records in another order)."""
+    plan = table(db, "SELECT entity, crm_id, min(source_row) AS first FROM staging.plan "
+                     "WHERE crm_id IS NOT NULL GROUP BY 1, 2")
+    new = table(db, "SELECT entity, entity_id AS crm_id FROM change_log WHERE op = 'insert' "
+                    "AND entity IN ('company', 'person')")
+    label = {}
+    for e, cid, first in plan.rows():
+        label[(e, cid)] = f"{e}@{first}"
+    for e, cid in new.rows():  # new records: by the row that made them, via their values
+        label.setdefault((e, cid), None)
+    snap = {}
+    for name in ("company", "person", "email", "phone", "list_item"):
+        rows = table(db, f"SELECT * FROM {name}").to_dicts()
+        out = []
+        for r in rows:
+            r.pop(f"{name}_id", None)
+            if name == "person" and r.get("company_id") is not None:
+                r["company_id"] = label.get(("company", r["company_id"]), "new")
+            if "owner_id" in r:
+                r["owner_id"] = label.get((r["owner_kind"], r["owner_id"]), "new")
+            out.append(repr(sorted(r.items())))
+        snap[name] = sorted(out)
+    return snap
+
+
+@pytest.mark.parametrize("match", ["email", "name"])
+def test_chunks_land_what_the_whole_file_lands(tmp_path, db, match, request):
+    file = _file(tmp_path / "big.csv")
+    other = (tmp_path / "whole.duckdb") if isinstance(db, type(tmp_path)) else \
+        request.getfixturevalue("pg_server").fresh_database()
+    _seeded(db)
+    _seeded(other)
+    chunked = _run(file, db, match, 1000)
+    whole = _run(file, other, match, 1_000_000)
+    assert chunked["status"] == whole["status"] == "completed", chunked["errors"]
+    assert chunked["chunks"] >= 4 and "chunks" not in whole
+    for key in ("rows", "company", "person", "warnings", "selections"):
+        if key == "selections":
+            continue
+        assert chunked[key] == whole[key], key
+    assert _natural(db) == _natural(other)
+    for t in ("staging.rejects", "staging.warnings"):
+        q = f"SELECT * EXCLUDE (run_id) FROM {t} ORDER BY ALL"
+        assert table(db, q).equals(table(other, q)), t
+    q = "SELECT source_row, entity, outcome, reason FROM staging.plan ORDER BY ALL"
+    assert table(db, q).equals(table(other, q))
+    # the ambiguous company and the twice-found CRM person came out alike
+    assert whole["company"]["ambiguous"] >= 1
+    n = table(db, "SELECT count(*) FROM selection_member").item()
+    assert n == table(other, "SELECT count(*) FROM selection_member").item() > 0
+
+
+def test_a_failure_in_a_later_chunk_leaves_the_crm_as_it_was(tmp_path, db, monkeypatch):
+    file = _file(tmp_path / "big.csv")
+    _seeded(db)
+    before = snapshot(db)
+    monkeypatch.setenv("CRM_IMPORT_FAIL_AT", "chunk:2")
+    with pytest.raises(RuntimeError, match="chunk:2"):
+        _run(file, db, "email", 1000)
+    assert snapshot(db) == before
+    assert table(db, "SELECT status FROM import_run").item() == "failed"
+    # what was staged before the failure stays for the analyst
+    assert table(db, "SELECT count(*) FROM staging.plan").item() > 0
+
+
+def test_dry_run_in_chunks_changes_nothing_and_counts_alike(tmp_path, db):
+    file = _file(tmp_path / "big.csv")
+    _seeded(db)
+    before = snapshot(db)
+    preview = _run(file, db, "email", 1000, dry_run=True)
+    assert preview["status"] == "preview" and snapshot(db) == before
+    real = _run(file, db, "email", 1000)
+    assert {k: real[k] for k in ("company", "person")} == \
+        {k: preview[k] for k in ("company", "person")}

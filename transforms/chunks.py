@@ -1,0 +1,127 @@
+"""A large file in chunks that share nothing the plan looks at (SPEC §3: rows that share a
+key are one entity), so that planning and applying them one after another gives what
+planning the file whole gives — with the memory of one chunk.
+
+Rows are tied together by:
+- their company key (a person without company under `create_company`: the company made
+  from their name, as the plan makes it);
+- their person key (name keys within their company key: the plan scopes them so);
+- the CRM person their global key (email, mobile, number, id) finds: two e-mail
+  addresses of one CRM person found by two rows.
+
+Ties go both ways and chain: a chunk is a set of whole connected components. A tie too
+many only makes a chunk larger; one too few would split an entity, so every rule above
+errs on the side of tying. What the CRM holds is snapshotted before the first chunk
+(`crm_keys_in_file`): a chunk never matches what an earlier chunk created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from contracts.settings import ImportSettings
+from transforms import match as m
+from transforms.plan import _filled, _present
+
+
+@dataclass(frozen=True)
+class CrmKeys:
+    """The CRM's match keys, read once: company (crm_id, key), person (crm_id, scope, key)."""
+    company: pl.DataFrame
+    person: pl.DataFrame
+
+    @classmethod
+    def read(cls, store, settings: ImportSettings) -> CrmKeys:
+        return cls(m.crm_company_keys(store, settings.company.match),
+                   m.crm_person_keys(store, settings.person.match))
+
+    def only(self, file_keys: pl.DataFrame) -> CrmKeys:
+        """The keys a file's keys (`ckey`, `pkey`) can find."""
+        return CrmKeys(
+            self.company.join(file_keys.select(pl.col("ckey").alias("key")).drop_nulls()
+                              .unique(), on="key", how="semi"),
+            self.person.join(file_keys.select(pl.col("pkey").alias("key")).drop_nulls()
+                             .unique(), on="key", how="semi"))
+
+    @staticmethod
+    def concat(parts: list[CrmKeys]) -> CrmKeys:
+        return CrmKeys(pl.concat([p.company for p in parts]).unique(),
+                       pl.concat([p.person for p in parts]).unique())
+
+
+def tie_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:
+    """source_row, ckey, pkey, tie (the person key with its scope) of validated rows."""
+    pmatch = settings.person.match
+    company_cols = _present(rows, "company")
+    person_cols = _present(rows, "person") if pmatch != "none" else []
+    names = set(rows.columns)
+    has_company, has_person = _filled(company_cols), _filled(person_cols)
+    if settings.person.if_no_company == "create_company":
+        # the company the plan makes from a person without one (always, here: tying more
+        # rows than the plan groups is harmless)
+        full = pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
+                                                  "person_last_name") if c in names],
+                             separator=" ", ignore_nulls=True).replace("", None) \
+            if names & {"person_first_name", "person_last_name"} else pl.lit(None, pl.String)
+        contact = pl.coalesce([full, *[pl.col(c) for c in ("person_email", "person_mobile",
+                                                           "person_phone") if c in names],
+                               pl.lit(None, pl.String)])
+        orphan = has_person & ~has_company
+        rows = rows.with_columns(
+            pl.when(orphan).then(contact).otherwise(
+                pl.col("company_name") if "company_name" in names else None).alias("company_name"))
+        has_company = has_company | orphan
+        names.add("company_name")
+    ckey = pl.when(has_company).then(m.company_key(settings.company.match, names))
+    pkey = pl.when(has_person).then(m.person_key(pmatch, names))
+    scope = pl.col("ckey").fill_null("none") if pmatch == "name" else pl.lit("any")
+    return rows.select("source_row", ckey.alias("ckey"), pkey.alias("pkey")).with_columns(
+        pl.when(pl.col("pkey").is_not_null())
+        .then(pl.concat_str([scope, pl.col("pkey")], separator="|")).alias("tie"))
+
+
+def ties(keys: pl.DataFrame, crm: CrmKeys, settings: ImportSettings) -> pl.DataFrame:
+    """(source_row, tie) edges: u64 hashes of the keys a row shares with other rows."""
+    edges = [
+        keys.select("source_row", (pl.lit("c:") + pl.col("ckey")).hash(1).alias("tie"),
+                    pl.col("ckey").is_not_null().alias("_on")),
+        keys.select("source_row", (pl.lit("p:") + pl.col("tie")).hash(1).alias("tie"),
+                    pl.col("tie").is_not_null().alias("_on")),
+    ]
+    if settings.person.match in ("email", "mobile", "number", "id"):
+        found = keys.select("source_row", pl.col("pkey").alias("key")).drop_nulls().join(
+            crm.person.select("crm_id", "key"), on="key")
+        edges.append(found.select("source_row", (pl.lit("crm:") + pl.col("crm_id").cast(pl.String))
+                                  .hash(1).alias("tie"), pl.lit(True).alias("_on")))
+    return pl.concat(edges).filter("_on").drop("_on")
+
+
+def components(rows: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
+    """source_row → component (the smallest source_row it is tied to, through any chain)."""
+    label = pl.DataFrame({"source_row": rows}).with_columns(pl.col("source_row").alias("comp"))
+    while True:
+        per_tie = (edges.join(label, on="source_row")
+                   .group_by("tie").agg(pl.col("comp").min().alias("_t")))
+        reached = (edges.join(per_tie, on="tie")
+                   .group_by("source_row").agg(pl.col("_t").min()))
+        moved = (label.join(reached, on="source_row", how="left")
+                 .with_columns(pl.min_horizontal("comp", "_t").alias("_new")))
+        if moved.filter(pl.col("_new") < pl.col("comp")).height == 0:
+            return label
+        # (pointer jumping: take the label's own label, so long chains settle in log steps)
+        moved = moved.select("source_row", pl.col("_new").alias("comp"))
+        label = moved.join(moved.rename({"source_row": "comp", "comp": "_far"}), on="comp",
+                           how="left").select(
+            "source_row", pl.coalesce("_far", "comp").alias("comp"))
+
+
+def assign_chunks(comp: pl.DataFrame, size: int) -> pl.DataFrame:
+    """source_row → chunk: whole components, in order of their first row, ~size rows each
+    (a component larger than `size` is a chunk of its own)."""
+    sizes = comp.group_by("comp").len().sort("comp").with_columns(
+        ((pl.col("len").cum_sum() - pl.col("len")) // size).alias("_c"))
+    # number the chunks 0, 1, 2… (a big component can skip numbers)
+    sizes = sizes.with_columns(pl.col("_c").rank("dense").cast(pl.Int32).sub(1).alias("chunk"))
+    return comp.join(sizes.select("comp", "chunk"), on="comp").select("source_row", "chunk")
