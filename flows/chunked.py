@@ -89,10 +89,8 @@ class Context:
 @dataclass
 class Read:
     """What the reading pass leaves: the valid rows (on disk), the issues, the keys."""
-    parts: list[Path]
-    rows: pl.Series  # source_row of every valid row
-    edges: pl.DataFrame  # (source_row, tie)
-    crm: ch.CrmKeys
+    parts: list[Path]  # the valid rows, a file per batch
+    keys: list[Path]  # their keys (`chunks.tie_keys`), a file per batch
     rejects: pl.DataFrame
     warnings: pl.DataFrame
     headers: dict[str, str]
@@ -124,8 +122,8 @@ def import_csv(ctx: Context, scratch: Path | None = None) -> bool:
 
                 raise AlreadyImported(str(path), before)
         read = _read(ctx, stream, folder)
-        summary["chunks"] = _split(ctx, read, folder)
-        _plan_and_load(ctx, read, folder)
+        summary["chunks"], crm = _split(ctx, read, folder)
+        _plan_and_load(ctx, read, crm, folder)
     return True
 
 
@@ -135,9 +133,7 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
 
     req, summary = ctx.req, ctx.summary
     size = min(req.settings.import_.chunk_rows, 250_000)  # (reading needs no more at once)
-    with ctx.stage("read CRM keys"):
-        crm_all = ch.CrmKeys.read(ctx.store, req.settings)
-    parts, rows, edges, found, rejects, warnings = [], [], [], [], [], []
+    parts, key_parts, rejects, warnings = [], [], [], []
     writer: InputsWriter | None = None
     mapped = None
     read_rows = excluded = 0
@@ -164,13 +160,10 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
                 writer = InputsWriter(ctx.store, run_id=ctx.run_id, raw=raw.frame,
                                       canonical=mapped.canonical)
             with ctx.stage("keys"):
-                keys = ch.tie_keys(checked.rows, req.settings)
-                found.append(crm_all.only(keys))
-                edges.append(ch.ties(keys, found[-1], req.settings))
-                rows.append(checked.rows["source_row"])
-                part = folder / f"rows-{n}.parquet"
-                checked.rows.write_parquet(part)
-                parts.append(part)
+                key_parts.append(folder / f"keys-{n}.parquet")
+                ch.tie_keys(checked.rows, req.settings).write_parquet(key_parts[-1])
+                parts.append(folder / f"rows-{n}.parquet")
+                checked.rows.write_parquet(parts[-1])
             if raw.row_issues is not None:
                 rejects.append(raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))
                                .select(checked.rejects.columns))
@@ -189,25 +182,28 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
                                       if mapped.headers[c] in stream.header.headers},
                           "unmapped": mapped.unmapped}
     log.info("run %s: %d rows read", ctx.run_id, read_rows)
-    return Read(parts, pl.concat(rows), pl.concat(edges), ch.CrmKeys.concat(found),
-                pl.concat(rejects, how="vertical_relaxed"),
+    return Read(parts, key_parts, pl.concat(rejects, how="vertical_relaxed"),
                 pl.concat(warnings, how="vertical_relaxed"), mapped.headers,
                 mapped.has_company, mapped.has_person)
 
 
-def _split(ctx: Context, read: Read, folder: Path) -> int:
-    """Valid rows regrouped into chunk-<k>/ folders; returns how many chunks."""
+def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, ch.CrmKeys]:
+    """Valid rows regrouped into chunk-<k>/ folders; returns how many chunks, and the CRM
+    keys the file can find (read once, before anything changes)."""
+    settings = ctx.req.settings
+    keys = pl.scan_parquet(read.keys)
+    with ctx.stage("read CRM keys"):
+        crm = ch.CrmKeys.read(ctx.store, settings).only(keys)
     with ctx.stage("split into chunks"):
-        chunk_of = ch.assign_chunks(ch.components(read.rows, read.edges),
-                                    ctx.req.settings.import_.chunk_rows)
-        read.edges = read.edges.clear()
+        chunk_of = ch.assign_chunks(ch.components(*ch.ties(keys, crm, settings)),
+                                    settings.import_.chunk_rows)
         for n, part in enumerate(read.parts):
             rows = pl.read_parquet(part).join(chunk_of, on="source_row")
             for (k,), piece in rows.partition_by("chunk", as_dict=True).items():
                 (folder / f"chunk-{k}").mkdir(exist_ok=True)
                 piece.drop("chunk").write_parquet(folder / f"chunk-{k}" / f"{n}.parquet")
             part.unlink()
-        return int(chunk_of["chunk"].max()) + 1 if chunk_of.height else 0
+        return (int(chunk_of["chunk"].max()) + 1 if chunk_of.height else 0), crm
 
 
 def _too_many(ctx: Context, rejected: int) -> None:
@@ -217,7 +213,7 @@ def _too_many(ctx: Context, rejected: int) -> None:
         raise TooManyRejects(str(ctx.req.file), rejected, read, limit)
 
 
-def _plan_and_load(ctx: Context, read: Read, folder: Path) -> None:
+def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> None:
     req, summary, store = ctx.req, ctx.summary, ctx.store
     rejects, warnings = [read.rejects], [read.warnings]
     # the reading pass's issues are staged at once: a run stopped by them keeps them
@@ -233,7 +229,7 @@ def _plan_and_load(ctx: Context, read: Read, folder: Path) -> None:
             with ctx.stage("match and plan"):
                 plan = ctx.run("plan", plan_contacts, rows, settings=req.settings, store=store,
                                headers=read.headers, has_company=read.has_company,
-                               has_person=read.has_person, crm_keys=read.crm)
+                               has_person=read.has_person, crm_keys=crm)
                 checkpoint("plan")
             del rows
             PlanRow.validate(plan.row_plan)

@@ -177,13 +177,18 @@ def _update(store, table: str, key: str, changes: pl.DataFrame, log: list[pl.Dat
     if changes.height == 0:
         return
     staged = changes.select(pl.col("crm_id").alias("entity_id"), "field", "old_value", "new_value")
-    store.register(f"stage_{table}_update", staged)
-    types = COLUMN_TYPES.get(table, {})
-    for field in staged["field"].unique().sort().to_list():
-        store.execute(q.update_field(table, key, field, types.get(field, "VARCHAR"),
-                                     f"stage_{table}_update"), [field])
+    update_fields(store, table, key, staged)
     log.append(staged.select(pl.lit(table).alias("entity"), "entity_id", pl.lit("update").alias("op"),
                              "field", "old_value", "new_value"))
+
+
+def update_fields(store, table: str, key: str, staged: pl.DataFrame) -> None:
+    """Set fields from a long frame (entity_id, field, new_value): one UPDATE per field."""
+    types = COLUMN_TYPES.get(table, {})
+    for field in staged["field"].unique().sort().to_list():
+        rows = staged.filter(pl.col("field") == field).select("entity_id", "new_value")
+        store.run_with(rows, lambda name, f=field: q.update_field(
+            table, key, f, types.get(f, "VARCHAR"), name))
 
 
 def _selections(store, run_id: str, new: dict[str, pl.Series], updated: dict[str, pl.Series],

@@ -37,18 +37,13 @@ class CrmKeys:
         return cls(m.crm_company_keys(store, settings.company.match),
                    m.crm_person_keys(store, settings.person.match))
 
-    def only(self, file_keys: pl.DataFrame) -> CrmKeys:
-        """The keys a file's keys (`ckey`, `pkey`) can find."""
-        return CrmKeys(
-            self.company.join(file_keys.select(pl.col("ckey").alias("key")).drop_nulls()
-                              .unique(), on="key", how="semi"),
-            self.person.join(file_keys.select(pl.col("pkey").alias("key")).drop_nulls()
-                             .unique(), on="key", how="semi"))
+    def only(self, keys: pl.LazyFrame) -> CrmKeys:
+        """The CRM keys that the file's keys (`ckey`, `pkey`) can find."""
+        def found(crm: pl.DataFrame, column: str) -> pl.DataFrame:
+            return crm.lazy().join(keys.select(pl.col(column).alias("key")).drop_nulls().unique(),
+                                   on="key", how="semi").collect()
 
-    @staticmethod
-    def concat(parts: list[CrmKeys]) -> CrmKeys:
-        return CrmKeys(pl.concat([p.company for p in parts]).unique(),
-                       pl.concat([p.person for p in parts]).unique())
+        return CrmKeys(found(self.company, "ckey"), found(self.person, "pkey"))
 
 
 def tie_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:
@@ -82,39 +77,47 @@ def tie_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:
         .then(pl.concat_str([scope, pl.col("pkey")], separator="|")).alias("tie"))
 
 
-def ties(keys: pl.DataFrame, crm: CrmKeys, settings: ImportSettings) -> pl.DataFrame:
-    """(source_row, tie) edges: u64 hashes of the keys a row shares with other rows."""
-    edges = [
-        keys.select("source_row", (pl.lit("c:") + pl.col("ckey")).hash(1).alias("tie"),
-                    pl.col("ckey").is_not_null().alias("_on")),
-        keys.select("source_row", (pl.lit("p:") + pl.col("tie")).hash(1).alias("tie"),
-                    pl.col("tie").is_not_null().alias("_on")),
-    ]
+def ties(keys: pl.LazyFrame, crm: CrmKeys, settings: ImportSettings
+         ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What ties rows: (source_row, c, p) — u64 hashes of a row's company tie and person tie
+    (null: none) — and (source_row, tie): the rare rows whose different keys find one CRM
+    person (a person with two addresses, each in another row)."""
+    per_row = keys.select(
+        "source_row",
+        (pl.lit("c:") + pl.col("ckey")).hash(1).alias("c"),
+        (pl.lit("p:") + pl.col("tie")).hash(1).alias("p")).collect()
+    extra = pl.DataFrame(schema={"source_row": pl.Int64, "tie": pl.UInt64})
     if settings.person.match in ("email", "mobile", "number", "id"):
-        found = keys.select("source_row", pl.col("pkey").alias("key")).drop_nulls().join(
-            crm.person.select("crm_id", "key"), on="key")
-        edges.append(found.select("source_row", (pl.lit("crm:") + pl.col("crm_id").cast(pl.String))
-                                  .hash(1).alias("tie"), pl.lit(True).alias("_on")))
-    return pl.concat(edges).filter("_on").drop("_on")
+        found = (keys.select("source_row", pl.col("pkey").alias("key")).drop_nulls()
+                 .join(crm.person.lazy().select("crm_id", "key"), on="key").collect())
+        shared = (found.group_by("crm_id").agg(pl.col("key").n_unique().alias("_n"))
+                  .filter(pl.col("_n") > 1))
+        extra = found.join(shared, on="crm_id", how="semi").select(
+            "source_row", pl.col("crm_id").cast(pl.String).hash(2).alias("tie"))
+    return per_row, extra
 
 
-def components(rows: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
-    """source_row → component (the smallest source_row it is tied to, through any chain)."""
-    label = pl.DataFrame({"source_row": rows}).with_columns(pl.col("source_row").alias("comp"))
+def components(per_row: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
+    """source_row → comp: the smallest source_row a row is tied to, through any chain."""
+    def spread(label: pl.Expr, by: str) -> pl.Expr:
+        return pl.when(pl.col(by).is_null()).then(label).otherwise(label.min().over(by))
+
+    frame = per_row.with_columns(pl.col("source_row").alias("comp"))
     while True:
-        per_tie = (edges.join(label, on="source_row")
-                   .group_by("tie").agg(pl.col("comp").min().alias("_t")))
-        reached = (edges.join(per_tie, on="tie")
-                   .group_by("source_row").agg(pl.col("_t").min()))
-        moved = (label.join(reached, on="source_row", how="left")
-                 .with_columns(pl.min_horizontal("comp", "_t").alias("_new")))
+        moved = (frame.with_columns(spread(pl.col("comp"), "c").alias("_new"))
+                 .with_columns(spread(pl.col("_new"), "p")))
+        if extra.height:
+            via = (extra.join(moved.select("source_row", "_new"), on="source_row")
+                   .with_columns(pl.col("_new").min().over("tie"))
+                   .group_by("source_row").agg(pl.col("_new").min().alias("_via")))
+            moved = (moved.join(via, on="source_row", how="left")
+                     .with_columns(pl.min_horizontal("_new", "_via").alias("_new")).drop("_via"))
         if moved.filter(pl.col("_new") < pl.col("comp")).height == 0:
-            return label
-        # (pointer jumping: take the label's own label, so long chains settle in log steps)
-        moved = moved.select("source_row", pl.col("_new").alias("comp"))
-        label = moved.join(moved.rename({"source_row": "comp", "comp": "_far"}), on="comp",
-                           how="left").select(
-            "source_row", pl.coalesce("_far", "comp").alias("comp"))
+            return frame.select("source_row", "comp")
+        # (pointer jumping: a label takes its own row's label, so long chains settle fast)
+        labels = moved.select(pl.col("source_row").alias("_new"), pl.col("_new").alias("_far"))
+        frame = (moved.join(labels, on="_new", how="left")
+                 .select("source_row", "c", "p", pl.coalesce("_far", "_new").alias("comp")))
 
 
 def assign_chunks(comp: pl.DataFrame, size: int) -> pl.DataFrame:

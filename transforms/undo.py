@@ -21,7 +21,8 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import CrmImportError, RunNotFound
-from transforms.store import COLUMN_TYPES, ID_COLUMN
+from transforms.apply import update_fields
+from transforms.store import ID_COLUMN
 from transforms.store import sql as q
 
 RECORD_TABLES = ("company", "person", "product")
@@ -224,12 +225,8 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
         for table, rows in restore_fields.items():
             if rows.height == 0:
                 continue
-            staged = rows.select("entity_id", "field", pl.col("old_value").alias("new_value"))
-            store.register("undo_fields", staged)
-            types = COLUMN_TYPES.get(table, {})
-            for fld in staged["field"].unique().sort().to_list():
-                store.execute(q.update_field(table, ID_COLUMN[table], fld,
-                                             types.get(fld, "VARCHAR"), "undo_fields"), [fld])
+            update_fields(store, table, ID_COLUMN[table],
+                          rows.select("entity_id", "field", pl.col("old_value").alias("new_value")))
         for table, ids in value_deletes.items():
             store.register("undo_ids", pl.DataFrame({"id": ids}))
             store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))

@@ -63,10 +63,20 @@ class BaseStore:
 
     @property
     def compute(self) -> BaseStore:
-        """Where frames already in this process are joined: DuckDB (the store itself, or
-        an in-memory DuckDB beside a server store — sending both sides to the server and
-        back costs more than the join)."""
-        return self
+        """Where frames already in this process are joined: an in-memory DuckDB beside the
+        store. (Beside a server store, sending both sides to the server and back costs more
+        than the join; beside a DuckDB store, frames registered inside the run's transaction
+        would stay alive until its commit.)"""
+        if getattr(self, "_compute", None) is None:
+            from transforms.store.duckdb_store import DuckDBStore
+
+            self._compute = DuckDBStore(":memory:", crm=False)
+        return self._compute
+
+    def close_compute(self) -> None:
+        if getattr(self, "_compute", None) is not None:
+            self._compute.close()
+            self._compute = None
 
     # --- shared -------------------------------------------------------------------------------
     def append(self, table: str, frame: pl.DataFrame) -> None:
@@ -76,6 +86,15 @@ class BaseStore:
         name = "append_" + table.replace(".", "_")
         self.register(name, frame)
         self.execute(insert_select(table, frame.columns, name))
+
+    def run_with(self, frame: pl.DataFrame, sql) -> None:
+        """Run one statement that reads one frame: `sql(name)` is the statement, reading the
+        frame as table `name` (no parameters)."""
+        self.register("frame_rows", frame)
+        try:
+            self.execute(sql("frame_rows"))
+        finally:
+            self.unregister_all()
 
     def schema_version(self) -> int | None:
         return self.scalar("SELECT max(version) FROM schema_version")

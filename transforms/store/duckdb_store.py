@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ class DuckDBStore(BaseStore):
                 self.lock.release()
             raise StoreUnavailable(self.target, _explain_lock_error(str(exc))) from None
         self._registered: list[str] = []
+        if limit := os.environ.get("CRM_IMPORT_DUCKDB_MEMORY"):
+            self.con.execute("SET memory_limit = ?", [limit])
         self.ensure_schema(crm=crm)
 
     # --- schema ---------------------------------------------------------------------------
@@ -78,6 +82,19 @@ class DuckDBStore(BaseStore):
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         self.con.execute(sql, params or [])
 
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        """Insert a frame's rows (columns by name) through a relation, not a registered view:
+        a view dropped inside a transaction keeps its frame alive until the commit (a
+        chunked import's load would hold every chunk's rows until the end)."""
+        from transforms.store.sql import insert_select
+
+        self.run_with(frame, lambda name: insert_select(table, frame.columns, name))
+
+    def run_with(self, frame: pl.DataFrame, sql: Callable[[str], str]) -> None:
+        """Run one statement that reads one frame (`sql(name)` gives it; no parameters)."""
+        arrow = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+        self.con.from_arrow(arrow).query("frame_rows", sql("frame_rows"))
+
     def cursor(self) -> DuckDBStore:
         """A second connection to the same database, for another thread (its own registered
         frames and transaction; the file lock stays with this one)."""
@@ -108,6 +125,7 @@ class DuckDBStore(BaseStore):
         self._registered.clear()
 
     def close(self) -> None:
+        self.close_compute()
         self.unregister_all()
         self.con.close()
         if self.lock:

@@ -107,7 +107,6 @@ class PostgresStore(BaseStore):
         self.target = safe_connection(url)
         self._url = url
         self._staging: BaseStore | None = None
-        self._compute: BaseStore | None = None
         self._registered: list[str] = []
         password = urlsplit(url).password
         extra: dict[str, Any] = {}
@@ -263,18 +262,8 @@ class PostgresStore(BaseStore):
             self._staging = DuckDBStore(staging_path_for(self._url), crm=False)
         return self._staging
 
-    @property
-    def compute(self) -> BaseStore:
-        if self._compute is None:
-            from transforms.store.duckdb_store import DuckDBStore
-
-            self._compute = DuckDBStore(":memory:", crm=False)
-        return self._compute
-
     def close(self) -> None:
-        if self._compute is not None:
-            self._compute.close()
-            self._compute = None
+        self.close_compute()
         if self._staging is not None:
             self._staging.close()
             self._staging = None

@@ -27,14 +27,14 @@ def insert_select(table: str, columns: list[str], source: str) -> str:
 
 
 def update_field(table: str, key: str, column: str, sql_type: str, source: str) -> str:
-    """Set one column from a staged long frame (entity_id, field, new_value).
+    """Set one column from a staged frame (entity_id, new_value) of that column's changes.
 
     The plan already decided each value (merge: fill empty; replace: overwrite when the
-    import has a value; protect: never), so the statement only applies it. Param: field.
+    import has a value; protect: never), so the statement only applies it.
     """
     return (
         f"UPDATE {ident(table)} SET {ident(column)} = CAST(s.new_value AS {sql_type}) "
-        f"FROM {ident(source)} s WHERE s.field = ? AND {ident(table)}.{ident(key)} = s.entity_id"
+        f"FROM {ident(source)} s WHERE {ident(table)}.{ident(key)} = s.entity_id"
     )
 
 
