@@ -40,6 +40,7 @@ from transforms.staging import InputsWriter, write_outcomes
 from transforms.validate import check_rows
 
 log = logging.getLogger("crm_import")
+CHUNKED_DUCKDB_MEMORY = "1GB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
 
 
 def wants_chunks(req) -> bool:
@@ -112,6 +113,8 @@ def import_csv(ctx: Context, scratch: Path | None = None) -> bool:
             stream = ctx.run("extract", open_csv_stream, path, folder)
         if stream is None or detect_csv_export(stream.header.headers):
             return False  # (not UTF-8, or an address-book export: the whole-file reader)
+        # one chunk's frames, and DuckDB's cache of the CRM file beside them
+        ctx.store.limit_memory(CHUNKED_DUCKDB_MEMORY)
         summary["source"] = "csv"
         summary["encoding"] = stream.encoding
         ctx.record("preview" if req.dry_run else "running", finished=False)
@@ -132,7 +135,7 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
     from flows.pipeline import map_columns
 
     req, summary = ctx.req, ctx.summary
-    size = min(req.settings.import_.chunk_rows, 250_000)  # (reading needs no more at once)
+    size = req.settings.import_.chunk_rows
     parts, key_parts, rejects, warnings = [], [], [], []
     writer: InputsWriter | None = None
     mapped = None
@@ -193,7 +196,7 @@ def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, ch.CrmKeys]:
     settings = ctx.req.settings
     keys = pl.scan_parquet(read.keys)
     with ctx.stage("read CRM keys"):
-        crm = ch.CrmKeys.read(ctx.store, settings).only(keys)
+        crm = ch.CrmKeys.found(ctx.store, settings, keys)
     with ctx.stage("split into chunks"):
         chunk_of = ch.assign_chunks(ch.components(*ch.ties(keys, crm, settings)),
                                     settings.import_.chunk_rows)

@@ -33,17 +33,26 @@ class CrmKeys:
     person: pl.DataFrame
 
     @classmethod
-    def read(cls, store, settings: ImportSettings) -> CrmKeys:
-        return cls(m.crm_company_keys(store, settings.company.match),
-                   m.crm_person_keys(store, settings.person.match))
+    def found(cls, store, settings: ImportSettings, keys: pl.LazyFrame,
+              slice_ids: int = 1_000_000) -> CrmKeys:
+        """The CRM keys that the file's keys (`ckey`, `pkey`) can find, read a slice of
+        record ids at a time (a CRM's keys whole would cost more memory than a chunk)."""
+        def wanted(column: str) -> pl.DataFrame:
+            return keys.select(pl.col(column).alias("key")).drop_nulls().unique().collect()
 
-    def only(self, keys: pl.LazyFrame) -> CrmKeys:
-        """The CRM keys that the file's keys (`ckey`, `pkey`) can find."""
-        def found(crm: pl.DataFrame, column: str) -> pl.DataFrame:
-            return crm.lazy().join(keys.select(pl.col(column).alias("key")).drop_nulls().unique(),
-                                   on="key", how="semi").collect()
+        def read(table: str, id_column: str, fn, match: str, want: pl.DataFrame) -> pl.DataFrame:
+            lo, hi = store.query(f"SELECT min({id_column}) AS lo, max({id_column}) AS hi "
+                                 f"FROM {table}").row(0)
+            parts = [fn(store, match, ids=(start, start + slice_ids - 1))
+                     .join(want, on="key", how="semi")
+                     for start in range(lo or 0, (hi or -1) + 1, slice_ids)]
+            return pl.concat(parts) if parts else fn(store, match).clear()
 
-        return CrmKeys(found(self.company, "ckey"), found(self.person, "pkey"))
+        company = read("company", "company_id", m.crm_company_keys, settings.company.match,
+                       wanted("ckey"))
+        person = read("person", "person_id", m.crm_person_keys, settings.person.match,
+                      wanted("pkey"))
+        return cls(company, person)
 
 
 def tie_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:

@@ -85,38 +85,51 @@ def _crm_as_canonical(frame: pl.DataFrame, entity: str) -> pl.DataFrame:
     return frame.rename(renames)
 
 
-def crm_company_keys(store, match: str) -> pl.DataFrame:
-    """crm_id, key for every CRM company."""
+def crm_company_keys(store, match: str, ids: tuple[int, int] | None = None) -> pl.DataFrame:
+    """crm_id, key for every CRM company (ids: only those with company_id in lo..hi)."""
+    where, params = ("WHERE company_id BETWEEN ? AND ?", list(ids)) if ids else ("", None)
     column = {"name": "name", "name+department": "name", "number": "number", "code": "code",
               "vat": "vat_number", "orgnr": "orgnr"}.get(match)
     if match == "id":
-        return store.query("SELECT company_id AS crm_id, CAST(company_id AS VARCHAR) AS key FROM company")
+        return store.query("SELECT company_id AS crm_id, CAST(company_id AS VARCHAR) AS key "
+                           f"FROM company {where}", params)
     extra = ", department" if match == "name+department" else ""
-    crm = _crm_as_canonical(store.query(f"SELECT company_id AS crm_id, {ident(column)}{extra} FROM company"),
-                            "company")
+    crm = _crm_as_canonical(store.query(f"SELECT company_id AS crm_id, {ident(column)}{extra} "
+                                        f"FROM company {where}", params), "company")
     names = set(crm.columns)
     return crm.select("crm_id", company_key(match, names).alias("key")).drop_nulls("key")
 
 
-def crm_person_keys(store, match: str) -> pl.DataFrame:
-    """crm_id, scope (company id as text, or 'none'), key for every CRM person."""
+def crm_person_keys(store, match: str, ids: tuple[int, int] | None = None) -> pl.DataFrame:
+    """crm_id, scope (company id as text, or 'none'), key for every CRM person (ids: only
+    persons with an id in lo..hi)."""
     scope = pl.col("company_id").cast(pl.String).fill_null("none").alias("scope")
+    params = list(ids) if ids else None
+
+    def within(column: str, joiner: str) -> str:
+        return f" {joiner} {column} BETWEEN ? AND ?" if ids else ""
+
     if match == "name":
-        crm = store.query("SELECT person_id AS crm_id, company_id, first_name, last_name FROM person")
+        crm = store.query("SELECT person_id AS crm_id, company_id, first_name, last_name FROM person"
+                          + within("person_id", "WHERE"), params)
         key = nz.person_name_key(pl.col("first_name"), pl.col("last_name"))
         return crm.select("crm_id", scope, key.alias("key")).drop_nulls("key")
     if match == "email":
-        crm = store.query("SELECT owner_id AS crm_id, address FROM email WHERE owner_kind = 'person'")
+        crm = store.query("SELECT owner_id AS crm_id, address FROM email WHERE owner_kind = 'person'"
+                          + within("owner_id", "AND"), params)
         key = nz.email_key(pl.col("address"))
     elif match == "mobile":
         crm = store.query("SELECT owner_id AS crm_id, number_e164 FROM phone "
-                          "WHERE owner_kind = 'person' AND kind = 'mobile'")
+                          "WHERE owner_kind = 'person' AND kind = 'mobile'"
+                          + within("owner_id", "AND"), params)
         key = pl.col("number_e164")
     elif match == "number":
-        crm = store.query("SELECT person_id AS crm_id, number FROM person")
+        crm = store.query("SELECT person_id AS crm_id, number FROM person"
+                          + within("person_id", "WHERE"), params)
         key = nz.text_key(pl.col("number"))
     elif match == "id":
-        crm = store.query("SELECT person_id AS crm_id, CAST(person_id AS VARCHAR) AS k FROM person")
+        crm = store.query("SELECT person_id AS crm_id, CAST(person_id AS VARCHAR) AS k FROM person"
+                          + within("person_id", "WHERE"), params)
         key = pl.col("k")
     else:
         return pl.DataFrame(schema={"crm_id": pl.Int64, "scope": pl.String, "key": pl.String})

@@ -142,3 +142,23 @@ def test_dry_run_in_chunks_changes_nothing_and_counts_alike(tmp_path, db):
     real = _run(file, db, "email", 1000)
     assert {k: real[k] for k in ("company", "person")} == \
         {k: preview[k] for k in ("company", "person")}
+
+
+def test_crm_keys_read_in_slices_are_the_keys_read_whole(tmp_path, db):
+    from transforms.chunks import CrmKeys, tie_keys
+    from transforms.store import open_store
+
+    _seeded(db)
+    settings = parse_settings({"person": {"match": "email"}})
+    keys = pl.DataFrame({"source_row": [2, 3, 4],
+                         "company_name": ["FIRMA 10 as", "Firma 20 AS", "Ny AS"],
+                         "person_email": ["p100@x.no", "p3998@x.no", "new@x.no"],
+                         "person_email__key": ["p100@x.no", "p3998@x.no", "new@x.no"]})
+    keys = tie_keys(keys, settings).lazy()
+    with open_store(str(db)) as store:
+        whole = CrmKeys.found(store, settings, keys)
+        sliced = CrmKeys.found(store, settings, keys, slice_ids=1)
+    for a, b in ((whole.company, sliced.company), (whole.person, sliced.person)):
+        assert a.sort(a.columns).equals(b.sort(b.columns))
+    assert sorted(whole.company["crm_id"].to_list()) == [1, 2, 3]
+    assert sorted(whole.person["crm_id"].to_list()) == [1, 2]

@@ -87,6 +87,10 @@ class BaseStore:
         self.register(name, frame)
         self.execute(insert_select(table, frame.columns, name))
 
+    def limit_memory(self, limit: str) -> None:
+        """Cap the engine's own caches in this process (a DuckDB store; a server's are its
+        own business)."""
+
     def run_with(self, frame: pl.DataFrame, sql) -> None:
         """Run one statement that reads one frame: `sql(name)` is the statement, reading the
         frame as table `name` (no parameters)."""

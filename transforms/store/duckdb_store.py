@@ -27,6 +27,9 @@ def _explain_lock_error(message: str) -> str:
     return message.splitlines()[0]
 
 
+MEMORY_ENV = "CRM_IMPORT_DUCKDB_MEMORY"  # DuckDB's memory_limit for the CRM file, e.g. 2GB
+
+
 class DuckDBStore(BaseStore):
     kind = "duckdb"
 
@@ -42,8 +45,8 @@ class DuckDBStore(BaseStore):
                 self.lock.release()
             raise StoreUnavailable(self.target, _explain_lock_error(str(exc))) from None
         self._registered: list[str] = []
-        if limit := os.environ.get("CRM_IMPORT_DUCKDB_MEMORY"):
-            self.con.execute("SET memory_limit = ?", [limit])
+        if limit := os.environ.get(MEMORY_ENV):
+            self.limit_memory(limit)
         self.ensure_schema(crm=crm)
 
     # --- schema ---------------------------------------------------------------------------
@@ -81,6 +84,11 @@ class DuckDBStore(BaseStore):
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         self.con.execute(sql, params or [])
+
+    def limit_memory(self, limit: str) -> None:
+        """DuckDB's buffer pool (cached blocks of the CRM file, spilled intermediates) may
+        otherwise grow to 80% of the machine's memory."""
+        self.con.execute("SET memory_limit = ?", [os.environ.get(MEMORY_ENV) or limit])
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
         """Insert a frame's rows (columns by name) through a relation, not a registered view:
