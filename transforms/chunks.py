@@ -43,8 +43,9 @@ class CrmKeys:
         def read(table: str, id_column: str, fn, match: str, want: pl.DataFrame) -> pl.DataFrame:
             lo, hi = store.query(f"SELECT min({id_column}) AS lo, max({id_column}) AS hi "
                                  f"FROM {table}").row(0)
+            # (an inner join on the unique wanted keys: the slice, the smaller side, is hashed)
             parts = [fn(store, match, ids=(start, start + slice_ids - 1))
-                     .join(want, on="key", how="semi")
+                     .join(want, on="key", how="inner")
                      for start in range(lo or 0, (hi or -1) + 1, slice_ids)]
             return pl.concat(parts) if parts else fn(store, match).clear()
 
