@@ -40,7 +40,7 @@ from transforms.staging import InputsWriter, write_outcomes
 from transforms.validate import check_rows
 
 log = logging.getLogger("crm_import")
-CHUNKED_DUCKDB_MEMORY = "1GB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
+CHUNKED_DUCKDB_MEMORY = "512MB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
 
 
 def wants_chunks(req) -> bool:
