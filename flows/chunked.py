@@ -19,7 +19,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,14 @@ class Read:
     headers: dict[str, str]
     has_company: bool
     has_person: bool
+    # the last batch's staging, still being written (awaited before the run ends)
+    pending: InputsWriter | None = None
+
+    def staged(self) -> None:
+        """Wait for the inputs' staging; a failure there fails the run."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.wait()
 
 
 def import_csv(ctx: Context, scratch: Path | None = None) -> bool:
@@ -125,8 +133,12 @@ def import_csv(ctx: Context, scratch: Path | None = None) -> bool:
 
                 raise AlreadyImported(str(path), before)
         read = _read(ctx, stream, folder)
-        summary["chunks"], crm = _split(ctx, read, folder)
-        _plan_and_load(ctx, read, crm, folder)
+        try:
+            summary["chunks"], crm = _split(ctx, read, folder)
+            _plan_and_load(ctx, read, crm, folder)
+        finally:
+            with suppress(BaseException):  # (a failed run: its error is what matters)
+                read.staged()
     return True
 
 
@@ -172,10 +184,11 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
                                .select(checked.rejects.columns))
             rejects.append(checked.rejects)
             warnings.append(checked.warnings)
-    finally:
+    except BaseException:
         if writer is not None:
-            with ctx.stage("staging inputs"):
+            with suppress(BaseException):
                 writer.wait()
+        raise
     if mapped is None:
         raise NoRows(req.file, "the file has a header but no rows below it")
     summary["rows"]["read"] = read_rows
@@ -187,7 +200,7 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
     log.info("run %s: %d rows read", ctx.run_id, read_rows)
     return Read(parts, key_parts, pl.concat(rejects, how="vertical_relaxed"),
                 pl.concat(warnings, how="vertical_relaxed"), mapped.headers,
-                mapped.has_company, mapped.has_person)
+                mapped.has_company, mapped.has_person, writer)
 
 
 def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, ch.CrmKeys]:
@@ -259,6 +272,8 @@ def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> N
             yield
 
     def finish() -> None:
+        with ctx.stage("staging inputs"):
+            read.staged()
         every = pl.concat(rejects, how="vertical_relaxed").sort("source_row")
         summary["rows"]["rejected"] = every["source_row"].n_unique()
         summary.update(counts)

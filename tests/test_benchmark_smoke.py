@@ -23,3 +23,17 @@ def test_benchmark_smoke_run():
     assert out["summary"]["company"]["new"] == 2000 and out["summary"]["company"]["updated"] == 500
     assert {"import/read floor", "import/join floor"} <= set(out["ratios"])
     assert set(out["stages"]) >= {"read file", "validate", "match and plan", "load"}
+
+
+def test_benchmark_smoke_run_in_chunks():
+    """The same rows imported in chunks (`[import] chunk_rows`): the same counts."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    done = subprocess.run([sys.executable, "-m", "tests.benchmarks.run", "--rows", "10000",
+                           "--chunk-rows", "2500", "--only", "import", "--json"],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["summary"]["status"] == "completed" and out["summary"]["chunks"] >= 4
+    assert out["summary"]["person"]["new"] == 8000 and out["summary"]["person"]["updated"] == 2000
+    assert out["summary"]["company"]["new"] == 2000 and out["summary"]["company"]["updated"] == 500
+    assert {"keys", "split into chunks", "match and plan", "load"} <= set(out["stages"])

@@ -200,7 +200,7 @@ def main() -> None:
                            str(settings), "--json", *(["--dry-run"] if args.dry_run else [])], env)
             summary = json.loads(imp["out"])
             results["import"] = imp | {"summary": {k: summary[k] for k in (
-                "status", "rows", "company", "person", "timings")}}
+                "status", "rows", "company", "person", "chunks", "timings") if k in summary}}
         if args.pg:
             pg = to_postgres(crm, args.pg)
             imp = measure([cli, "run", str(file), "--db", pg, "--settings", str(settings),
