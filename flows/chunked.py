@@ -41,6 +41,7 @@ from transforms.validate import check_rows
 
 log = logging.getLogger("crm_import")
 CHUNKED_DUCKDB_MEMORY = "512MB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
+READING = 0.4  # the share of a chunked run's progress that reading the batches stands for
 
 
 def wants_chunks(req) -> bool:
@@ -153,7 +154,9 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
     mapped = None
     read_rows = excluded = 0
     try:
+        batches = max(1, -(-(stream.records - stream.header.at - 1) // size))
         for n, raw in enumerate(stream.batches(size)):
+            ctx.report.progress(READING * n / batches)
             with ctx.stage("read file"):
                 read_rows += raw.frame.height
                 if req.exclude_rows:
@@ -269,6 +272,7 @@ def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> N
                     ctx.run("load", apply_plan, store, plan, run_id=ctx.run_id,
                             checkpoint=checkpoint, first=k == 0)
             log.info("run %s: chunk %d of %d done", ctx.run_id, k + 1, summary["chunks"])
+            ctx.report.progress(READING + (1 - READING) * (k + 1) / summary["chunks"])
             yield
 
     def finish() -> None:

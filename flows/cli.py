@@ -68,6 +68,7 @@ class TerminalReporter:
     def __init__(self) -> None:
         self.live = sys.stderr.isatty()
         self._progress = None
+        self._told = False  # a chunked run says how far it is itself
         if self.live:
             from rich.console import Console
             from rich.progress import (
@@ -93,7 +94,13 @@ class TerminalReporter:
         try:
             yield
         finally:
-            self._progress.advance(self._task)
+            if not self._told:
+                self._progress.advance(self._task)
+
+    def progress(self, share: float) -> None:
+        if self._progress is not None:
+            self._told = True
+            self._progress.update(self._task, completed=7 * min(share, 1.0))
 
     def summary(self, summary: dict[str, Any]) -> None:
         if self._progress is not None:

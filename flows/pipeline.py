@@ -88,6 +88,9 @@ class Reporter:
     def rejects(self, rejects: pl.DataFrame) -> None:
         pass
 
+    def progress(self, share: float) -> None:
+        """How far a run whose stages recur (a file in chunks) has come, 0..1."""
+
 
 class TimedReporter(Reporter):
     """Wraps a reporter and keeps the wall time of every stage in the summary ("timings",
@@ -110,6 +113,10 @@ class TimedReporter(Reporter):
 
     def rejects(self, rejects: pl.DataFrame) -> None:
         self.inner.rejects(rejects)
+
+    def progress(self, share: float) -> None:
+        if hasattr(self.inner, "progress"):  # (a reporter of an older shape may lack it)
+            self.inner.progress(share)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class ArtifactReporter(Reporter):
 
     def __init__(self) -> None:
         self.done = 0
+        self.told = False  # a chunked run says how far it is itself
         self.progress_id = create_progress_artifact(
             progress=0.0, key="import-progress", description="stages of this import")
 
@@ -53,7 +54,13 @@ class ArtifactReporter(Reporter):
         get_run_logger().info("stage: %s", name)
         yield
         self.done += 1
-        update_progress_artifact(self.progress_id, progress=100.0 * self.done / len(STAGES))
+        if not self.told:
+            update_progress_artifact(self.progress_id,
+                                     progress=min(100.0, 100.0 * self.done / len(STAGES)))
+
+    def progress(self, share: float) -> None:
+        self.told = True
+        update_progress_artifact(self.progress_id, progress=round(100.0 * min(share, 1.0), 1))
 
     def summary(self, summary: dict[str, Any]) -> None:
         create_markdown_artifact(markdown=summary_markdown(summary), key="import-summary",

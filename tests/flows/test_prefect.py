@@ -124,3 +124,24 @@ def test_erp_actors_run_as_their_own_flow(harness, tmp_path):
     assert flow.name == "import-erp-actors" and "erp" in run.tags
     arts = {a.key: a for a in _read(lambda c: c.read_artifacts()) if a.flow_run_id == run.id}
     assert "| company | 29 | 0 | 0 | 0 | 0 |" in arts["import-summary"].data
+
+
+def test_a_chunked_import_shows_its_chunks_and_progress(harness, tmp_path):
+    from contracts.settings import parse_settings
+    from flows.pipeline import ImportRequest
+    from flows.prefect_flows import run_with_prefect
+
+    db = tmp_path / "crm.duckdb"
+    rows = [[f"Firma {i // 4}", "Ola", f"N{i}", f"p{i}@x.no"] for i in range(3000)]
+    f = write_csv(tmp_path / "stor.csv", ["Company", "First name", "Last name", "Email"], rows)
+    req = ImportRequest(file=str(f), db=str(db), settings=parse_settings(
+        {"person": {"match": "email"}, "import": {"chunk_rows": 1000}}))
+    s = run_with_prefect(req)
+    assert s["status"] == "completed" and s["chunks"] == 3
+    assert (s["company"]["new"], s["person"]["new"]) == (750, 3000)
+    run = next(r for r in _read(lambda c: c.read_flow_runs()) if r.name == "csv · stor.csv")
+    tasks = [t.name.rsplit("-", 1)[0] for t in _read(lambda c: c.read_task_runs())
+             if t.flow_run_id == run.id]
+    assert tasks.count("plan") == 3 and tasks.count("load") == 3 and tasks.count("validate") == 3
+    arts = {a.key: a for a in _read(lambda c: c.read_artifacts()) if a.flow_run_id == run.id}
+    assert arts["import-progress"].data == 100
