@@ -41,6 +41,7 @@ from transforms.validate import check_rows
 
 log = logging.getLogger("crm_import")
 CHUNKED_DUCKDB_MEMORY = "512MB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
+SCRATCH = "lz4"  # scratch Parquet files: written once, read once or twice, then deleted
 READING = 0.4  # the share of a chunked run's progress that reading the batches stands for
 
 
@@ -179,9 +180,10 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
                                       canonical=mapped.canonical)
             with ctx.stage("keys"):
                 key_parts.append(folder / f"keys-{n}.parquet")
-                ch.tie_keys(checked.rows, req.settings).write_parquet(key_parts[-1])
+                ch.tie_keys(checked.rows, req.settings).write_parquet(key_parts[-1],
+                                                                      compression=SCRATCH)
                 parts.append(folder / f"rows-{n}.parquet")
-                checked.rows.write_parquet(parts[-1])
+                checked.rows.write_parquet(parts[-1], compression=SCRATCH)
             if raw.row_issues is not None:
                 rejects.append(raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))
                                .select(checked.rejects.columns))
@@ -217,10 +219,17 @@ def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, ch.CrmKeys]:
         chunk_of = ch.assign_chunks(ch.components(*ch.ties(keys, crm, settings)),
                                     settings.import_.chunk_rows)
         for n, part in enumerate(read.parts):
+            into = (pl.read_parquet(part, columns=["source_row"])
+                    .join(chunk_of, on="source_row")["chunk"].unique())
+            for k in into:
+                (folder / f"chunk-{k}").mkdir(exist_ok=True)
+            if into.len() == 1:  # (a batch within one chunk, as in files sorted by company)
+                part.rename(folder / f"chunk-{into[0]}" / f"{n}.parquet")
+                continue
             rows = pl.read_parquet(part).join(chunk_of, on="source_row")
             for (k,), piece in rows.partition_by("chunk", as_dict=True).items():
-                (folder / f"chunk-{k}").mkdir(exist_ok=True)
-                piece.drop("chunk").write_parquet(folder / f"chunk-{k}" / f"{n}.parquet")
+                piece.drop("chunk").write_parquet(folder / f"chunk-{k}" / f"{n}.parquet",
+                                                  compression=SCRATCH)
             part.unlink()
         return (int(chunk_of["chunk"].max()) + 1 if chunk_of.height else 0), crm
 

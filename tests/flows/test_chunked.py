@@ -162,3 +162,30 @@ def test_crm_keys_read_in_slices_are_the_keys_read_whole(tmp_path, db):
         assert a.sort(a.columns).equals(b.sort(b.columns))
     assert sorted(whole.company["crm_id"].to_list()) == [1, 2, 3]
     assert sorted(whole.person["crm_id"].to_list()) == [1, 2]
+
+
+def test_too_many_rejects_in_chunks_apply_nothing_and_keep_the_rejects(tmp_path, db):
+    # every third row has an e-mail that is no address (and row 7 has one already): 1,335
+    frame = pl.read_csv(_file(tmp_path / "big.csv"), infer_schema=False).with_columns(
+        pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit("not an address"))
+        .otherwise(pl.col("Email")).alias("Email"))
+    frame.write_csv(tmp_path / "bad.csv")
+    _seeded(db)
+    before = snapshot(db)
+    settings = parse_settings({"person": {"match": "email"},
+                               "import": {"chunk_rows": 1000, "max_rejects": 0.2}})
+    s = import_contacts(ImportRequest(file=str(tmp_path / "bad.csv"), db=str(db),
+                                      settings=settings))
+    assert s["status"] == "failed" and "rejected" in s["errors"][0]
+    assert snapshot(db) == before
+    assert table(db, "SELECT count(DISTINCT source_row) FROM staging.rejects").item() == 1335
+
+
+def test_excluded_rows_and_once_in_chunks(tmp_path, db):
+    file = _file(tmp_path / "big.csv")
+    first = _run(file, db, "email", 1000, exclude_rows=(2, 3, 4000))
+    assert first["status"] == "completed" and first["chunks"] >= 4
+    assert (first["rows"]["read"], first["rows"]["excluded"]) == (N, 3)
+    assert table(db, "SELECT count(*) FROM staging.plan WHERE source_row IN (2, 3, 4000)").item() == 0
+    again = _run(file, db, "email", 1000, once=True)
+    assert again["status"] == "failed" and first["run_id"] in again["errors"][0]

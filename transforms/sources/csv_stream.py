@@ -98,7 +98,7 @@ def open_csv_stream(path: Path, folder: Path) -> CsvStream | None:
                      comment_prefix=None, missing_columns="insert",
                      schema={f"column_{i + 1}": pl.String for i in range(widest + 1)})
          .with_row_index("_i")
-         .sink_parquet(cells, row_group_size=100_000))
+         .sink_parquet(cells, row_group_size=100_000, compression="lz4"))
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower():  # invalid UTF-8 past the sample: read it whole
             return None
