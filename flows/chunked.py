@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from contracts.canonical import PlanRow
-from contracts.errors import NoRows, TooManyRejects
+from contracts.errors import NoRows
 from flows.faults import checkpoint
 from transforms import chunks as ch
 from transforms import report as rp
@@ -235,10 +235,8 @@ def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, ch.CrmKeys]:
 
 
 def _too_many(ctx: Context, rejected: int) -> None:
-    limit = ctx.req.settings.import_.max_rejects
-    read = ctx.summary["rows"]["read"]
-    if rejected > limit * read if isinstance(limit, float) else rejected > limit:
-        raise TooManyRejects(str(ctx.req.file), rejected, read, limit)
+    rp.check_rejects(str(ctx.req.file), rejected, ctx.summary["rows"]["read"],
+                     ctx.req.settings.import_.max_rejects)
 
 
 def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> None:
@@ -292,11 +290,7 @@ def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> N
         summary.update(counts)
         all_warnings = pl.concat(warnings, how="vertical_relaxed")
         summary["warnings"] = rp.warnings_list(all_warnings)
-        if summary.get("duplicate_of"):
-            summary["warnings"].insert(0, {
-                "row": None, "column": None, "code": "duplicate_file",
-                "message": "an identical file was imported before, as run "
-                           + ", ".join(summary["duplicate_of"])})
+        rp.note_duplicate(summary)
         ctx.report.rejects(every)
         _too_many(ctx, summary["rows"]["rejected"])
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from contracts.canonical import PlanRow
-from contracts.errors import CrmImportError, NoMappedColumns, NoRows, TooManyRejects
+from contracts.errors import CrmImportError, NoMappedColumns, NoRows
 from contracts.fields import PRODUCT_ALIASES
 from contracts.settings import ImportSettings
 from flows import (
@@ -424,11 +424,7 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             summary["warnings"] = rp.warnings_list(warnings)
             if actors is not None:
                 _report_gone(summary, store, actors, req.erp)
-            if summary.get("duplicate_of"):
-                summary["warnings"].insert(0, {
-                    "row": None, "column": None, "code": "duplicate_file",
-                    "message": "an identical file was imported before, as run "
-                               + ", ".join(summary["duplicate_of"])})
+            rp.note_duplicate(summary)
             with report.stage("write staging"):
                 run("stage", write_outcomes, store, run_id=run_id, rejects=rejects,
                     warnings=warnings, plan=plan)
@@ -441,11 +437,8 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             report.rejects(rejects)
             log.info("run %s: %d rows rejected, %d warnings", run_id, rejected_rows, warnings.height)
 
-            limit = req.settings.import_.max_rejects
-            too_many = (rejected_rows > limit * summary["rows"]["read"] if isinstance(limit, float)
-                        else rejected_rows > limit)
-            if too_many:
-                raise TooManyRejects(str(path), rejected_rows, summary["rows"]["read"], limit)
+            rp.check_rejects(str(path), rejected_rows, summary["rows"]["read"],
+                             req.settings.import_.max_rejects)
 
             if req.dry_run:
                 record("preview")

@@ -85,6 +85,23 @@ def warnings_list(warnings: pl.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def note_duplicate(summary: dict[str, Any]) -> None:
+    """An identical file imported before (`duplicate_of`) comes first among the warnings."""
+    if summary.get("duplicate_of"):
+        summary["warnings"].insert(0, {
+            "row": None, "column": None, "code": "duplicate_file",
+            "message": "an identical file was imported before, as run "
+                       + ", ".join(summary["duplicate_of"])})
+
+
+def check_rejects(path: str, rejected: int, read: int, limit: float | int) -> None:
+    """Above `[import] max_rejects` (a share, or a row count) nothing is applied."""
+    from contracts.errors import TooManyRejects
+
+    if rejected > limit * read if isinstance(limit, float) else rejected > limit:
+        raise TooManyRejects(path, rejected, read, limit)
+
+
 def record_run(store, summary: dict[str, Any], *, settings_json: str, sha256: str | None,
                started_at: datetime, finished_at: datetime | None) -> None:
     """Insert or update the run's row in import_run (bookkeeping, not CRM data)."""
