@@ -248,7 +248,7 @@ def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> N
     _too_many(ctx, read.rejects["source_row"].n_unique())
     counts = {e: dict.fromkeys(rp.OUTCOMES, 0) for e in ("company", "person")}
 
-    def chunks() -> Iterator[None]:
+    def plan_and_apply_each() -> None:
         for k in range(summary["chunks"]):
             rows = pl.concat([pl.read_parquet(p) for p in sorted((folder / f"chunk-{k}").iterdir())],
                              how="diagonal_relaxed").sort("source_row")
@@ -280,7 +280,6 @@ def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> N
                             checkpoint=checkpoint, first=k == 0)
             log.info("run %s: chunk %d of %d done", ctx.run_id, k + 1, summary["chunks"])
             ctx.report.progress(READING + (1 - READING) * (k + 1) / summary["chunks"])
-            yield
 
     def finish() -> None:
         with ctx.stage("staging inputs"):
@@ -295,15 +294,13 @@ def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> N
         _too_many(ctx, summary["rows"]["rejected"])
 
     if req.dry_run:
-        for _ in chunks():
-            pass
+        plan_and_apply_each()
         finish()
         ctx.record("preview")
         return
     summary["selections"] = {"new": f"{ctx.run_id}-new", "updated": f"{ctx.run_id}-updated"}
     with store.transaction():
-        for _ in chunks():
-            pass
+        plan_and_apply_each()
         finish()
         summary["status"] = "completed"
         ctx.record("completed")

@@ -23,7 +23,7 @@ import polars as pl
 
 from contracts.settings import ImportSettings
 from transforms import match as m
-from transforms.plan import _filled, _present
+from transforms.plan import _filled, _present, company_from_person
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,9 @@ def tie_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:
     if settings.person.if_no_company == "create_company":
         # the company the plan makes from a person without one (always, here: tying more
         # rows than the plan groups is harmless)
-        full = pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
-                                                  "person_last_name") if c in names],
-                             separator=" ", ignore_nulls=True).replace("", None) \
-            if names & {"person_first_name", "person_last_name"} else pl.lit(None, pl.String)
-        contact = pl.coalesce([full, *[pl.col(c) for c in ("person_email", "person_mobile",
-                                                           "person_phone") if c in names],
-                               pl.lit(None, pl.String)])
         orphan = has_person & ~has_company
         rows = rows.with_columns(
-            pl.when(orphan).then(contact).otherwise(
+            pl.when(orphan).then(company_from_person(names)).otherwise(
                 pl.col("company_name") if "company_name" in names else None).alias("company_name"))
         has_company = has_company | orphan
         names.add("company_name")

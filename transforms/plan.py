@@ -93,6 +93,18 @@ def _filled(columns: list[str]) -> pl.Expr:
     return pl.any_horizontal([pl.col(c).is_not_null() for c in columns]) if columns else pl.lit(False)
 
 
+def company_from_person(names: set[str]) -> pl.Expr:
+    """The name of the company `if_no_company = "create_company"` makes for a person: their
+    full name, else their e-mail, mobile or phone."""
+    full = pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
+                                              "person_last_name") if c in names],
+                         separator=" ", ignore_nulls=True).replace("", None) \
+        if names & {"person_first_name", "person_last_name"} else pl.lit(None, pl.String)
+    return pl.coalesce([full, *[pl.col(c) for c in ("person_email", "person_mobile",
+                                                    "person_phone") if c in names],
+                        pl.lit(None, pl.String)])
+
+
 def require_match_columns(names: set[str], settings: ImportSettings, *, has_company: bool,
                           has_person: bool, headers: dict[str, str]) -> None:
     """A key column the file lacks is an error before anything happens (SPEC §3)."""
@@ -431,16 +443,8 @@ def plan_contacts(rows: pl.DataFrame, *, settings: ImportSettings, store,
                 known = candidates.filter(key.is_in(crm_pkeys["key"].implode()).fill_null(False))
                 orphan = orphan & ~pl.col("source_row").is_in(known["source_row"].implode())
             # a company named after the person, as its only member (matched by name next time)
-            full = pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
-                                                      "person_last_name") if c in frame.columns],
-                                 separator=" ", ignore_nulls=True).replace("", None) \
-                if any(c in frame.columns for c in ("person_first_name", "person_last_name")) \
-                else pl.lit(None, pl.String)
-            contact = pl.coalesce([full, *[pl.col(c) for c in ("person_email", "person_mobile",
-                                                               "person_phone") if c in frame.columns],
-                                   pl.lit(None, pl.String)])
             frame = frame.with_columns(
-                pl.when(orphan).then(contact).otherwise(
+                pl.when(orphan).then(company_from_person(set(frame.columns))).otherwise(
                     pl.col("company_name") if "company_name" in frame.columns else None
                 ).alias("company_name"),
                 orphan.alias("_company_from_person"),
