@@ -8,8 +8,9 @@
 3. Each chunk is planned against that snapshot of the CRM's keys and applied; all chunks
    share one transaction, so a failure anywhere leaves the CRM as it was.
 
-Used for contact CSVs (UTF-8) of more than `[import] chunk_rows` rows; everything else is
-read whole (`flows.pipeline.import_file`).
+Used for contact CSVs (UTF-8) and sheets of more than `[import] chunk_rows` rows (a sheet
+is read whole first: fastexcel cannot read part of one); everything else is imported whole
+(`flows.pipeline.import_file`).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from transforms import chunks as ch
 from transforms import report as rp
 from transforms.apply import apply_plan
 from transforms.plan import plan_contacts
-from transforms.sources import detect_source
+from transforms.sources import RawTable, TableBatches, detect_source
 from transforms.sources.contacts import detect_csv_export
-from transforms.sources.csv_stream import count_lines, open_csv_stream
+from transforms.sources.csv_stream import CsvStream, count_lines, open_csv_stream
 from transforms.staging import InputsWriter, write_outcomes
 from transforms.validate import check_rows
 
@@ -113,38 +114,66 @@ def import_csv(ctx: Context, scratch: Path | None = None) -> bool:
     """Run the import of a large CSV; fills ctx.summary (raises on bad input, like
     `import_file`). False: the file is not for this reader (not UTF-8, or an address-book
     export), nothing was done."""
-    from flows.pipeline import earlier_imports
-
-    req, summary = ctx.req, ctx.summary
-    path = Path(req.file)
     with tempfile.TemporaryDirectory(prefix="crm-import-", dir=scratch) as tmp:
         folder = Path(tmp)
         with ctx.stage("read file"):
-            stream = ctx.run("extract", open_csv_stream, path, folder)
+            stream = ctx.run("extract", open_csv_stream, Path(ctx.req.file), folder)
         if stream is None or detect_csv_export(stream.header.headers):
             return False  # (not UTF-8, or an address-book export: the whole-file reader)
-        # one chunk's frames, and DuckDB's cache of the CRM file beside them
-        ctx.store.limit_memory(CHUNKED_DUCKDB_MEMORY)
-        summary["source"] = "csv"
-        summary["encoding"] = stream.encoding
-        ctx.record("preview" if req.dry_run else "running", finished=False)
-        if before := earlier_imports(ctx.store, ctx.sha, ctx.run_id):
-            summary["duplicate_of"] = before
-            if req.once:
-                from flows.pipeline import AlreadyImported
-
-                raise AlreadyImported(str(path), before)
-        read = _read(ctx, stream, folder)
-        try:
-            summary["chunks"], crm = _split(ctx, read, folder)
-            _plan_and_load(ctx, read, crm, folder)
-        finally:
-            with suppress(BaseException):  # (a failed run: its error is what matters)
-                read.staged()
+        ctx.summary["source"] = "csv"
+        ctx.summary["encoding"] = stream.encoding
+        _import_stream(ctx, stream, folder)
     return True
 
 
-def _read(ctx: Context, stream, folder: Path) -> Read:
+def import_sheet(ctx: Context, raw: RawTable, scratch: Path | None = None) -> None:
+    """Run the import of a large sheet, already read whole (`read_excel`), in chunks."""
+    with tempfile.TemporaryDirectory(prefix="crm-import-", dir=scratch) as tmp:
+        ctx.summary["source"] = raw.source
+        ctx.summary["sheet"] = raw.sheet
+        _import_stream(ctx, TableBatches(raw), Path(tmp))
+
+
+def may_be_large_sheet(req) -> bool:
+    """A contacts import of a spreadsheet: large or not, its row count tells once read."""
+    if req.kind != "contacts" or req.erp is not None or req.source not in ("auto", "excel"):
+        return False
+    path = Path(req.file)
+    try:
+        return path.is_file() and detect_source(path, req.source) == "excel"
+    except Exception:  # an unknown file type: the whole-file reader says so
+        return False
+
+
+def wants_sheet_chunks(req, raw: RawTable) -> bool:
+    """A contacts sheet (not an address-book export) with more rows than `chunk_rows`."""
+    return (req.kind == "contacts" and req.erp is None and raw.source == "excel"
+            and raw.long is None and raw.frame.height > req.settings.import_.chunk_rows)
+
+
+def _import_stream(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> None:
+    from flows.pipeline import earlier_imports
+
+    req, summary = ctx.req, ctx.summary
+    # one chunk's frames, and DuckDB's cache of the CRM file beside them
+    ctx.store.limit_memory(CHUNKED_DUCKDB_MEMORY)
+    ctx.record("preview" if req.dry_run else "running", finished=False)
+    if before := earlier_imports(ctx.store, ctx.sha, ctx.run_id):
+        summary["duplicate_of"] = before
+        if req.once:
+            from flows.pipeline import AlreadyImported
+
+            raise AlreadyImported(str(req.file), before)
+    read = _read(ctx, stream, folder)
+    try:
+        summary["chunks"], crm = _split(ctx, read, folder)
+        _plan_and_load(ctx, read, crm, folder)
+    finally:
+        with suppress(BaseException):  # (a failed run: its error is what matters)
+            read.staged()
+
+
+def _read(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> Read:
     """Batch by batch: map, validate, stage the inputs, keep the valid rows and their ties."""
     from flows.pipeline import map_columns
 
@@ -155,7 +184,7 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
     mapped = None
     read_rows = excluded = 0
     try:
-        batches = max(1, -(-(stream.records - stream.header.at - 1) // size))
+        batches = stream.count(size)
         for n, raw in enumerate(stream.batches(size)):
             ctx.report.progress(READING * n / batches)
             with ctx.stage("read file"):
@@ -200,7 +229,7 @@ def _read(ctx: Context, stream, folder: Path) -> Read:
     if req.exclude_rows:
         summary["rows"]["excluded"] = excluded
     summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
-                                      if mapped.headers[c] in stream.header.headers},
+                                      if mapped.headers[c] in stream.headers},
                           "unmapped": mapped.unmapped}
     log.info("run %s: %d rows read", ctx.run_id, read_rows)
     return Read(parts, key_parts, pl.concat(rejects, how="vertical_relaxed"),

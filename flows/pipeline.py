@@ -237,23 +237,25 @@ class PrepareFailed:
 
 
 def prepare(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
-            report: Reporter | None = None) -> Prepared:
-    """Extract → map → validate one file (or ERP query): no CRM needed."""
+            report: Reporter | None = None, raw: RawTable | None = None) -> Prepared:
+    """Extract → map → validate one file (or ERP query): no CRM needed. `raw`: the file,
+    already read."""
     timings: dict[str, float] = {}
     report = TimedReporter(report or Reporter(), timings)
     actors: ErpActors | None = None
-    with report.stage("read file" if req.erp is None else "read ERP"):
-        if req.erp is not None:
-            actors = run("extract", read_actors, req.erp)
-            raw = actors.raw
-            if actors.actor.kind == "individual" and "company_name" not in actors.canonical:
-                # individuals come without company unless the profile names one
-                req = replace(req, settings=req.settings.model_copy(update={
-                    "person": req.settings.person.model_copy(
-                        update={"if_no_company": "without_company"})}))
-        else:
-            raw = run("extract", read_source, Path(req.file), source=req.source, sheet=req.sheet,
-                      encoding=req.encoding)
+    if raw is None:
+        with report.stage("read file" if req.erp is None else "read ERP"):
+            if req.erp is not None:
+                actors = run("extract", read_actors, req.erp)
+                raw = actors.raw
+                if actors.actor.kind == "individual" and "company_name" not in actors.canonical:
+                    # individuals come without company unless the profile names one
+                    req = replace(req, settings=req.settings.model_copy(update={
+                        "person": req.settings.person.model_copy(
+                            update={"if_no_company": "without_company"})}))
+            else:
+                raw = run("extract", read_source, Path(req.file), source=req.source,
+                          sheet=req.sheet, encoding=req.encoding)
     if raw.frame.height == 0:
         raise NoRows(req.file, "the file has a header but no rows below it")
     checkpoint("read")
@@ -360,14 +362,26 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
             store = run("open-store", open_store, req.db, wait=req.wait, on_wait=on_wait,
                         note=f"run {run_id} importing {path.name}")
         done = False
+        sheet: RawTable | None = None
         if prepared is None and chunked.wants_chunks(req):
             sha = rp.file_sha256(path)
             done = chunked.import_csv(chunked.Context(req, store, summary, run, report, run_id,
                                                       record, sha))
+        elif prepared is None and chunked.may_be_large_sheet(req):
+            # a sheet is read whole either way; how many rows it has decides the path
+            with report.stage("read file"):
+                sheet = run("extract", read_source, path, source=req.source, sheet=req.sheet,
+                            encoding=req.encoding)
+            if chunked.wants_sheet_chunks(req, sheet):
+                sha = rp.file_sha256(path)
+                chunked.import_sheet(chunked.Context(req, store, summary, run, report, run_id,
+                                                     record, sha), sheet)
+                done, sheet = True, None
         if not done:
             if isinstance(prepared, PrepareFailed):
                 raise prepared.error()
-            ready = prepared or prepare(req, run=run, report=report)
+            ready = prepared or prepare(req, run=run, report=report, raw=sheet)
+            sheet = None
             summary["timings"].update(ready.timings)
             req, raw, actors, mapped, checked = (ready.req, ready.raw, ready.actors, ready.mapped,
                                                  ready.checked)

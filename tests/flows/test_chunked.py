@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+import xlsxwriter
 
 from contracts.settings import parse_settings
 from flows.pipeline import ImportRequest, import_contacts
@@ -40,7 +41,14 @@ def _file(path):
         .otherwise(pl.format("+47 4{}", pl.col("i") % 9_000_000 + 1_000_000)).alias("Mobile"),
         pl.format("Kategori {}", pl.col("i") % 17).alias("Category"),
     )
-    frame.write_csv(path)
+    if path.suffix == ".xlsx":  # a title row and a blank row above the header
+        with xlsxwriter.Workbook(path) as wb:
+            ws = wb.add_worksheet("Kunder")
+            ws.write(0, 0, "Kunder 2026")
+            frame.write_excel(wb, worksheet="Kunder", position="A3", autofit=False,
+                              table_style=None)
+    else:
+        frame.write_csv(path)
     return path
 
 
@@ -89,9 +97,10 @@ def _natural(db) -> dict[str, list]:
     return snap
 
 
-@pytest.mark.parametrize("match", ["email", "name"])
-def test_chunks_land_what_the_whole_file_lands(tmp_path, db, match, request):
-    file = _file(tmp_path / "big.csv")
+@pytest.mark.parametrize(("match", "name"), [("email", "big.csv"), ("name", "big.csv"),
+                                             ("email", "big.xlsx")])
+def test_chunks_land_what_the_whole_file_lands(tmp_path, db, match, name, request):
+    file = _file(tmp_path / name)
     other = (tmp_path / "whole.duckdb") if isinstance(db, type(tmp_path)) else \
         request.getfixturevalue("pg_server").fresh_database()
     _seeded(db)
@@ -113,6 +122,12 @@ def test_chunks_land_what_the_whole_file_lands(tmp_path, db, match, request):
     q = ("SELECT source_row, entity, outcome, reason FROM staging.plan WHERE run_id = ? "
          "ORDER BY ALL")
     assert table(db, q, [chunked["run_id"]]).equals(table(other, q, [whole["run_id"]]))
+    q = "SELECT min(source_row), max(source_row), count(*) FROM staging.raw_rows WHERE run_id = ?"
+    first = 4 if name.endswith(".xlsx") else 2  # (the sheet: a title, a blank row, the header)
+    assert table(db, q, [chunked["run_id"]]).row(0) == (first, first + N - 1, N)
+    if name.endswith(".xlsx"):
+        assert (chunked["source"], chunked["sheet"]) == (whole["source"], whole["sheet"]) == \
+            ("excel", "Kunder")
     # the ambiguous company and the twice-found CRM person came out alike
     assert whole["company"]["ambiguous"] >= 1
     n = table(db, "SELECT count(*) FROM selection_member").item()

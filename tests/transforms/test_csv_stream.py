@@ -76,3 +76,25 @@ def test_count_lines(tmp_path):
     for text, n in (("", 0), ("a", 1), ("a\n", 1), ("a\nb", 2), ("a\nb\n", 2)):
         (tmp_path / "f").write_text(text)
         assert count_lines(tmp_path / "f") == n
+
+
+# (the Northwind files have rows with more fields than the header: row issues)
+@pytest.mark.parametrize("path", [p for p in CSVS if p.name.startswith("northwind_neo4j_")]
+                         + CSVS[:1], ids=lambda p: p.name)
+def test_a_table_read_whole_batches_like_the_stream(path, tmp_path):
+    """`TableBatches` (a sheet read whole, imported in chunks): the same rows and row
+    issues, each issue in the batch of its row."""
+    from transforms.sources import TableBatches
+
+    whole = read_csv(path)
+    parts = list(TableBatches(whole).batches(3))
+    assert TableBatches(whole).count(3) == len(parts) == max(1, -(-whole.frame.height // 3))
+    assert pl.concat([p.frame for p in parts]).equals(whole.frame)
+    for p in parts:
+        if p.row_issues is not None and p.row_issues.height:
+            assert p.row_issues["source_row"].is_in(p.frame["source_row"].implode()).all()
+    issues = [p.row_issues for p in parts if p.row_issues is not None and p.row_issues.height]
+    if whole.row_issues is not None and whole.row_issues.height:
+        assert pl.concat(issues).equals(whole.row_issues)
+    else:
+        assert not issues

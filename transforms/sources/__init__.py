@@ -37,6 +37,34 @@ class RawTable:
     row_issues: pl.DataFrame | None = None
 
 
+@dataclass(frozen=True)
+class TableBatches:
+    """A table read whole (a sheet), handed out in batches like a `CsvStream`."""
+    table: RawTable
+
+    @property
+    def headers(self) -> list[str]:
+        return self.table.headers
+
+    @property
+    def encoding(self) -> str | None:
+        return self.table.encoding
+
+    def count(self, size: int) -> int:
+        return max(1, -(-self.table.frame.height // size))
+
+    def batches(self, size: int):
+        """RawTables of `size` rows each, in file order (slices: no copy)."""
+        t = self.table
+        for start in range(0, max(t.frame.height, 1), size):
+            frame = t.frame.slice(start, size)
+            issues = t.row_issues
+            if issues is not None and frame.height:
+                issues = issues.filter(pl.col("source_row").is_between(
+                    frame["source_row"].min(), frame["source_row"].max()))
+            yield replace(t, frame=frame, row_issues=issues)
+
+
 VCARD_SUFFIXES = {".vcf", ".vcard", ".xml"}
 JSON_SUFFIXES = {".json"}
 SOURCES = ("auto", "excel", "csv", "outlook", "google", "vcard")

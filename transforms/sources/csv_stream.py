@@ -66,6 +66,14 @@ class CsvStream:
     sep: str
     encoding: str  # utf-8, or utf-8-sig (with a byte order mark)
 
+    @property
+    def headers(self) -> list[str]:
+        return self.header.headers
+
+    def count(self, size: int) -> int:
+        """How many batches of `size` records."""
+        return max(1, -(-(self.records - self.header.at - 1) // size))
+
     def batches(self, size: int) -> Iterator[RawTable]:
         """RawTables of `size` records each (blank rows dropped), in file order."""
         scan = pl.scan_parquet(self.cells)
