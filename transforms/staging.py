@@ -11,7 +11,7 @@ def _write(store, table: str, frame: pl.DataFrame, run_id: str) -> None:
     store.append(table, frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
 
 
-CHUNK = 100_000  # rows of the file per write: the JSON and long forms are built a chunk at a time
+CHUNK = 250_000  # rows of the file per write: the JSON and long forms are built a chunk at a time
 
 
 class InputsWriter:
