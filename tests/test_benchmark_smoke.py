@@ -21,7 +21,10 @@ def test_benchmark_smoke_run():
     # 20% of the file's persons and companies are in the CRM already (other spellings)
     assert out["summary"]["person"]["new"] == 8000 and out["summary"]["person"]["updated"] == 2000
     assert out["summary"]["company"]["new"] == 2000 and out["summary"]["company"]["updated"] == 500
-    assert {"import/read floor", "import/join floor"} <= set(out["ratios"])
+    assert {"import/read floor", "import/join floor", "import/write floor"} <= set(out["ratios"])
+    # the write floor re-inserted everything the run stored: at least a staging row per
+    # file row, its records and their change log
+    assert out["results"]["write floor"]["rows_written"] > 3 * 10_000
     assert set(out["stages"]) >= {"read file", "validate", "match and plan", "load"}
 
 

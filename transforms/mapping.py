@@ -10,6 +10,7 @@ import polars as pl
 
 from contracts.errors import MappingInvalid, read_toml
 from contracts.fields import ALIASES, FIELDS_BY_NAME, GENERIC_ALIASES, header_key
+from transforms import normalise as nz
 
 IGNORE = ""  # a mapping file maps a header to "" to leave it out on purpose
 PERSON_NAME_FIELDS = ("person_first_name", "person_last_name", "person_full_name")
@@ -156,7 +157,7 @@ def built_column(template: str) -> pl.Expr:
     pieces = [pl.col(p[1:-1]).fill_null("") if p.startswith("{") and p.endswith("}") else pl.lit(p)
               for p in parts if p]
     anything = pl.any_horizontal([pl.col(r).is_not_null() for r in refs])
-    text = pl.concat_str(pieces).str.replace_all(r"\s+", " ").str.strip_chars()
+    text = pl.concat_str(pieces).str.replace_all(nz.FOLD_SPACE, " ").str.strip_chars()
     return pl.when(anything).then(text)
 
 
@@ -166,7 +167,7 @@ def split_full_name(frame: pl.LazyFrame) -> pl.LazyFrame:
     "Last, First Middle" is read as written; otherwise the last word is the last name.
     """
     names = frame.collect_schema().names()
-    full = pl.col("person_full_name").str.replace_all(r"\s+", " ").str.strip_chars()
+    full = pl.col("person_full_name").str.replace_all(nz.FOLD_SPACE, " ").str.strip_chars()
     comma = full.str.contains(",", literal=True)
     before, after = (full.str.split_exact(",", 1).struct.field(f).str.strip_chars()
                      for f in ("field_0", "field_1"))

@@ -9,6 +9,9 @@ process so that time and peak memory are its own:
 - `read floor`: the bare read of the file (polars CSV / fastexcel xlsx), every cell text;
 - `join floor`: the minimal hand-written import — read, normalise the two keys, one DuckDB
   join each against the CRM, update the matched and insert the rest;
+- `write floor`: the rows the import inserted (CRM records, change log, selections,
+  staging), inserted bare into a fresh copy of the same CRM in one transaction — what
+  storing them costs before any work decides them (not with --dry-run);
 - `dlt merge` (when dlt is installed: `uv sync --group bench`): dlt's merge of the same file
   into a copy of the CRM's person table.
 
@@ -80,6 +83,38 @@ con.execute("INSERT INTO person (person_id, first_name, last_name) SELECT "
             "f.\\"First name\\", f.\\"Last name\\" FROM f WHERE ekey NOT IN (SELECT ekey FROM pk)")
 con.execute("COMMIT")
 print(df.height)
+"""
+
+# what the import stored (its new CRM rows, change log, selections and staging rows), read
+# from the imported copy (not timed), then inserted bare into a fresh copy of the CRM in one
+# transaction: the cost of the writes alone, without any of the work that decides them
+WRITE_FLOOR = """
+import json, sys, time, duckdb
+done, before, target, run_id = sys.argv[1:5]
+src, old = duckdb.connect(done, read_only=True), duckdb.connect(before, read_only=True)
+frames = {}
+for t in ("company", "person", "phone", "email", "url", "interest", "list_item"):
+    last = old.sql(f"SELECT coalesce(max({t}_id), 0) FROM {t}").fetchall()[0][0]
+    frames[t] = src.sql(f"SELECT * FROM {t} WHERE {t}_id > ?", params=[last]).to_arrow_table()
+old.close()
+frames["change_log"] = src.sql("SELECT * FROM change_log WHERE run_id = ?",
+                              params=[run_id]).to_arrow_table()
+frames["selection_member"] = src.sql(
+    "SELECT m.* FROM selection_member m JOIN selection s USING (selection_id) "
+    "WHERE s.run_id = ?", params=[run_id]).to_arrow_table()
+for t in ("raw_rows", "canonical", "rejects", "warnings", "candidates", "plan", "changes"):
+    frames[f"staging.{t}"] = src.sql(f"SELECT * FROM staging.{t} WHERE run_id = ?",
+                                     params=[run_id]).to_arrow_table()
+src.close()
+start = time.perf_counter()
+con = duckdb.connect(target)
+con.execute("BEGIN")
+for name, rows in frames.items():
+    con.from_arrow(rows).query("f", f"INSERT INTO {name} SELECT * FROM f")
+con.execute("COMMIT")
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - start,
+                  "rows": sum(f.num_rows for f in frames.values())}))
 """
 
 # the CRM's persons as dlt's target table first (not timed): a merge into a populated table
@@ -196,11 +231,22 @@ def main() -> None:
 
         results: dict[str, dict] = {}
         if args.only != "floors":
-            imp = measure([cli, "run", str(file), "--db", str(fresh("import")), "--settings",
+            imported = fresh("import")
+            imp = measure([cli, "run", str(file), "--db", str(imported), "--settings",
                            str(settings), "--json", *(["--dry-run"] if args.dry_run else [])], env)
             summary = json.loads(imp["out"])
             results["import"] = imp | {"summary": {k: summary[k] for k in (
                 "status", "rows", "company", "person", "chunks", "timings") if k in summary}}
+            if not args.dry_run:
+                out = subprocess.run([sys.executable, "-c", WRITE_FLOOR, str(imported), str(crm),
+                                      str(fresh("writes")), summary["run_id"]], env=env,
+                                     capture_output=True, text=True)
+                if out.returncode:
+                    raise SystemExit(f"write floor failed:\n{out.stderr[-2000:]}")
+                writes = json.loads(out.stdout)
+                # (the timed part only: reading what to write is not part of the floor)
+                results["write floor"] = {"wall": writes["seconds"], "peak_mb": None,
+                                          "rows_written": writes["rows"]}
         if args.pg:
             pg = to_postgres(crm, args.pg)
             imp = measure([cli, "run", str(file), "--db", pg, "--settings", str(settings),
@@ -220,7 +266,9 @@ def main() -> None:
             results["dlt merge"] = measure([sys.executable, "-c", DLT_MERGE, str(file),
                                             str(target), dlt_dir], env)
     out = {"rows": args.rows, "format": args.format, "generated_s": round(made, 1),
-           "results": {k: {"wall": round(v["wall"], 2), "peak_mb": round(v["peak_mb"])}
+           "results": {k: {"wall": round(v["wall"], 2),
+                           "peak_mb": round(v["peak_mb"]) if v["peak_mb"] else None}
+                       | ({"rows_written": v["rows_written"]} if "rows_written" in v else {})
                        for k, v in results.items()},
            "stages": results["import"]["summary"]["timings"] if "import" in results else {},
            "summary": {k: v for k, v in results.get("import", {}).get("summary", {}).items()
@@ -237,6 +285,10 @@ def main() -> None:
         return
     print(f"rows: {args.rows:,} ({args.format})   data generated in {made:.1f} s")
     for name, r in out["results"].items():
+        if "rows_written" in r:
+            print(f"  {name:<11} {r['wall']:8.2f} s   (the import's {r['rows_written']:,} "
+                  "inserted rows, written bare)")
+            continue
         print(f"  {name:<11} {r['wall']:8.2f} s   peak {r['peak_mb']:6,} MB   "
               f"{args.rows / max(r['wall'], 1e-9):>12,.0f} rows/s")
     print("  import stages: " + ", ".join(f"{k} {v:.2f}" for k, v in out["stages"].items()))

@@ -17,6 +17,18 @@ def test_text_key():
     assert_series_equal(got, pl.Series("v", ["acme inc.", "strasse", None, None, "acme"]))
 
 
+@given(st.text(alphabet=st.sampled_from(list("ab \t\n\r\x0b\x0c\u00a0\u2003\u3000\u200b")),
+               max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_text_key_folds_whitespace_as_one_space_per_run(text):
+    """The faster pattern (only runs and non-space whitespace) folds like `\\s+` → " "."""
+    got = pl.DataFrame({"v": [text]}).select(nz.text_key(pl.col("v")))["v"][0]
+    ref = pl.DataFrame({"v": [text]}).select(
+        pl.col("v").str.normalize("NFKC").str.to_lowercase().str.replace_all(r"\s+", " ")
+        .str.strip_chars().replace("", None))["v"][0]
+    assert got == ref
+
+
 def test_digits_key():
     got = pl.DataFrame({"v": ["NO 923 609 016 MVA", "abc", None]}).select(nz.digits_key(pl.col("v")))
     assert got["v"].to_list() == ["923609016", None, None]

@@ -77,3 +77,24 @@ def test_dry_run_never_changes_a_crm_table(crm, imported, action):
 
 def _header(column: str) -> str:
     return next(h for h, c in FIELDS.items() if c == column)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["company", "person"]),
+                          st.one_of(st.none(), st.sampled_from(["g1", "g2", "g3"])),
+                          st.sampled_from(["phone", "email"])), max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_position_in_run_counts_each_key_in_frame_order(rows):
+    """The rank of a new value among its owner's new values: 1, 2, 3 … per key (null a key
+    like any other), in the order of the frame."""
+    import polars as pl
+
+    from transforms.plan import position_in_run
+
+    frame = pl.DataFrame(rows, schema=["owner_kind", "group", "table"], orient="row")
+    got = frame.select(position_in_run(["owner_kind", "group", "table"]).alias("n"))["n"]
+    seen: dict[tuple, int] = {}
+    expected = []
+    for r in rows:
+        seen[r] = seen.get(r, 0) + 1
+        expected.append(seen[r])
+    assert got.to_list() == expected
