@@ -108,6 +108,7 @@ for t in ("raw_rows", "canonical", "rejects", "warnings", "candidates", "plan", 
 src.close()
 start = time.perf_counter()
 con = duckdb.connect(target)
+con.execute("SET enable_progress_bar = false")  # (stdout is the result)
 con.execute("BEGIN")
 for name, rows in frames.items():
     con.from_arrow(rows).query("f", f"INSERT INTO {name} SELECT * FROM f")
@@ -243,7 +244,7 @@ def main() -> None:
                                      capture_output=True, text=True)
                 if out.returncode:
                     raise SystemExit(f"write floor failed:\n{out.stderr[-2000:]}")
-                writes = json.loads(out.stdout)
+                writes = json.loads(out.stdout.strip().splitlines()[-1])
                 # (the timed part only: reading what to write is not part of the floor)
                 results["write floor"] = {"wall": writes["seconds"], "peak_mb": None,
                                           "rows_written": writes["rows"]}
