@@ -101,26 +101,45 @@ def ties(keys: pl.LazyFrame, crm: CrmKeys, settings: ImportSettings
 
 
 def components(per_row: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
-    """source_row → comp: the smallest source_row a row is tied to, through any chain."""
-    def spread(label: pl.Expr, by: str) -> pl.Expr:
-        return pl.when(pl.col(by).is_null()).then(label).otherwise(label.min().over(by))
+    """source_row → comp: the smallest source_row a row is tied to, through any chain.
 
-    frame = per_row.with_columns(pl.col("source_row").alias("comp"))
+    Rows sharing a company tie are one node first, named by their smallest row (one window,
+    no iteration). Only ties that join two such nodes — a person tie or a CRM person across
+    two companies, few in any file — are edges, and label propagation runs over that small
+    graph instead of over every row (10M rows: 6.2 s before)."""
+    rows = per_row.select(
+        "source_row",
+        pl.when(pl.col("c").is_null()).then(pl.col("source_row"))
+        .otherwise(pl.col("source_row").min().over("c")).alias("node"),
+        "p")
+    ties = [rows.select("node", pl.lit(0, pl.UInt8).alias("kind"), pl.col("p").alias("tie"))]
+    if extra.height:
+        ties.append(extra.join(rows.select("source_row", "node"), on="source_row")
+                    .select("node", pl.lit(1, pl.UInt8).alias("kind"), "tie"))
+    # a tie reaching several nodes: an edge from each of them to the smallest
+    edges = (pl.concat(ties).drop_nulls("tie")
+             .with_columns(pl.col("node").min().over("kind", "tie").alias("to"))
+             .filter(pl.col("node") != pl.col("to"))
+             .select("node", "to").unique())
+    if edges.height == 0:
+        return rows.select("source_row", pl.col("node").alias("comp"))
+    both = pl.concat([edges, edges.select(pl.col("to").alias("node"), pl.col("node").alias("to"))])
+    label = both.select("node").unique().with_columns(pl.col("node").alias("label"))
     while True:
-        moved = (frame.with_columns(spread(pl.col("comp"), "c").alias("_new"))
-                 .with_columns(spread(pl.col("_new"), "p")))
-        if extra.height:
-            via = (extra.join(moved.select("source_row", "_new"), on="source_row")
-                   .with_columns(pl.col("_new").min().over("tie"))
-                   .group_by("source_row").agg(pl.col("_new").min().alias("_via")))
-            moved = (moved.join(via, on="source_row", how="left")
-                     .with_columns(pl.min_horizontal("_new", "_via").alias("_new")).drop("_via"))
-        if moved.filter(pl.col("_new") < pl.col("comp")).height == 0:
-            return frame.select("source_row", "comp")
-        # (pointer jumping: a label takes its own row's label, so long chains settle fast)
-        labels = moved.select(pl.col("source_row").alias("_new"), pl.col("_new").alias("_far"))
-        frame = (moved.join(labels, on="_new", how="left")
-                 .select("source_row", "c", "p", pl.coalesce("_far", "_new").alias("comp")))
+        # every node takes the smallest label of itself and its neighbours …
+        near = (both.join(label.rename({"node": "to", "label": "_l"}), on="to")
+                .group_by("node").agg(pl.col("_l").min()))
+        moved = (label.join(near, on="node", how="left")
+                 .select("node", pl.min_horizontal("label", "_l").alias("label")))
+        # … then its label's label (pointer jumping: long chains settle in a few rounds)
+        moved = (moved.join(moved.rename({"node": "label", "label": "_far"}), on="label",
+                            how="left")
+                 .select("node", pl.coalesce("_far", "label").alias("label")))
+        if moved.join(label, on="node").filter(pl.col("label") < pl.col("label_right")).height == 0:
+            break
+        label = moved
+    return (rows.join(label, on="node", how="left")
+            .select("source_row", pl.coalesce("label", "node").alias("comp")))
 
 
 def assign_chunks(comp: pl.DataFrame, size: int) -> pl.DataFrame:

@@ -1,6 +1,8 @@
 """Connected components and chunks (`transforms.chunks`)."""
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.chunks import assign_chunks, components
 
@@ -40,3 +42,38 @@ def test_chunks_hold_whole_components_in_row_order():
     assert {r for r, k in chunks.items() if k == 1} == {5, 7, 8}
     big = assign_chunks(pl.DataFrame({"source_row": [2, 3, 4], "comp": [2, 2, 2]}), 1)
     assert big["chunk"].unique().to_list() == [0]  # a component larger than a chunk: whole
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 6)),
+                          st.one_of(st.none(), st.integers(0, 6))), min_size=1, max_size=40),
+       st.lists(st.tuples(st.integers(0, 39), st.integers(0, 3)), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_components_are_those_of_a_union_find(pairs, crm_ties):
+    """Any rows tied by company, person or CRM tie, through any chain, share the smallest
+    row of their component (checked against a plain union-find)."""
+    c, p = [x for x, _ in pairs], [y for _, y in pairs]
+    rows = list(range(2, 2 + len(pairs)))
+    extra_rows = [(rows[i % len(rows)], t) for i, t in crm_ties]
+    parent = {r: r for r in rows}
+
+    def find(r):
+        while parent[r] != r:
+            r = parent[r]
+        return r
+
+    def union(a, b):
+        a, b = find(a), find(b)
+        parent[max(a, b)] = min(a, b)
+
+    for key in (c, p):
+        first = {}
+        for r, k in zip(rows, key, strict=True):
+            if k is not None:
+                union(first.setdefault(k, r), r)
+    first = {}
+    for r, t in extra_rows:
+        union(first.setdefault(t, r), r)
+    extra = pl.DataFrame(extra_rows, schema={"source_row": pl.Int64, "tie": pl.UInt64},
+                         orient="row")
+    got = dict(components(_per_row(c, p), extra).iter_rows())
+    assert got == {r: find(r) for r in rows}
