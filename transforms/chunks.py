@@ -112,15 +112,19 @@ def components(per_row: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("c").is_null()).then(pl.col("source_row"))
         .otherwise(pl.col("source_row").min().over("c")).alias("node"),
         "p")
-    ties = [rows.select("node", pl.lit(0, pl.UInt8).alias("kind"), pl.col("p").alias("tie"))]
-    if extra.height:
-        ties.append(extra.join(rows.select("source_row", "node"), on="source_row")
-                    .select("node", pl.lit(1, pl.UInt8).alias("kind"), "tie"))
-    # a tie reaching several nodes: an edge from each of them to the smallest
-    edges = (pl.concat(ties).drop_nulls("tie")
-             .with_columns(pl.col("node").min().over("kind", "tie").alias("to"))
-             .filter(pl.col("node") != pl.col("to"))
-             .select("node", "to").unique())
+
+    def edges_by(tied: pl.LazyFrame, tie: str) -> pl.LazyFrame:
+        """A tie reaching several nodes: an edge from each of them to the smallest."""
+        return (tied.filter(pl.col(tie).is_not_null())
+                .select("node", pl.col("node").min().over(tie).alias("to"))
+                .filter(pl.col("node") != pl.col("to")).unique())
+
+    found = [edges_by(rows.lazy(), "p")]
+    if extra.height:  # (CRM ties: a hash space of their own, never mixed with person ties)
+        found.append(edges_by(extra.lazy().join(rows.lazy().select("source_row", "node"),
+                                                on="source_row"), "tie"))
+    edges = pl.concat(found).unique().collect()
+    rows = rows.drop("p")
     if edges.height == 0:
         return rows.select("source_row", pl.col("node").alias("comp"))
     both = pl.concat([edges, edges.select(pl.col("to").alias("node"), pl.col("node").alias("to"))])
