@@ -46,9 +46,21 @@ SCRATCH = "lz4"  # scratch Parquet files: written once, read once or twice, then
 READING = 0.4  # the share of a chunked run's progress that reading the batches stands for
 
 
+def _contacts_reader(req) -> str | None:
+    """The reader (csv, excel, …) of a contacts import of a file; None for anything else
+    (products, an ERP query, a missing or unknown file: the whole-file path says why)."""
+    if req.kind != "contacts" or req.erp is not None:
+        return None
+    path = Path(req.file)
+    try:
+        return detect_source(path, req.source) if path.is_file() else None
+    except Exception:  # an unknown file type
+        return None
+
+
 def wants_chunks(req) -> bool:
     """A contacts CSV (UTF-8) with more rows than `[import] chunk_rows`."""
-    if req.kind != "contacts" or req.erp is not None or req.source not in ("auto", "csv"):
+    if req.source not in ("auto", "csv") or _contacts_reader(req) != "csv":
         return False
     if req.encoding:
         try:
@@ -56,13 +68,18 @@ def wants_chunks(req) -> bool:
                 return False
         except LookupError:
             return False  # (the whole-file reader says what is wrong with it)
-    path = Path(req.file)
-    try:
-        if not path.is_file() or detect_source(path, req.source) != "csv":
-            return False
-    except Exception:  # an unknown file type: the whole-file reader says so
-        return False
-    return count_lines(path) > req.settings.import_.chunk_rows + 1
+    return count_lines(Path(req.file)) > req.settings.import_.chunk_rows + 1
+
+
+def may_be_large_sheet(req) -> bool:
+    """A contacts import of a spreadsheet: large or not, its row count tells once read."""
+    return req.source in ("auto", "excel") and _contacts_reader(req) == "excel"
+
+
+def wants_sheet_chunks(req, raw: RawTable) -> bool:
+    """The sheet `may_be_large_sheet` read (not an address-book export), with more rows
+    than `chunk_rows`."""
+    return raw.source == "excel" and raw.frame.height > req.settings.import_.chunk_rows
 
 
 @dataclass
@@ -132,23 +149,6 @@ def import_sheet(ctx: Context, raw: RawTable, scratch: Path | None = None) -> No
         ctx.summary["source"] = raw.source
         ctx.summary["sheet"] = raw.sheet
         _import_stream(ctx, TableBatches(raw), Path(tmp))
-
-
-def may_be_large_sheet(req) -> bool:
-    """A contacts import of a spreadsheet: large or not, its row count tells once read."""
-    if req.kind != "contacts" or req.erp is not None or req.source not in ("auto", "excel"):
-        return False
-    path = Path(req.file)
-    try:
-        return path.is_file() and detect_source(path, req.source) == "excel"
-    except Exception:  # an unknown file type: the whole-file reader says so
-        return False
-
-
-def wants_sheet_chunks(req, raw: RawTable) -> bool:
-    """A contacts sheet (not an address-book export) with more rows than `chunk_rows`."""
-    return (req.kind == "contacts" and req.erp is None and raw.source == "excel"
-            and raw.long is None and raw.frame.height > req.settings.import_.chunk_rows)
 
 
 def _import_stream(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> None:

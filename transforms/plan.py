@@ -280,15 +280,15 @@ def field_changes(decisions: pl.DataFrame, crm: pl.DataFrame, columns: dict[str,
         wide.select("group", "crm_id", pl.lit(col).alias("field"),
                     pl.col(f"+{col}").alias("import"), pl.col(f"-{col}").alias("old_value"))
         .filter(pl.col("import").is_not_null())
-        for col in usable.values()]).collect()
+        for col in usable.values()])
     old_empty = pl.col("old_value").is_null() | (pl.col("old_value").str.strip_chars() == "")
-    new = (pl.when(pl.col("import").is_not_null() & old_empty).then(pl.col("import"))
-           .otherwise(pl.col("old_value")) if action == "merge"
-           else pl.coalesce(pl.col("import"), pl.col("old_value")))
+    new = (pl.when(old_empty).then(pl.col("import")).otherwise(pl.col("old_value"))
+           if action == "merge" else pl.col("import"))
     return (both.with_columns(new.alias("new_value"))
-            .filter(pl.col("import").is_not_null() & pl.col("new_value").ne_missing(pl.col("old_value")))
+            .filter(pl.col("new_value").ne_missing(pl.col("old_value")))
             .select("group", "crm_id", "field", "old_value", "new_value",
-                    pl.lit(None, pl.String).alias("target_group")))
+                    pl.lit(None, pl.String).alias("target_group"))
+            .collect())
 
 
 def _crm_records(store, table: str, key: str, ids: pl.Series) -> pl.DataFrame:
