@@ -8,12 +8,13 @@ Value checks are vectorised expressions; failures come back as `failure_cases` r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Optional
 
 import pandera.polars as pa
 import polars as pl
 
-from contracts.fields import FIELDS, PRIVACY_FIELDS, PRODUCT_FIELDS
+from contracts.fields import FIELDS, PRIVACY_FIELDS, PRODUCT_FIELDS, Field
 
 NUL_CHECK = "no NUL character"
 FORMULA_ERROR_CHECK = "no formula error"
@@ -27,7 +28,7 @@ def _no_nul(data: pa.PolarsData) -> pl.LazyFrame:
     )
 
 
-def _field_annotations(fields, extra: dict[str, int]) -> tuple[dict, dict]:
+def _field_annotations(fields: Iterable[Field], extra: dict[str, int]) -> tuple[dict, dict]:
     annotations: dict = {"source_row": int}
     attrs: dict = {"source_row": pa.Field(ge=1, unique=True)}
     for f in fields:
@@ -50,7 +51,7 @@ class _Config:
     coerce = False
 
 
-def _model(name: str, fields, extra: dict[str, int], doc: str) -> type[pa.DataFrameModel]:
+def _model(name: str, fields: Iterable[Field], extra: dict[str, int], doc: str) -> type[pa.DataFrameModel]:
     ann, attrs = _field_annotations(fields, extra)
     return type(name, (pa.DataFrameModel,),
                 {"__annotations__": ann, **attrs, "Config": _Config, "__doc__": doc})

@@ -5,6 +5,9 @@ The CLI turns any `CrmImportError` into one readable message and a non-zero exit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 
 class CrmImportError(Exception):
     """Base of every user-facing import failure."""
@@ -122,7 +125,7 @@ class ErpQueryInvalid(CrmImportError):
         super().__init__(problem)
 
 
-def read_toml(path, fail) -> dict:
+def read_toml(path: Path, fail: Callable[[str], Exception]) -> dict:
     """A TOML file as a dict; a missing or malformed file becomes `fail(problem)` (the
     caller's own error type, naming the file)."""
     import tomllib
@@ -134,3 +137,9 @@ def read_toml(path, fail) -> dict:
         raise fail("file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise fail(f"not valid TOML: {exc}") from None
+
+
+class AlreadyImported(CrmImportError):
+    def __init__(self, path: str, runs: list[str]):
+        self.hint = "run it without --once to import it again (merge changes nothing twice)"
+        super().__init__(f"{path}: an identical file was imported before, as run {', '.join(runs)}")

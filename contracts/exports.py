@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from contracts.fields import header_key
 
@@ -216,7 +217,7 @@ OUTLOOK_LEFT_OUT_SKELETONS = {skeleton(h): ("", None) for h in OUTLOOK_LEFT_OUT}
 GOOGLE_KEYS = {header_key(h): f for h, f in GOOGLE_PLAIN.items()}
 
 
-def lookup(header: str, keys: dict, skeletons: dict | None = None):
+def lookup(header: str, keys: dict, skeletons: dict | None = None) -> Any:
     """The table entry for a header: exact key, then without its number, then (for a
     header with destroyed letters) by skeleton."""
     key = header_key(header)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Entity = Literal["company", "person", "product"]
 Multi = Literal["phone", "email", "url", "interest"]
+VALUE_TABLES: tuple[Multi, ...] = get_args(Multi)  # the CRM tables of multi-valued fields
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,10 @@ def parse_settings(data: dict[str, Any], *, source: str = "settings") -> ImportS
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("literal[", "function-"))]
         key = ".".join(loc)
-        section = {"import": ImportSection, "company": CompanySection,
+        sections: dict[str, type[BaseModel]] = {"import": ImportSection, "company": CompanySection,
                    "person": PersonSection, "privacy": PrivacySection,
-                   "lists": ListsSection, "product": ProductSection}.get(loc[0] if loc else "")
+                   "lists": ListsSection, "product": ProductSection}
+        section = sections.get(loc[0] if loc else "")
         if err["type"] == "extra_forbidden":
             allowed = sorted(ImportSettings.model_fields.keys() - {"import_"} | {"import"}) \
                 if section is None or len(loc) == 1 else sorted(section.model_fields)

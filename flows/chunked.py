@@ -28,16 +28,21 @@ from typing import Any
 import polars as pl
 
 from contracts.canonical import PlanRow
-from contracts.errors import NoRows
+from contracts.errors import AlreadyImported, NoRows
 from flows.faults import checkpoint
+from flows.request import ImportRequest, TimedReporter
 from transforms import chunks as ch
 from transforms import report as rp
 from transforms.apply import apply_plan
+from transforms.columns import map_columns
 from transforms.plan import plan_contacts
+from transforms.runs import earlier_imports
+from transforms.snapshot import CrmKeys, read_snapshot
 from transforms.sources import RawTable, TableBatches, detect_source
 from transforms.sources.contacts import detect_csv_export
 from transforms.sources.csv_stream import CsvStream, count_lines, open_csv_stream
 from transforms.staging import InputsWriter, write_outcomes
+from transforms.store import CrmStore
 from transforms.validate import check_rows
 
 log = logging.getLogger("crm_import")
@@ -46,7 +51,7 @@ SCRATCH = "lz4"  # scratch Parquet files: written once, read once or twice, then
 READING = 0.4  # the share of a chunked run's progress that reading the batches stands for
 
 
-def _contacts_reader(req) -> str | None:
+def _contacts_reader(req: ImportRequest) -> str | None:
     """The reader (csv, excel, …) of a contacts import of a file; None for anything else
     (products, an ERP query, a missing or unknown file: the whole-file path says why)."""
     if req.kind != "contacts" or req.erp is not None:
@@ -58,7 +63,7 @@ def _contacts_reader(req) -> str | None:
         return None
 
 
-def wants_chunks(req) -> bool:
+def wants_chunks(req: ImportRequest) -> bool:
     """A contacts CSV (UTF-8) with more rows than `[import] chunk_rows`."""
     if req.source not in ("auto", "csv") or _contacts_reader(req) != "csv":
         return False
@@ -71,12 +76,12 @@ def wants_chunks(req) -> bool:
     return count_lines(Path(req.file)) > req.settings.import_.chunk_rows + 1
 
 
-def may_be_large_sheet(req) -> bool:
+def may_be_large_sheet(req: ImportRequest) -> bool:
     """A contacts import of a spreadsheet: large or not, its row count tells once read."""
     return req.source in ("auto", "excel") and _contacts_reader(req) == "excel"
 
 
-def wants_sheet_chunks(req, raw: RawTable) -> bool:
+def wants_sheet_chunks(req: ImportRequest, raw: RawTable) -> bool:
     """The sheet `may_be_large_sheet` read (not an address-book export), with more rows
     than `chunk_rows`."""
     return raw.source == "excel" and raw.frame.height > req.settings.import_.chunk_rows
@@ -86,11 +91,11 @@ def wants_sheet_chunks(req, raw: RawTable) -> bool:
 class Context:
     """What `import_file` hands over: the open store, the summary being filled, and how to
     record the run and run a stage."""
-    req: Any
-    store: Any
+    req: ImportRequest
+    store: CrmStore
     summary: dict[str, Any]
     run: Callable[..., Any]
-    report: Any
+    report: TimedReporter
     run_id: str
     record: Callable[..., None]
     sha: str | None
@@ -152,8 +157,6 @@ def import_sheet(ctx: Context, raw: RawTable, scratch: Path | None = None) -> No
 
 
 def _import_stream(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> None:
-    from flows.pipeline import earlier_imports
-
     req, summary = ctx.req, ctx.summary
     # one chunk's frames, and DuckDB's cache of the CRM file beside them
     ctx.store.limit_memory(CHUNKED_DUCKDB_MEMORY)
@@ -161,8 +164,6 @@ def _import_stream(ctx: Context, stream: CsvStream | TableBatches, folder: Path)
     if before := earlier_imports(ctx.store, ctx.sha, ctx.run_id):
         summary["duplicate_of"] = before
         if req.once:
-            from flows.pipeline import AlreadyImported
-
             raise AlreadyImported(str(req.file), before)
     read = _read(ctx, stream, folder)
     try:
@@ -175,8 +176,6 @@ def _import_stream(ctx: Context, stream: CsvStream | TableBatches, folder: Path)
 
 def _read(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> Read:
     """Batch by batch: map, validate, stage the inputs, keep the valid rows and their ties."""
-    from flows.pipeline import map_columns
-
     req, summary = ctx.req, ctx.summary
     size = req.settings.import_.chunk_rows
     parts, key_parts, rejects, warnings = [], [], [], []
@@ -237,13 +236,13 @@ def _read(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> Read:
                 mapped.has_company, mapped.has_person, writer)
 
 
-def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, ch.CrmKeys]:
+def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, CrmKeys]:
     """Valid rows regrouped into chunk-<k>/ folders; returns how many chunks, and the CRM
     keys the file can find (read once, before anything changes)."""
     settings = ctx.req.settings
     keys = pl.scan_parquet(read.keys)
     with ctx.stage("read CRM keys"):
-        crm = ch.CrmKeys.found(ctx.store, settings, keys)
+        crm = CrmKeys.found(ctx.store, settings, keys)
     with ctx.stage("split into chunks"):
         chunk_of = ch.assign_chunks(ch.components(*ch.ties(keys, crm, settings)),
                                     settings.import_.chunk_rows)
@@ -268,7 +267,7 @@ def _too_many(ctx: Context, rejected: int) -> None:
                      ctx.req.settings.import_.max_rejects)
 
 
-def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> None:
+def _plan_and_load(ctx: Context, read: Read, crm: CrmKeys, folder: Path) -> None:
     req, summary, store = ctx.req, ctx.summary, ctx.store
     rejects, warnings = [read.rejects], [read.warnings]
     # the reading pass's issues are staged at once: a run stopped by them keeps them
@@ -282,11 +281,12 @@ def _plan_and_load(ctx: Context, read: Read, crm: ch.CrmKeys, folder: Path) -> N
             rows = pl.concat([pl.read_parquet(p) for p in sorted((folder / f"chunk-{k}").iterdir())],
                              how="diagonal_relaxed").sort("source_row")
             with ctx.stage("match and plan"):
-                plan = ctx.run("plan", plan_contacts, rows, settings=req.settings, store=store,
+                snapshot = ctx.run("read CRM", read_snapshot, store, rows, req.settings, keys=crm)
+                plan = ctx.run("plan", plan_contacts, rows, snapshot, settings=req.settings,
                                headers=read.headers, has_company=read.has_company,
-                               has_person=read.has_person, crm_keys=crm)
+                               has_person=read.has_person)
                 checkpoint("plan")
-            del rows
+            del rows, snapshot
             PlanRow.validate(plan.row_plan)
             with ctx.stage("write staging"):
                 # (staged on a connection of its own: kept if a later chunk fails)

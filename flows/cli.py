@@ -40,10 +40,9 @@ def _waiting(holder: str) -> None:
 
 
 def _store(db: str | None, *, wait: bool = True):
-    from flows import secrets  # noqa: F401  (a server CRM's password from a Prefect Secret)
-    from transforms.store import open_store
+    from flows.config import open_crm
 
-    return open_store(_db(db), wait=wait, on_wait=_waiting)
+    return open_crm(_db(db), wait=wait, on_wait=_waiting)
 
 
 def _db(db: str | None) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from contracts.errors import StoreUnavailable
+from flows.config import open_crm
 from flows.pipeline import ImportRequest, import_contacts
-from transforms.store import open_store
 from transforms.store.urls import is_postgres
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -17,7 +17,7 @@ def run_demo(db: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A fresh demo database each time: the seed import, then the sample import.
     (A server database is never wiped: the demo wants an empty one.)"""
     if is_postgres(db):
-        with open_store(db) as store:
+        with open_crm(db) as store:
             if store.scalar("SELECT count(*) FROM company") or store.scalar("SELECT count(*) FROM person"):
                 raise StoreUnavailable(store.target, "the demo needs an empty CRM database and "
                                        "this one holds records; create one for it (createdb)")

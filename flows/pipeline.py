@@ -10,169 +10,44 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 
 from contracts.canonical import PlanRow
-from contracts.errors import CrmImportError, NoMappedColumns, NoRows
-from contracts.fields import PRODUCT_ALIASES
-from contracts.settings import ImportSettings
-from flows import (
-    chunked,
-    secrets,  # noqa: F401  (a server CRM's password from a Prefect Secret)
-)
+from contracts.errors import AlreadyImported, CrmImportError, NoRows
+from flows import chunked
+from flows.config import open_crm
 from flows.faults import checkpoint
+from flows.request import ImportRequest, Reporter, T, TimedReporter, run_inline
 from transforms import report as rp
 from transforms.apply import apply_plan
+from transforms.columns import Mapped, map_actors, map_columns
 from transforms.erp import ErpActors, ErpRequest, gone_actors, read_actors
-from transforms.mapping import apply_mapping, auto_map, read_mapping_file
 from transforms.plan import Plan, plan_contacts
 from transforms.products import (
     ProductPlan,
     apply_products,
     check_products,
     plan_products,
-    require_columns,
+    read_product_snapshot,
 )
+from transforms.runs import earlier_imports
+from transforms.snapshot import read_snapshot
 from transforms.sources import RawTable, read_source
-from transforms.sources.contacts import CONTACT_SOURCES, canonical_contacts
 from transforms.staging import InputsWriter, write_outcomes
-from transforms.store import open_store
+from transforms.store import CrmStore
 from transforms.validate import Checked, check_rows
 
 log = logging.getLogger("crm_import")
-T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class ImportRequest:
-    file: str
-    db: str
-    settings: ImportSettings = field(default_factory=ImportSettings)
-    source: str = "auto"
-    mapping_file: str | None = None
-    sheet: str | None = None
-    encoding: str | None = None
-    exclude_rows: tuple[int, ...] = ()
-    dry_run: bool = False
-    kind: str = "contacts"  # contacts | products
-    price_list: str | None = None  # products: overrides [product] price_list
-    once: bool = False  # refuse a file whose identical copy was imported before
-    wait: bool = True  # wait for another crm-import holding the CRM (else refuse)
-    erp: ErpRequest | None = None  # an ERP import: actors instead of `file`
-    batch_id: str | None = None  # one file of a folder import (`crm-import run DIR/`)
-
-
-def run_inline(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """The in-process runner: a stage is a plain call."""
-    return fn(*args, **kwargs)
-
-
-class Reporter:
-    """What the pipeline tells the outside world. The default says nothing."""
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        yield
-
-    def summary(self, summary: dict[str, Any]) -> None:
-        pass
-
-    def rejects(self, rejects: pl.DataFrame) -> None:
-        pass
-
-    def progress(self, share: float) -> None:
-        """How far a run whose stages recur (a file in chunks) has come, 0..1."""
-
-
-class TimedReporter(Reporter):
-    """Wraps a reporter and keeps the wall time of every stage in the summary ("timings",
-    seconds): what a data engineer reads first when a nightly run got slow."""
-
-    def __init__(self, inner: Reporter, timings: dict[str, float]) -> None:
-        self.inner, self.timings = inner, timings
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            with self.inner.stage(name):
-                yield
-        finally:
-            self.timings[name] = round(time.perf_counter() - start, 3)
-
-    def summary(self, summary: dict[str, Any]) -> None:
-        self.inner.summary(summary)
-
-    def rejects(self, rejects: pl.DataFrame) -> None:
-        self.inner.rejects(rejects)
-
-    def progress(self, share: float) -> None:
-        if hasattr(self.inner, "progress"):  # (a reporter of an older shape may lack it)
-            self.inner.progress(share)
-
-
-@dataclass(frozen=True)
-class Mapped:
-    canonical: pl.DataFrame
-    headers: dict[str, str]  # canonical column → header in the file
-    unmapped: list[str]
-    has_company: bool
-    has_person: bool
-
-
-def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int, ...],
-                kind: str = "contacts") -> Mapped:
-    mf = read_mapping_file(mapping_file)
-    if kind == "contacts" and raw.source in CONTACT_SOURCES:
-        # an address-book export: its own header table / properties, and the export rules
-        canonical, labels, unmapped = canonical_contacts(raw, mf.columns)
-        return _leave_out(Mapped(canonical, labels, unmapped, True, True), raw, exclude_rows)
-    if kind == "products":
-        mapping = auto_map(raw.headers, mf.columns, build=mf.build, aliases=PRODUCT_ALIASES,
-                           generic_aliases={})
-    else:
-        mapping = auto_map(raw.headers, mf.columns, build=mf.build)
-    if not mapping.columns and not mapping.built:
-        raise NoMappedColumns(raw.path, raw.headers)
-    if kind == "products":
-        require_columns(mapping.fields(), path=raw.path, headers=raw.headers)
-    canonical = apply_mapping(raw.frame.lazy(), mapping)
-    headers = {c: h for h, c in mapping.columns.items()} | {f: t for f, t in mapping.built.items()}
-    if "person_full_name" in headers:  # split into these
-        for part in ("person_first_name", "person_middle_name", "person_last_name"):
-            headers.setdefault(part, headers["person_full_name"])
-    return _leave_out(Mapped(canonical.collect(), headers, mapping.unmapped,
-                             mapping.has_entity("company"), mapping.has_entity("person")),
-                      raw, exclude_rows)
-
-
-def _leave_out(mapped: Mapped, raw: RawTable, exclude_rows: tuple[int, ...]) -> Mapped:
-    """Rows the user excluded, and records the reader could not take apart (they go to the
-    rejects instead), do not reach the plan."""
-    out = list(exclude_rows)
-    if raw.row_issues is not None:
-        out += raw.row_issues["source_row"].to_list()
-    if not out:
-        return mapped
-    return replace(mapped, canonical=mapped.canonical.filter(~pl.col("source_row").is_in(out)))
-
-
-def map_actors(actors: ErpActors, exclude_rows: tuple[int, ...]) -> Mapped:
-    """ERP actors come mapped by their profile."""
-    has_company = any(c.startswith("company_") for c in actors.canonical.columns)
-    return _leave_out(Mapped(actors.canonical, actors.labels, [], has_company, True),
-                      actors.raw, exclude_rows)
-
-
-def _report_gone(summary: dict, store, actors: ErpActors, erp: ErpRequest) -> None:
+def _report_gone(summary: dict, store: CrmStore, actors: ErpActors, erp: ErpRequest) -> None:
     """Actors the CRM has from earlier imports of this ERP that the ERP no longer has:
     reported, never deleted. Only an unfiltered read can tell."""
     if erp.where:
@@ -190,7 +65,7 @@ def _report_gone(summary: dict, store, actors: ErpActors, erp: ErpRequest) -> No
                        f"ERP; they stay in the CRM: {shown}"})
 
 
-def load(store, plan: Plan | ProductPlan, *, run_id: str, finish: Callable[[], None]) -> Any:
+def load(store: CrmStore, plan: Plan | ProductPlan, *, run_id: str, finish: Callable[[], None]) -> Any:
     """Apply the plan and close the run record in one transaction: all of it or none."""
     checkpoint("load")
     apply = apply_products if isinstance(plan, ProductPlan) else apply_plan
@@ -199,19 +74,6 @@ def load(store, plan: Plan | ProductPlan, *, run_id: str, finish: Callable[[], N
         finish()
         checkpoint("commit")
     return result
-
-
-class AlreadyImported(CrmImportError):
-    def __init__(self, path: str, runs: list[str]):
-        self.hint = "run it without --once to import it again (merge changes nothing twice)"
-        super().__init__(f"{path}: an identical file was imported before, as run {', '.join(runs)}")
-
-
-def earlier_imports(store, sha256: str, run_id: str) -> list[str]:
-    """Completed, not undone runs of a file with the same content."""
-    found = store.query("SELECT run_id FROM import_run WHERE file_sha256 = ? AND status = "
-                        "'completed' AND run_id <> ? ORDER BY started_at", [sha256, run_id])
-    return found["run_id"].to_list()
 
 
 @dataclass(frozen=True)
@@ -359,7 +221,7 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
 
     try:
         with report.stage("open CRM"):
-            store = run("open-store", open_store, req.db, wait=req.wait, on_wait=on_wait,
+            store = run("open-store", open_crm, req.db, wait=req.wait, on_wait=on_wait,
                         note=f"run {run_id} importing {path.name}")
         done = False
         sheet: RawTable | None = None
@@ -416,13 +278,20 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
                 if req.kind == "products":
                     price_list = req.price_list or req.settings.product.price_list
                     summary["price_list"] = price_list
-                    plan = run("plan", plan_products, checked.rows, settings=req.settings,
-                               store=store, headers=mapped.headers, price_list=price_list)
+                    current = run("read CRM", read_product_snapshot, store,
+                                  settings=req.settings, price_list=price_list)
+                    plan = run("plan", plan_products, checked.rows, current,
+                               settings=req.settings, headers=mapped.headers,
+                               price_list=price_list)
                 else:
-                    plan = run("plan", plan_contacts, checked.rows, settings=req.settings,
-                               store=store, headers=mapped.headers,
+                    erp_system = actors.profile.system if actors else None
+                    snapshot = run("read CRM", read_snapshot, store, checked.rows, req.settings,
+                                   erp_system=erp_system)
+                    plan = run("plan", plan_contacts, checked.rows, snapshot,
+                               settings=req.settings, headers=mapped.headers,
                                has_company=mapped.has_company, has_person=mapped.has_person,
-                               erp_system=actors.profile.system if actors else None)
+                               erp_system=erp_system)
+                    del snapshot
                 checkpoint("plan")
             PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
             read_issues = ([raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))

@@ -192,10 +192,10 @@ def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
 @flow(name="undo-run", flow_run_name="undo · {run_id}")
 def undo_flow(run_id: str, db: str, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
     """Undo an import run from its change log."""
-    from transforms.store import open_store
+    from flows.config import open_crm
     from transforms.undo import undo_run
 
-    with open_store(reveal_password(db)) as store:
+    with open_crm(reveal_password(db)) as store:
         result = task(name="undo", cache_policy=NO_CACHE)(undo_run)(
             store, run_id, force=force, dry_run=dry_run).as_dict()
     get_run_logger().info("undo %s: %s", run_id, result["status"])

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 
 from contracts.errors import StoreUnavailable
-from transforms.store.urls import PASSWORD_SOURCES
 
 
 def prefect_secret_password() -> str | None:
+    """The password of the block CRM_IMPORT_DB_SECRET names (None: no block named, or
+    PGPASSWORD gives one already)."""
     name = os.environ.get("CRM_IMPORT_DB_SECRET")
-    if not name:
+    if not name or os.environ.get("PGPASSWORD"):
         return None
     try:
         from prefect.blocks.system import Secret
@@ -20,7 +21,3 @@ def prefect_secret_password() -> str | None:
     except Exception as exc:  # a missing block is a connection problem, said plainly
         raise StoreUnavailable("postgresql", f"cannot read the Prefect Secret block {name!r} "
                                f"(CRM_IMPORT_DB_SECRET): {type(exc).__name__}") from None
-
-
-if prefect_secret_password not in PASSWORD_SOURCES:
-    PASSWORD_SOURCES.append(prefect_secret_password)

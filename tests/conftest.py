@@ -16,8 +16,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.pop("PREFECT_API_URL", None)  # tests choose their runner explicitly
 
 from contracts.settings import parse_settings  # noqa: E402
+from flows.config import open_crm  # noqa: E402
 from flows.pipeline import ImportRequest, import_contacts  # noqa: E402
-from transforms.store import open_store  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
@@ -61,7 +61,7 @@ def run_import(file: Path | str, db: Path | str, settings: dict | None = None,
 
 
 def table(db: Path | str, sql: str, params: list | None = None) -> pl.DataFrame:
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         # (beside a server store the staging tables are in a DuckDB file of their own)
         return (store.staging if "staging." in sql else store).query(sql, params)
 
@@ -73,7 +73,7 @@ def seed(db: Path | str, *, companies: list[dict] = (), persons: list[dict] = ()
     # seeded persons already carry the default privacy fields, so that a test sees only
     # the changes it is about (privacy fields follow the action like any other field)
     persons = [{"legal_basis": "default", "consent_source": "import", **p} for p in persons]
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         for table_name, rows in (("company", companies), ("person", persons), ("phone", phones),
                                  ("email", emails), ("url", urls), ("list_item", list_items)):
             if not rows:
@@ -93,7 +93,7 @@ DATA_TABLES = ("company", "person", "phone", "email", "url", "interest", "list_i
 
 def snapshot(db: Path | str) -> dict[str, list]:
     """Every CRM data table, sorted: "exactly as it was" compares these."""
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         return {t: sorted(map(repr, store.query(f"SELECT * FROM {t}").rows())) for t in DATA_TABLES}
 
 

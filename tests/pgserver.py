@@ -104,13 +104,13 @@ class LocalServer:
         crm-import schema (copying is much faster than creating the schema each time)."""
         import psycopg
 
-        from transforms.store import open_store
+        from flows.config import open_crm
 
         assert self.url is not None
         with psycopg.connect(f"{self.url}/postgres", autocommit=True) as con:
             if not self._template:
                 _recreate(con, "crm_template")
-                open_store(f"{self.url}/crm_template").close()
+                open_crm(f"{self.url}/crm_template").close()
                 self._template = True
             self._count += 1
             name = f"crm_{os.getpid()}_{self._count}"

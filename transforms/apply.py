@@ -16,20 +16,22 @@ import polars as pl
 from transforms.plan import COMPANY_COLUMNS, PERSON_COLUMNS, Plan
 from transforms.store import COLUMN_TYPES
 from transforms.store import sql as q
+from transforms.store.base import CrmStore
+from transforms.store.schema import VALUE_STORAGE
 
-VALUE_TABLES = {
-    # table: (id column, {CRM column: plan column})
-    "phone": ("phone_id", {"owner_kind": "owner_kind", "owner_id": "owner_id", "kind": "kind",
-                           "number": "value", "number_e164": "key", "rank": "rank"}),
-    "email": ("email_id", {"owner_kind": "owner_kind", "owner_id": "owner_id",
-                           "address": "value", "rank": "rank"}),
-    "url": ("url_id", {"owner_kind": "owner_kind", "owner_id": "owner_id", "url": "value",
-                       "rank": "rank"}),
-    "interest": ("interest_id", {"owner_kind": "owner_kind", "owner_id": "owner_id",
-                                 "value": "value"}),
-}
-LOG_SCHEMA = {"entity": pl.String, "entity_id": pl.Int64, "op": pl.String, "field": pl.String,
-              "old_value": pl.String, "new_value": pl.String}
+
+def _plan_columns(table: str) -> tuple[str, dict[str, str]]:
+    """(id column, {CRM column: plan column}) of a value table."""
+    vt = VALUE_STORAGE[table]
+    columns = {"owner_kind": "owner_kind", "owner_id": "owner_id",
+               **({"kind": "kind"} if vt.kind else {}), vt.value: "value",
+               **({vt.key: "key"} if vt.key else {}), **({"rank": "rank"} if vt.rank else {})}
+    return vt.id_column, columns
+
+
+VALUE_TABLES = {t: _plan_columns(t) for t in VALUE_STORAGE}  # in the order of SPEC §5
+LOG_SCHEMA = pl.Schema({"entity": pl.String, "entity_id": pl.Int64, "op": pl.String, "field": pl.String,
+              "old_value": pl.String, "new_value": pl.String})
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def _new_records(dec: pl.DataFrame, columns: dict[str, str], ids: pl.Series, key
     )
 
 
-def apply_plan(store, plan: Plan, *, run_id: str,
+def apply_plan(store: CrmStore, plan: Plan, *, run_id: str,
                checkpoint: Callable[[str], None] = lambda _: None,
                first: bool = True) -> LoadResult:
     """Write the plan. The caller holds the transaction (`store.transaction()`).
@@ -141,7 +143,7 @@ def apply_plan(store, plan: Plan, *, run_id: str,
     return LoadResult(new, updated, written)
 
 
-def insert_list_items(store, items: pl.DataFrame, log: list[pl.DataFrame]) -> None:
+def insert_list_items(store: CrmStore, items: pl.DataFrame, log: list[pl.DataFrame]) -> None:
     """List values the import adds (SPEC §3 lists: add)."""
     if items.height:
         ids = store.next_ids("list_item", items.height)
@@ -150,7 +152,7 @@ def insert_list_items(store, items: pl.DataFrame, log: list[pl.DataFrame]) -> No
         _insert(store, "list_item", staged, log)
 
 
-def write_change_log(store, log: list[pl.DataFrame], run_id: str) -> int:
+def write_change_log(store: CrmStore, log: list[pl.DataFrame], run_id: str) -> int:
     """All of a run's changes in one insert; returns how many."""
     changes = (pl.concat(log, how="vertical_relaxed") if log else pl.DataFrame(schema=LOG_SCHEMA))
     changes = changes.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
@@ -161,7 +163,7 @@ def write_change_log(store, log: list[pl.DataFrame], run_id: str) -> int:
     return changes.height
 
 
-def _insert(store, table: str, rows: pl.DataFrame, log: list[pl.DataFrame],
+def _insert(store: CrmStore, table: str, rows: pl.DataFrame, log: list[pl.DataFrame],
             record_id: str | None = None) -> None:
     if rows.height == 0:
         return
@@ -173,7 +175,7 @@ def _insert(store, table: str, rows: pl.DataFrame, log: list[pl.DataFrame],
         _json(rows, [c for c in rows.columns if c != key]).alias("new_value")))
 
 
-def _update(store, table: str, key: str, changes: pl.DataFrame, log: list[pl.DataFrame]) -> None:
+def _update(store: CrmStore, table: str, key: str, changes: pl.DataFrame, log: list[pl.DataFrame]) -> None:
     if changes.height == 0:
         return
     staged = changes.select(pl.col("crm_id").alias("entity_id"), "field", "old_value", "new_value")
@@ -182,16 +184,16 @@ def _update(store, table: str, key: str, changes: pl.DataFrame, log: list[pl.Dat
                              "field", "old_value", "new_value"))
 
 
-def update_fields(store, table: str, key: str, staged: pl.DataFrame) -> None:
+def update_fields(store: CrmStore, table: str, key: str, staged: pl.DataFrame) -> None:
     """Set fields from a long frame (entity_id, field, new_value): one UPDATE per field."""
     types = COLUMN_TYPES.get(table, {})
     for field in staged["field"].unique().sort().to_list():
         rows = staged.filter(pl.col("field") == field).select("entity_id", "new_value")
-        store.run_with(rows, lambda name, f=field: q.update_field(
-            table, key, f, types.get(f, "VARCHAR"), name))
+        sql_type = types.get(field, "VARCHAR")
+        store.run_with(rows, lambda name: q.update_field(table, key, field, sql_type, name))  # noqa: B023
 
 
-def _selections(store, run_id: str, new: dict[str, pl.Series], updated: dict[str, pl.Series],
+def _selections(store: CrmStore, run_id: str, new: dict[str, pl.Series], updated: dict[str, pl.Series],
                 *, create: bool = True) -> None:
     for kind, members in (("new", new), ("updated", updated)):
         sel = f"{run_id}-{kind}"

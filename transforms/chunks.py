@@ -12,72 +12,20 @@ Rows are tied together by:
 Ties go both ways and chain: a chunk is a set of whole connected components. A tie too
 many only makes a chunk larger; one too few would split an entity, so every rule above
 errs on the side of tying. What the CRM holds is snapshotted before the first chunk
-(`crm_keys_in_file`): a chunk never matches what an earlier chunk created.
+(`transforms.snapshot.CrmKeys`): a chunk never matches what an earlier chunk created.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
 from contracts.settings import ImportSettings
-from transforms import match as m
-from transforms.plan import _filled, _present, company_from_person
+from transforms import keys as k
+from transforms.plan.rows import row_keys
+from transforms.snapshot import CrmKeys
 
-
-@dataclass(frozen=True)
-class CrmKeys:
-    """The CRM's match keys, read once: company (crm_id, key), person (crm_id, scope, key)."""
-    company: pl.DataFrame
-    person: pl.DataFrame
-
-    @classmethod
-    def found(cls, store, settings: ImportSettings, keys: pl.LazyFrame,
-              slice_ids: int = 1_000_000) -> CrmKeys:
-        """The CRM keys that the file's keys (`ckey`, `pkey`) can find, read a slice of
-        record ids at a time (a CRM's keys whole would cost more memory than a chunk)."""
-        def wanted(column: str) -> pl.DataFrame:
-            return keys.select(pl.col(column).alias("key")).drop_nulls().unique().collect()
-
-        def read(table: str, id_column: str, fn, match: str, want: pl.DataFrame) -> pl.DataFrame:
-            lo, hi = store.query(f"SELECT min({id_column}) AS lo, max({id_column}) AS hi "
-                                 f"FROM {table}").row(0)
-            # (an inner join on the unique wanted keys: the slice, the smaller side, is hashed)
-            parts = [fn(store, match, ids=(start, start + slice_ids - 1))
-                     .join(want, on="key", how="inner")
-                     for start in range(lo or 0, (hi or -1) + 1, slice_ids)]
-            return pl.concat(parts) if parts else fn(store, match).clear()
-
-        company = read("company", "company_id", m.crm_company_keys, settings.company.match,
-                       wanted("ckey"))
-        person = read("person", "person_id", m.crm_person_keys, settings.person.match,
-                      wanted("pkey"))
-        return cls(company, person)
-
-
-def tie_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:
-    """source_row, ckey, pkey, tie (the person key with its scope) of validated rows."""
-    pmatch = settings.person.match
-    company_cols = _present(rows, "company")
-    person_cols = _present(rows, "person") if pmatch != "none" else []
-    names = set(rows.columns)
-    has_company, has_person = _filled(company_cols), _filled(person_cols)
-    if settings.person.if_no_company == "create_company":
-        # the company the plan makes from a person without one (always, here: tying more
-        # rows than the plan groups is harmless)
-        orphan = has_person & ~has_company
-        rows = rows.with_columns(
-            pl.when(orphan).then(company_from_person(names)).otherwise(
-                pl.col("company_name") if "company_name" in names else None).alias("company_name"))
-        has_company = has_company | orphan
-        names.add("company_name")
-    ckey = pl.when(has_company).then(m.company_key(settings.company.match, names))
-    pkey = pl.when(has_person).then(m.person_key(pmatch, names))
-    scope = pl.col("ckey").fill_null("none") if pmatch == "name" else pl.lit("any")
-    return rows.select("source_row", ckey.alias("ckey"), pkey.alias("pkey")).with_columns(
-        pl.when(pl.col("pkey").is_not_null())
-        .then(pl.concat_str([scope, pl.col("pkey")], separator="|")).alias("tie"))
+# the keys that tie a row: the plan's own (`plan.rows.row_keys`), so chunks keep entities whole
+tie_keys = row_keys
 
 
 def ties(keys: pl.LazyFrame, crm: CrmKeys, settings: ImportSettings
@@ -90,7 +38,7 @@ def ties(keys: pl.LazyFrame, crm: CrmKeys, settings: ImportSettings
         (pl.lit("c:") + pl.col("ckey")).hash(1).alias("c"),
         (pl.lit("p:") + pl.col("tie")).hash(1).alias("p")).collect()
     extra = pl.DataFrame(schema={"source_row": pl.Int64, "tie": pl.UInt64})
-    if settings.person.match in ("email", "mobile", "number", "id"):
+    if k.is_global("person", settings.person.match):
         found = (keys.select("source_row", pl.col("pkey").alias("key")).drop_nulls()
                  .join(crm.person.lazy().select("crm_id", "key"), on="key").collect())
         shared = (found.group_by("crm_id").agg(pl.col("key").n_unique().alias("_n"))

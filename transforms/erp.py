@@ -18,6 +18,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -25,6 +26,7 @@ from contracts.erp import ActorProfile, ErpProfile, load_profile
 from contracts.errors import CrmImportError, ErpQueryInvalid, ErpUnavailable, NoRows
 from transforms.mapping import split_full_name
 from transforms.sources import RawTable
+from transforms.store.base import CrmStore
 from transforms.store.sql import ident
 from transforms.store.urls import safe_connection
 
@@ -49,6 +51,9 @@ class ErpActors:
     missing: list[str]  # columns the profile names and the source lacks
 
 
+Where = tuple[tuple[str, str], ...]  # (field, value) criteria, combined with AND
+
+
 def parse_where(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """["city=London", …] → (("city", "London"), …)."""
     out = []
@@ -67,7 +72,8 @@ def build_sample(sql_path: Path, out: Path) -> dict[str, int]:
     """SQLite copy of a PostgreSQL dump: its CREATE TABLE and INSERT INTO statements as they
     are (the SET / ALTER / DROP statements are PostgreSQL's own and left out). Returns the
     row count of every table."""
-    statements, current = [], []
+    statements: list[str] = []
+    current: list[str] = []
     for line in sql_path.read_text(encoding="utf-8").splitlines():
         if not current and not line.startswith(("CREATE TABLE", "INSERT INTO")):
             continue
@@ -119,7 +125,7 @@ def _select(actor: ActorProfile, available: list[str], where: tuple[tuple[str, s
     return sql, [v for _, v in where], wanted
 
 
-def _query_actors(con, shown: str, actor: ActorProfile, where, placeholder: str,
+def _query_actors(con: Any, shown: str, actor: ActorProfile, where: Where, placeholder: str,
                   errors: type[Exception] | tuple) -> tuple[pl.DataFrame, list[str], None]:
     """The actors from a DB-API connection (sqlite3, psycopg): probe the columns, check the
     criteria, read the mapped columns as text. Closes the connection."""
@@ -143,7 +149,7 @@ def _query_actors(con, shown: str, actor: ActorProfile, where, placeholder: str,
             .with_columns(pl.col("source_row").cast(pl.Int64)), available, None)
 
 
-def _read_sqlite(path: str, actor: ActorProfile, where):
+def _read_sqlite(path: str, actor: ActorProfile, where: Where) -> tuple[pl.DataFrame, list[str], None]:
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -151,7 +157,7 @@ def _read_sqlite(path: str, actor: ActorProfile, where):
     return _query_actors(con, path, actor, where, "?", sqlite3.Error)
 
 
-def _read_postgresql(url: str, actor: ActorProfile, where):
+def _read_postgresql(url: str, actor: ActorProfile, where: Where) -> tuple[pl.DataFrame, list[str], None]:
     import psycopg
 
     shown = safe_connection(url)
@@ -165,7 +171,7 @@ def _read_postgresql(url: str, actor: ActorProfile, where):
 NULL_MARKERS = ("NULL", "\\N")  # what database exports write for an empty value
 
 
-def _read_export(path: str, actor: ActorProfile, where) -> tuple[pl.DataFrame, list[str]]:
+def _read_export(path: str, actor: ActorProfile, where: Where) -> tuple[pl.DataFrame, list[str], pl.DataFrame | None]:
     """An export file is the actor table itself (the profile's table name is not used).
     Its rows keep the file's row numbers; rows the CSV reader could not split are returned
     apart (see `read_actors`)."""
@@ -201,7 +207,7 @@ def _read_export(path: str, actor: ActorProfile, where) -> tuple[pl.DataFrame, l
     return frame, available, issues
 
 
-def _check_where(actor: ActorProfile, available: list[str], where) -> None:
+def _check_where(actor: ActorProfile, available: list[str], where: Where) -> None:
     if actor.key not in available:
         raise ErpQueryInvalid(f"the ERP has no key column {actor.key!r} for this actor type",
                               available)
@@ -266,7 +272,7 @@ def to_canonical(frame: pl.DataFrame, actor_type: str, actor: ActorProfile
     return canonical, labels
 
 
-def gone_actors(store, system: str, actor_type: str, actor: ActorProfile,
+def gone_actors(store: CrmStore, system: str, actor_type: str, actor: ActorProfile,
                 keys: pl.Series) -> list[str]:
     """ERP keys of this actor type the CRM holds from earlier imports and the ERP no longer
     has (only meaningful for an unfiltered read)."""

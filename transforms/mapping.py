@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def load_mapping_file(path: str | Path | None) -> dict[str, str]:
 def auto_map(headers: list[str], overrides: dict[str, str] | None = None, *,
              build: dict[str, str] | None = None,
              aliases: dict[str, str] = ALIASES,
-             generic_aliases: dict[str, tuple[str, str, str]] = GENERIC_ALIASES) -> ColumnMapping:
+             generic_aliases: Mapping[str, tuple[str, str, str]] = GENERIC_ALIASES) -> ColumnMapping:
     """Map headers by alias; `overrides` (from a mapping file) win.
 
     A generic header ("Phone", "City") goes to the person when the file names persons and

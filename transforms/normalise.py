@@ -120,6 +120,8 @@ def _region_rules(region: str) -> RegionRules | None:
             (prefix and prefix not in alternatives) or (not prefix and parsing):
         return None
     desc = meta.general_desc
+    if desc is None or meta.country_code is None or desc.national_number_pattern is None:
+        return None
     lengths = [n for n in (*desc.possible_length, *desc.possible_length_local_only) if n > 0]
     if not lengths:
         return None

@@ -7,6 +7,7 @@ transaction. Prices are parsed to exact decimals (DECIMAL(18,4) in the CRM).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -14,21 +15,31 @@ import polars as pl
 from contracts.canonical import CanonicalProduct
 from contracts.errors import CrmImportError
 from contracts.fields import PRODUCT_FIELDS, PRODUCT_REQUIRED
+from contracts.keys import match_key
 from contracts.settings import ImportSettings
+from transforms import keys as k
 from transforms import match as m
 from transforms import normalise as nz
-from transforms.apply import _insert, _selections, _update, insert_list_items, write_change_log
+from transforms.apply import (
+    LoadResult,
+    _insert,
+    _selections,
+    _update,
+    insert_list_items,
+    write_change_log,
+)
 from transforms.plan import (
     DELETE_SCHEMA,
     VALUE_SCHEMA,
     EntityPlan,
-    _conflict_warnings,
-    _crm_records,
-    _decide,
-    _group_entities,
+    conflict_warnings,
+    decide,
     field_changes,
+    group_entities,
     resolve_lists,
 )
+from transforms.snapshot import crm_keys
+from transforms.store import CrmStore
 from transforms.validate import (
     ISSUE_SCHEMA,
     WARNING_SCHEMA,
@@ -38,7 +49,7 @@ from transforms.validate import (
     storage_rejects,
 )
 
-PRODUCT_COLUMNS: dict[str, str] = {f.name: f.column for f in PRODUCT_FIELDS}
+PRODUCT_COLUMNS: dict[str, str] = {f.name: f.column for f in PRODUCT_FIELDS if f.column}
 PRICES = ("product_list_price", "product_min_price", "product_cost")
 LISTS = {"product_category": ("product_category", "new_category"),
          "product_family": ("product_family", "new_family"),
@@ -64,7 +75,9 @@ def require_columns(columns: set[str], *, path: str, headers: list[str]) -> None
 def check_products(canonical: pl.DataFrame, *, headers: dict[str, str]) -> Checked:
     """Rejects: missing code/name/list price, a price that is no number ≥ 0, a value that
     cannot be stored. Warnings: a VAT rate or in-assortment flag that cannot be read."""
-    hdr = lambda c: headers.get(c, c)  # noqa: E731
+    def hdr(c: str) -> str:
+        return headers.get(c, c)
+
     rejects = [storage_rejects(canonical, headers, CanonicalProduct)]
     warns: list[pl.LazyFrame] = []
     frame = canonical
@@ -97,17 +110,30 @@ def check_products(canonical: pl.DataFrame, *, headers: dict[str, str]) -> Check
     return Checked(rows.sort("source_row"), rejected, warnings)
 
 
-def product_key(match: str) -> pl.Expr:
-    code, name = nz.text_key(pl.col("product_code")), nz.text_key(pl.col("product_name"))
-    match match:
-        case "code":
-            return code
-        case "name":
-            return name
-        case "name+code":
-            return pl.when(code.is_not_null() & name.is_not_null()).then(
-                pl.concat_str([name, code], separator=" | "))
-    raise ValueError(match)
+@dataclass(frozen=True)
+class ProductSnapshot:
+    """The CRM as a product plan sees it: the price list (None: the run creates it), the
+    list items, and the keys and rows of the list's products."""
+    price_list_id: int | None
+    list_items: pl.DataFrame
+    keys: pl.DataFrame  # crm_id, scope, key
+    products: pl.DataFrame  # crm_id + product columns
+
+
+def read_product_snapshot(store: CrmStore, *, settings: ImportSettings,
+                          price_list: str) -> ProductSnapshot:
+    found = store.query("SELECT price_list_id FROM price_list WHERE lower(name) = lower(?)",
+                        [price_list])
+    list_id = int(found["price_list_id"][0]) if found.height else None
+    items = store.query("SELECT list_name, value, is_default FROM list_item")
+    if list_id is None:
+        return ProductSnapshot(None, items, pl.DataFrame(schema={"crm_id": pl.Int64, "scope": pl.String,
+                                                                 "key": pl.String}),
+                               pl.DataFrame(schema={"crm_id": pl.Int64}))
+    keys = crm_keys(store, match_key("product", settings.product.match),
+                    filters=(("price_list_id", list_id),))
+    products = store.query("SELECT * FROM product WHERE price_list_id = ?", [list_id])
+    return ProductSnapshot(list_id, items, keys, products.rename({"product_id": "crm_id"}))
 
 
 @dataclass(frozen=True)
@@ -129,36 +155,29 @@ class ProductPlan:
         return {"product": self.product}
 
 
-def plan_products(rows: pl.DataFrame, *, settings: ImportSettings, store, headers: dict[str, str],
-                  price_list: str) -> ProductPlan:
+def plan_products(rows: pl.DataFrame, snapshot: ProductSnapshot, *, settings: ImportSettings,
+                  headers: dict[str, str], price_list: str) -> ProductPlan:
+    """One decision per product of the price list, against the snapshot (pure)."""
     ps = settings.product
-    found = store.query("SELECT price_list_id, currency FROM price_list WHERE lower(name) = lower(?)",
-                        [price_list])
-    list_id = found["price_list_id"][0] if found.height else None
-    items = store.query("SELECT list_name, value, is_default FROM list_item")
+    list_id, items = snapshot.price_list_id, snapshot.list_items
     new_items = []
     frame = rows
     for column, (list_name, key) in LISTS.items():
         if column in frame.columns:
             frame, added = resolve_lists(frame, items, column, list_name, getattr(ps, key))
             new_items.append(added)
-    frame = frame.with_columns(product_key(ps.match).alias("_key"))
+    frame = frame.with_columns(k.product_key(ps.match, set(frame.columns)).alias("_key"))
     frame = frame.with_columns(
         pl.when(pl.col("_key").is_not_null()).then(pl.lit("k:") + pl.col("_key"))
         .otherwise(pl.lit("r:") + pl.col("source_row").cast(pl.String)).alias("group"))
     columns = [c for c in PRODUCT_COLUMNS if c in frame.columns]
-    products, conflicts = _group_entities(frame, columns, "_key")
-    crm = (store.query("SELECT product_id AS crm_id, code AS product_code, name AS product_name "
-                       "FROM product WHERE price_list_id = ?", [list_id])
-           if list_id is not None else pl.DataFrame(schema={"crm_id": pl.Int64, "product_code": pl.String,
-                                                            "product_name": pl.String}))
-    crm_keys = crm.select("crm_id", product_key(ps.match).alias("key")).drop_nulls("key")
-    pairs = m.find_candidates(store, products.select("group", pl.lit("any").alias("scope"), "key"),
-                              crm_keys)
-    dec = _decide(products, pairs, ps.action)
+    products, conflicts = group_entities(frame, columns, "_key")
+    pairs = m.find_candidates(products.select("group", pl.lit("any").alias("scope"), "key"),
+                              snapshot.keys)
+    dec = decide(products, pairs, ps.action)
     matched = dec.filter(pl.col("outcome") == "matched")
-    current = _crm_records(store, "product", "product_id", matched["crm_id"])
-    changes = field_changes(matched, current, PRODUCT_COLUMNS, action=ps.action, protect=ps.protect)
+    changes = field_changes(matched, snapshot.products, PRODUCT_COLUMNS, action=ps.action,
+                            protect=ps.protect)
     touched = changes.select("group").unique().with_columns(pl.lit(True).alias("_t"))
     dec = (dec.join(touched, on="group", how="left")
            .with_columns(pl.when(pl.col("outcome") != "matched").then(pl.col("outcome"))
@@ -188,21 +207,20 @@ def plan_products(rows: pl.DataFrame, *, settings: ImportSettings, store, header
         product=EntityPlan(dec, row_map, changes),
         price_list=price_list, price_list_id=list_id, currency=ps.currency,
         list_items_new=all_items, rejects=pl.DataFrame(schema=ISSUE_SCHEMA),
-        warnings=pl.concat([no_key, _conflict_warnings(conflicts, headers)], how="diagonal_relaxed")
+        warnings=pl.concat([no_key, conflict_warnings(conflicts, headers)], how="diagonal_relaxed")
         .collect().select(list(WARNING_SCHEMA)).cast(WARNING_SCHEMA),
         candidates=candidates, row_plan=row_plan,
         value_inserts=pl.DataFrame(schema=VALUE_SCHEMA), value_deletes=pl.DataFrame(schema=DELETE_SCHEMA),
     )
 
 
-TYPES = {"list_price": pl.Decimal(18, 4), "min_price": pl.Decimal(18, 4), "cost": pl.Decimal(18, 4),
-         "vat_rate": pl.Decimal(9, 4), "in_assortment": pl.Boolean}
+TYPES: dict[str, pl.DataType] = {"list_price": pl.Decimal(18, 4), "min_price": pl.Decimal(18, 4), "cost": pl.Decimal(18, 4),
+         "vat_rate": pl.Decimal(9, 4), "in_assortment": pl.Boolean()}
 
 
-def apply_products(store, plan: ProductPlan, *, run_id: str, checkpoint=lambda _: None):
+def apply_products(store: CrmStore, plan: ProductPlan, *, run_id: str,
+                   checkpoint: Callable[[str], None] = lambda _: None) -> LoadResult:
     """Price list (created if missing), new products, field updates, log, selections."""
-    from transforms.apply import LoadResult
-
     log: list[pl.DataFrame] = []
     insert_list_items(store, plan.list_items_new, log)
     list_id = plan.price_list_id
@@ -229,5 +247,5 @@ def apply_products(store, plan: ProductPlan, *, run_id: str, checkpoint=lambda _
     return LoadResult({"product": ids}, {"product": updated}, written)
 
 
-__all__ = ["ProductPlan", "apply_products", "check_products", "plan_products",
-           "require_columns"]
+__all__ = ["ProductPlan", "ProductSnapshot", "apply_products", "check_products", "plan_products",
+           "read_product_snapshot", "require_columns"]

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import CrmImportError
+from transforms.store.base import CrmStore
 
 ENTITIES = ("company", "person", "product")
 OUTCOMES = ("new", "updated", "unchanged", "skipped", "ambiguous")
@@ -102,7 +103,7 @@ def check_rejects(path: str, rejected: int, read: int, limit: float | int) -> No
         raise TooManyRejects(path, rejected, read, limit)
 
 
-def record_run(store, summary: dict[str, Any], *, settings_json: str, sha256: str | None,
+def record_run(store: CrmStore, summary: dict[str, Any], *, settings_json: str, sha256: str | None,
                started_at: datetime, finished_at: datetime | None) -> None:
     """Insert or update the run's row in import_run (bookkeeping, not CRM data)."""
     counts = {f"{e}_{o}": summary[e][o] for e in ENTITIES for o in OUTCOMES}

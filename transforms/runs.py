@@ -8,23 +8,24 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import RunNotFound, SelectionNotFound
+from transforms.store.base import CrmStore
 
 
-def list_runs(store, limit: int = 50) -> pl.DataFrame:
+def list_runs(store: CrmStore, limit: int = 50) -> pl.DataFrame:
     return store.query(
         "SELECT run_id, status, source, file, started_at, rows_read, rows_rejected, "
         "company_new, company_updated, person_new, person_updated, batch_id "
         "FROM import_run ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit])
 
 
-def run_summary(store, run_id: str) -> dict[str, Any]:
+def run_summary(store: CrmStore, run_id: str) -> dict[str, Any]:
     text = store.scalar("SELECT summary FROM import_run WHERE run_id = ?", [run_id])
     if text is None:
         raise RunNotFound(run_id)
     return json.loads(text)
 
 
-def run_rejects(store, run_id: str) -> pl.DataFrame:
+def run_rejects(store: CrmStore, run_id: str) -> pl.DataFrame:
     return store.staging.query(
         'SELECT source_row AS "row", "column", value, reason FROM staging.rejects '
         "WHERE run_id = ? ORDER BY source_row, \"column\"", [run_id])
@@ -44,12 +45,12 @@ ORDER BY m.entity, m.entity_id
 """
 
 
-def _require_selection(store, selection_id: str) -> None:
+def _require_selection(store: CrmStore, selection_id: str) -> None:
     if store.scalar("SELECT count(*) FROM selection WHERE selection_id = ?", [selection_id]) == 0:
         raise SelectionNotFound(selection_id)
 
 
-def selection_members(store, selection_id: str) -> pl.DataFrame:
+def selection_members(store: CrmStore, selection_id: str) -> pl.DataFrame:
     _require_selection(store, selection_id)
     return store.query(SELECTION_MEMBERS, [selection_id])
 
@@ -73,6 +74,13 @@ ORDER BY m.entity, m.entity_id
 """
 
 
-def selection_export_frame(store, selection_id: str) -> pl.DataFrame:
+def selection_export_frame(store: CrmStore, selection_id: str) -> pl.DataFrame:
     _require_selection(store, selection_id)
     return store.query(SELECTION_EXPORT, [selection_id])
+
+
+def earlier_imports(store: CrmStore, sha256: str, run_id: str) -> list[str]:
+    """Completed, not undone runs of a file with the same content."""
+    found = store.query("SELECT run_id FROM import_run WHERE file_sha256 = ? AND status = "
+                        "'completed' AND run_id <> ? ORDER BY started_at", [sha256, run_id])
+    return found["run_id"].to_list()

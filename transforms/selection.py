@@ -9,20 +9,20 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import CrmImportError
+from contracts.fields import VALUE_TABLES
 from transforms.apply import write_change_log
 from transforms.report import new_run_id
 from transforms.runs import selection_members
 from transforms.store import ID_COLUMN
 from transforms.store import sql as q
+from transforms.store.base import CrmStore
 
-VALUE_TABLES = ("phone", "email", "url", "interest")
 
-
-def _rows(store, table: str, where: str, params: list) -> pl.DataFrame:
+def _rows(store: CrmStore, table: str, where: str, params: list) -> pl.DataFrame:
     return store.query(f"SELECT * FROM {q.ident(table)} WHERE {where}", params)
 
 
-def delete_selection(store, selection_id: str, *, dry_run: bool = False) -> dict[str, Any]:
+def delete_selection(store: CrmStore, selection_id: str, *, dry_run: bool = False) -> dict[str, Any]:
     """Delete the selection's companies and persons with their phones/emails/URLs/interests.
 
     Persons outside the selection that belong to a deleted company lose the link (logged).
@@ -33,7 +33,7 @@ def delete_selection(store, selection_id: str, *, dry_run: bool = False) -> dict
     ids = {e: members.filter(pl.col("entity") == e)["entity_id"] for e in ("company", "person")}
     counts = {e: int(s.len()) for e, s in ids.items()}
     run_id = new_run_id()
-    summary = {"run_id": run_id, "status": "preview" if dry_run else "completed",
+    summary: dict[str, Any] = {"run_id": run_id, "status": "preview" if dry_run else "completed",
                "selection_id": selection_id, "deleted": counts, "errors": []}
     if dry_run:
         return summary
@@ -98,7 +98,7 @@ def parse_age(text: str) -> timedelta:
     return {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
 
 
-def purge(store, *, older_than: timedelta, dry_run: bool = False) -> dict[str, Any]:
+def purge(store: CrmStore, *, older_than: timedelta, dry_run: bool = False) -> dict[str, Any]:
     """Remove staging rows and change-log values of runs older than `older_than`."""
     cutoff = datetime.now(UTC) - older_than
     runs = store.query("SELECT run_id FROM import_run WHERE started_at < ? AND purged_at IS NULL",

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
+from transforms.store.base import CrmStore
 
-def _write(store, table: str, frame: pl.DataFrame, run_id: str) -> None:
+if TYPE_CHECKING:
+    from transforms.plan import Plan
+    from transforms.products import ProductPlan
+
+
+def _write(store: CrmStore, table: str, frame: pl.DataFrame, run_id: str) -> None:
     if frame.height == 0:
         return
     store.append(table, frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
@@ -18,7 +26,7 @@ class InputsWriter:
     """Writes what came in (`write_inputs`) on a connection of its own, in a thread, while
     the plan is made: the two share no table. `wait()` re-raises what went wrong."""
 
-    def __init__(self, store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame):
+    def __init__(self, store: CrmStore, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame):
         import threading
         import time
 
@@ -45,7 +53,7 @@ class InputsWriter:
             raise self.error
 
 
-def write_inputs(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame) -> None:
+def write_inputs(store: CrmStore, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame) -> None:
     """staging.raw_rows and staging.canonical: the file's records and their mapped values."""
     record = pl.struct(pl.exclude("source_row")).struct.json_encode()
     value_cols = [c for c in canonical.columns if c != "source_row" and not c.startswith("_")
@@ -67,8 +75,8 @@ def write_inputs(store, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFra
     store.unregister_all()
 
 
-def write_outcomes(store, *, run_id: str, rejects: pl.DataFrame, warnings: pl.DataFrame,
-                   plan) -> None:
+def write_outcomes(store: CrmStore, *, run_id: str, rejects: pl.DataFrame, warnings: pl.DataFrame,
+                   plan: Plan | ProductPlan | None) -> None:
     """staging.rejects, warnings, candidates, plan and changes: what became of each row."""
     store = store.staging
     _write(store, "staging.rejects",

@@ -7,6 +7,7 @@ from pathlib import Path
 import xlsxwriter
 
 from transforms.export import ExportFailed
+from transforms.store.base import CrmStore
 
 # (header, what it holds, required, CRM list for a drop-down). Every header auto-maps.
 CONTACTS = [
@@ -51,7 +52,7 @@ PRODUCTS = [
 ]
 
 
-def write_template(store, kind: str, path: str | Path) -> list[str]:
+def write_template(store: CrmStore, kind: str, path: str | Path) -> list[str]:
     spec = CONTACTS if kind == "contacts" else PRODUCTS
     lists = store.query("SELECT list_name, value FROM list_item ORDER BY list_name, is_default DESC, value")
     p = Path(path)

@@ -21,14 +21,15 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import CrmImportError, RunNotFound
+from contracts.fields import VALUE_TABLES
 from transforms.apply import update_fields
 from transforms.store import ID_COLUMN
 from transforms.store import sql as q
+from transforms.store.base import CrmStore
 
 RECORD_TABLES = ("company", "person", "product")
-CONFLICT_SCHEMA = {"entity": pl.String, "entity_id": pl.Int64, "field": pl.String,
-                   "run_value": pl.String, "current_value": pl.String, "reason": pl.String}
-VALUE_TABLES = ("phone", "email", "url", "interest")
+CONFLICT_SCHEMA = pl.Schema({"entity": pl.String, "entity_id": pl.Int64, "field": pl.String,
+                   "run_value": pl.String, "current_value": pl.String, "reason": pl.String})
 OWNER_KIND = {"company": "company", "person": "person"}
 
 
@@ -58,11 +59,11 @@ class UndoResult:
                 "later_runs": self.later_runs, "errors": []}
 
 
-def _schema(store, table: str) -> pl.Schema:
+def _schema(store: CrmStore, table: str) -> pl.Schema:
     return store.query(f"SELECT * FROM {q.ident(table)} LIMIT 0").schema
 
 
-def _current(store, table: str, ids: pl.Series) -> pl.DataFrame:
+def _current(store: CrmStore, table: str, ids: pl.Series) -> pl.DataFrame:
     key = ID_COLUMN[table]
     store.register("undo_ids", pl.DataFrame({"id": ids.unique().cast(pl.Int64)}))
     try:
@@ -101,7 +102,7 @@ def _edited(created: pl.DataFrame, current: pl.DataFrame, table: str, schema: pl
     return long
 
 
-def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) -> UndoResult:
+def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool = False) -> UndoResult:
     run = store.query("SELECT status, undone_at, purged_at FROM import_run WHERE run_id = ?", [run_id])
     if run.height == 0:
         raise RunNotFound(run_id)
@@ -231,10 +232,10 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
             store.register("undo_ids", pl.DataFrame({"id": ids}))
             store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))
         for table in ("product", "person", "company"):  # persons first: they point at companies
-            ids = delete_ids.get(table)
-            if ids is None or ids.len() == 0:
+            ids_gone = delete_ids.get(table)
+            if ids_gone is None or ids_gone.len() == 0:
                 continue
-            store.register("undo_ids", pl.DataFrame({"id": ids}))
+            store.register("undo_ids", pl.DataFrame({"id": ids_gone}))
             for vt in VALUE_TABLES if table in OWNER_KIND else ():  # values they still own
                 store.execute(f"DELETE FROM {q.ident(vt)} WHERE owner_kind = ? AND owner_id IN "
                               "(SELECT id FROM undo_ids)", [OWNER_KIND[table]])
@@ -248,15 +249,15 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
             store.register("undo_ids", pl.DataFrame({"id": item_ids}))
             in_use = store.query(_LIST_ITEMS_IN_USE)
             store.unregister_all()
-            kept = in_use["list_item_id"]
-            if kept.len():
+            kept_items = in_use["list_item_id"]
+            if kept_items.len():
                 conflict(in_use.select(pl.col("list_item_id").alias("entity_id"),
                                        pl.col("value").alias("current_value")),
                          "list_item", "still used by records that stay")
                 result.conflicts = pl.concat(conflicts, how="vertical_relaxed")
-            store.register("undo_ids", pl.DataFrame({"id": item_ids.filter(~item_ids.is_in(kept.to_list()))}))
+            store.register("undo_ids", pl.DataFrame({"id": item_ids.filter(~item_ids.is_in(kept_items.to_list()))}))
             store.execute(q.delete_ids("list_item", "list_item_id", "undo_ids"))
-            result.deleted["list_item"] = int(item_ids.len() - kept.len())
+            result.deleted["list_item"] = int(item_ids.len() - kept_items.len())
         lists = log.filter((pl.col("entity") == "price_list") & (pl.col("op") == "insert"))["entity_id"]
         if lists.len():  # a price list the run created goes, unless products remain in it
             store.register("undo_ids", pl.DataFrame({"id": lists}))
@@ -270,7 +271,7 @@ def undo_run(store, run_id: str, *, force: bool = False, dry_run: bool = False) 
     return result
 
 
-def _later_runs(store) -> str:
+def _later_runs(store: CrmStore) -> str:
     """Runs after this one that changed its records, or hung persons or values on them
     (an insert's change-log value is the record as JSON)."""
     def field(name: str) -> str:
@@ -302,7 +303,7 @@ WHERE (li.list_name = 'category' AND EXISTS (SELECT 1 FROM company c WHERE lower
 """
 
 
-def _foreign_values(store, table: str, owner_ids: pl.Series, created_values: pl.DataFrame) -> pl.DataFrame:
+def _foreign_values(store: CrmStore, table: str, owner_ids: pl.Series, created_values: pl.DataFrame) -> pl.DataFrame:
     """Values owned by these records that this run did not create."""
     store.register("undo_ids", pl.DataFrame({"id": owner_ids}))
     parts = []

@@ -14,12 +14,14 @@ import polars as pl
 
 from contracts.canonical import FORMULA_ERROR_CHECK, NUL_CHECK, CanonicalContact, nul_check_schema
 from contracts.fields import base_field
+from contracts.keys import match_key
 from contracts.settings import ImportSettings
+from transforms import keys as k
 from transforms import normalise as nz
 
-ISSUE_SCHEMA = {"source_row": pl.Int64, "column": pl.String, "field": pl.String,
-                "value": pl.String, "reason": pl.String}
-WARNING_SCHEMA = {**ISSUE_SCHEMA, "code": pl.String}
+ISSUE_SCHEMA = pl.Schema({"source_row": pl.Int64, "column": pl.String, "field": pl.String,
+                "value": pl.String, "reason": pl.String})
+WARNING_SCHEMA = pl.Schema({**dict(ISSUE_SCHEMA), "code": pl.String()})
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def issues(frame: pl.DataFrame | pl.LazyFrame, *, header: str, field: str, reaso
 
 
 def storage_rejects(rows: pl.DataFrame, headers: dict[str, str],
-                    model=CanonicalContact) -> pl.LazyFrame:
+                    model: type[pa.DataFrameModel] = CanonicalContact) -> pl.LazyFrame:
     """Values that cannot be stored: over the column's limit, or holding a NUL."""
     text_cols = [c for c in rows.columns if base_field(c) is not None]
     found = []
@@ -122,20 +124,29 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
             frame = frame.join(lookup.rename({"value": c, "key": f"{c}__key"}), on=c, how="left")
     frame = frame.collect().lazy()
 
-    match_p, match_c = settings.person.match, settings.company.match
-    key_cols = {"mobile": "person_mobile", "email": "person_email"}
+    # the match keys in use: a value that cannot be a key rejects its row (`contracts.keys`)
+    in_use = [match_key("company", settings.company.match),
+              match_key("person", settings.person.match)]
+    key_columns = {c for key in in_use if key.invalid for c in key.columns[:1]}
+    names = set(frame.collect_schema().names())
+    for key in in_use:
+        bad_key = k.invalid_value(key, names)
+        if bad_key is not None:
+            c = key.columns[0]
+            assert key.invalid is not None
+            reject_parts.append(issues(frame.filter(bad_key), header=hdr(c), field=c,
+                                       reason=key.invalid))
+    # any other invalid e-mail or phone is dropped alone, with a warning
     for c in phone_cols + email_cols:
+        if c in key_columns:
+            continue
         bad = frame.filter(pl.col(c).is_not_null() & pl.col(f"{c}__key").is_null())
         what = "phone number" if c in phone_cols else "email address"
-        if key_cols.get(match_p) == c:
-            reject_parts.append(issues(bad, header=hdr(c), field=c,
-                                       reason=f"not a valid {what}, and persons are matched on it"))
-        else:
-            warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
-                                     reason=f"not a valid {what}; value dropped"))
-            frame = frame.with_columns(
-                pl.when(pl.col(f"{c}__key").is_null()).then(None).otherwise(pl.col(c)).alias(c)
-            )
+        warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
+                                 reason=f"not a valid {what}; value dropped"))
+        frame = frame.with_columns(
+            pl.when(pl.col(f"{c}__key").is_null()).then(None).otherwise(pl.col(c)).alias(c)
+        )
 
     if "person_birth_date" in cols:
         parsed = nz.parse_date(pl.col("person_birth_date"))
@@ -144,23 +155,14 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                                  code="invalid_value", reason="not a date; value dropped"))
         frame = frame.with_columns(parsed.cast(pl.String).alias("person_birth_date"))
 
-    # id keys must be whole numbers; org/VAT keys must have digits
-    for c, used in (("company_id", match_c == "id"), ("person_id", match_p == "id")):
-        if c in cols:
+    # an id that is not the match key must still be a CRM id, or it is dropped
+    for c in ("company_id", "person_id"):
+        if c in cols and c not in key_columns:
             ok = pl.col(c).str.strip_chars().str.contains(r"^\d{1,18}$")
             bad = frame.filter(pl.col(c).is_not_null() & ~ok)
-            if used:
-                reject_parts.append(issues(bad, header=hdr(c), field=c,
-                                           reason="not a CRM id (a whole number), and it is the match key"))
-            else:
-                warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
-                                         reason="not a CRM id; value dropped"))
-                frame = frame.with_columns(pl.when(ok).then(pl.col(c)).alias(c))
-    for c, key in (("company_vat_number", "vat"), ("company_orgnr", "orgnr")):
-        if c in cols and match_c == key:
-            bad = frame.filter(pl.col(c).is_not_null() & nz.digits_key(pl.col(c)).is_null())
-            reject_parts.append(issues(bad, header=hdr(c), field=c,
-                                       reason="has no digits, and companies are matched on it"))
+            warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
+                                     reason="not a CRM id; value dropped"))
+            frame = frame.with_columns(pl.when(ok).then(pl.col(c)).alias(c))
 
     # a row must name something: a company, a person, or a way to reach a person
     identity = [c for c in frame.collect_schema().names()

@@ -105,9 +105,9 @@ def write_rows(rows: pl.DataFrame, file: Path, fmt: str) -> None:
 
 
 def prefill(db: Path, companies: pl.DataFrame, persons: pl.DataFrame) -> None:
-    from transforms.store import open_store
+    from flows.config import open_crm
 
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         store.register("c", companies)
         store.execute("INSERT INTO company (company_id, name, street) SELECT * FROM c")
         store.register("p", persons)

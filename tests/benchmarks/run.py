@@ -148,7 +148,7 @@ def to_postgres(crm: Path, server: str) -> str:
     import duckdb
     import psycopg
 
-    from transforms.store import open_store
+    from flows.config import open_crm
 
     name = f"crm_bench_{os.getpid()}"
     with psycopg.connect(f"{server.rstrip('/')}/postgres", autocommit=True) as con:
@@ -156,7 +156,7 @@ def to_postgres(crm: Path, server: str) -> str:
         con.execute(f'CREATE DATABASE "{name}"')
     url = f"{server.rstrip('/')}/{name}"
     source = duckdb.connect(str(crm), read_only=True)
-    with open_store(url) as store, store.transaction():
+    with open_crm(url) as store, store.transaction():
         for t in ("company", "person", "phone", "email", "url", "list_item", "id_counter"):
             frame = source.sql(f"SELECT * FROM {t}").pl()
             if frame.height:

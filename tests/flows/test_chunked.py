@@ -159,8 +159,8 @@ def test_dry_run_in_chunks_changes_nothing_and_counts_alike(tmp_path, db):
 
 
 def test_crm_keys_read_in_slices_are_the_keys_read_whole(tmp_path, db):
+    from flows.config import open_crm
     from transforms.chunks import CrmKeys, tie_keys
-    from transforms.store import open_store
 
     _seeded(db)
     settings = parse_settings({"person": {"match": "email"}})
@@ -169,7 +169,7 @@ def test_crm_keys_read_in_slices_are_the_keys_read_whole(tmp_path, db):
                          "person_email": ["p100@x.no", "p3998@x.no", "new@x.no"],
                          "person_email__key": ["p100@x.no", "p3998@x.no", "new@x.no"]})
     keys = tie_keys(keys, settings).lazy()
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         whole = CrmKeys.found(store, settings, keys)
         sliced = CrmKeys.found(store, settings, keys, slice_ids=1)
     for a, b in ((whole.company, sliced.company), (whole.person, sliced.person)):

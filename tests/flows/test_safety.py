@@ -75,9 +75,9 @@ def test_two_imports_at_once_take_turns(tmp_path, db):
 
 
 def test_waiting_is_said_and_no_wait_refuses(tmp_path, db):
-    from transforms.store import open_store
+    from flows.config import open_crm
 
-    holder = open_store(str(db), note="run r-test importing big.xlsx")
+    holder = open_crm(str(db), note="run r-test importing big.xlsx")
     try:
         refused = subprocess.run([CLI, "run", str(_file(tmp_path)), "--db", str(db), "--json",
                                   "--no-wait"], env=_env(), capture_output=True, text=True,

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flows.config import open_crm
 from tests.conftest import run_import, seed, table, table_hashes, write_csv
-from transforms.store import open_store
 from transforms.undo import RunPurged, undo_run
 
 pytestmark = pytest.mark.both_stores
 
 
 def _undo(db, run_id, **kw):
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         return undo_run(store, run_id, **kw)
 
 
@@ -76,7 +76,7 @@ def test_a_field_changed_after_the_run_is_a_conflict(tmp_path, db):
     _crm(db)
     before = table_hashes(db)
     s = run_import(_file(tmp_path), db)  # merge fills Beta's street
-    with open_store(str(db)) as store:  # someone edits it by hand afterwards
+    with open_crm(str(db)) as store:  # someone edits it by hand afterwards
         store.execute("UPDATE company SET street = 'Edited 9' WHERE company_id = 2")
     result = _undo(db, s["run_id"])
     assert {(c["entity"], c["entity_id"], c["field"], c["current_value"]) for c in result.conflicts.rows(named=True)} == {
@@ -89,7 +89,7 @@ def test_force_restores_conflicting_values(tmp_path, db):
     _crm(db)
     before = table_hashes(db)
     s = run_import(_file(tmp_path), db)
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         store.execute("UPDATE company SET street = 'Edited 9' WHERE company_id = 2")
     _undo(db, s["run_id"], force=True)
     assert table_hashes(db) == before
@@ -119,7 +119,7 @@ def test_undo_of_a_purged_run_is_refused(tmp_path, db):
     from transforms.selection import purge
 
     s = run_import(_file(tmp_path), db)
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         done = purge(store, older_than=timedelta(seconds=0))
     assert s["run_id"] in done["runs"]
     assert table(db, "SELECT count(*) FROM staging.raw_rows").item() == 0

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from contracts.settings import parse_settings
+from flows.config import open_crm
 from flows.pipeline import ImportRequest, import_file
 from tests.conftest import FIXTURES, table, table_hashes, write_csv
-from transforms.store import open_store
 from transforms.template import write_template
 from transforms.undo import undo_run
 
@@ -169,14 +169,14 @@ def test_preview_and_undo_of_a_product_run(tmp_path, db):
     assert preview["status"] == "preview" and preview["product"]["new"] == 77
     assert table_hashes(db) == before
     s = products(NORTHWIND, db, price_list="Fresh")
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         result = undo_run(store, s["run_id"])
     assert result.status == "undone" and result.deleted["product"] == 77
     assert table_hashes(db) == before
 
 
 def test_template_round_trip(tmp_path, db):
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         store.execute("INSERT INTO list_item VALUES (1, 'product_category', 'Beverages', TRUE)")
         columns = write_template(store, "products", tmp_path / "t.xlsx")
     assert columns[:3] == ["In assortment", "Code", "Name"]
@@ -207,7 +207,7 @@ def test_template_round_trip(tmp_path, db):
 def test_contacts_template_maps_every_header(tmp_path, db):
     from transforms.mapping import auto_map
 
-    with open_store(str(db)) as store:
+    with open_crm(str(db)) as store:
         columns = write_template(store, "contacts", tmp_path / "c.xlsx")
     mapping = auto_map(columns)
     assert mapping.unmapped == [] and len(mapping.columns) == len(columns)

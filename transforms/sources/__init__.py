@@ -7,6 +7,7 @@ person sees when opening the file in Excel.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class TableBatches:
     def count(self, size: int) -> int:
         return max(1, -(-self.table.frame.height // size))
 
-    def batches(self, size: int):
+    def batches(self, size: int) -> Iterator[RawTable]:
         """RawTables of `size` rows each, in file order (slices: no copy)."""
         t = self.table
         for start in range(0, max(t.frame.height, 1), size):

@@ -19,6 +19,7 @@ the canonical frame by one set of rules (SPEC §3, contact exports):
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import polars as pl
 
@@ -33,13 +34,13 @@ from contracts.exports import (
     WORK_LABEL,
     lookup,
 )
-from contracts.fields import FIELDS, base_field, header_key
+from contracts.fields import FIELDS, Field, base_field, header_key
 from transforms.mapping import auto_map, split_full_name
 from transforms.sources import RawTable
 
 CONTACT_SOURCES = ("outlook", "google", "vcard")
-LONG_SCHEMA = {"source_row": pl.Int64, "field": pl.String, "value": pl.String,
-               "label": pl.String, "block": pl.String, "seq": pl.Int64}
+LONG_SCHEMA = pl.Schema({"source_row": pl.Int64, "field": pl.String, "value": pl.String,
+               "label": pl.String, "block": pl.String, "seq": pl.Int64})
 CONTACT_FIELDS = [f.name for f in FIELDS if f.name not in (
     "company_id", "person_id", "company_erp_key", "company_erp_system", "person_erp_key",
     "person_erp_system")]
@@ -74,7 +75,7 @@ def empty_long() -> pl.DataFrame:
 def phone_field(label: pl.Expr) -> pl.Expr:
     """The phone field a label names ("Work Fax", "CELL,VOICE", "_$!<Mobile>!$_" …)."""
     text = label.fill_null("").str.to_lowercase()
-    expr = pl.when(text.str.contains("fax")).then(
+    expr: Any = pl.when(text.str.contains("fax")).then(
         pl.when(text.str.contains(WORK_LABEL)).then(pl.lit("company_fax"))
         .otherwise(pl.lit("person_fax")))
     for pattern, field in PHONE_LABELS[1:]:
@@ -114,7 +115,7 @@ def detect_csv_export(headers: list[str]) -> str | None:
                 and lookup(h, OUTLOOK_LEFT_OUT_KEYS, OUTLOOK_LEFT_OUT_SKELETONS) is not None]
     # addresses, phones and e-mail columns are what make a file an address-book export
     telling = [h for h, hit in hits.items() if hit is not None
-               and (hit[1] is not None or base_field(hit[0]).multi in ("phone", "email"))]
+               and (hit[1] is not None or _multi(hit[0]) in ("phone", "email"))]
     known = sum(hit is not None for hit in hits.values()) + len(left_out)
     if len(telling) >= 2 and known >= 0.5 * len(headers):
         return "outlook"
@@ -137,7 +138,18 @@ def _plain_long(raw: RawTable, table: list[tuple[str, str, str | None, int]]) ->
 def _override(header: str, overrides: dict[str, str]) -> str | None:
     """The field a mapping file gives a header ("" leaves it out)."""
     target = overrides[header]
-    return base_field(target).name if target else None
+    return _field(target).name if target else None
+
+
+def _field(column: str) -> Field:
+    """The field of a canonical column the tables name (always one)."""
+    found = base_field(column)
+    assert found is not None, column
+    return found
+
+
+def _multi(column: str) -> str | None:
+    return _field(column).multi
 
 
 def outlook_table(headers: list[str], overrides: dict[str, str]
@@ -146,7 +158,9 @@ def outlook_table(headers: list[str], overrides: dict[str, str]
 
     Outlook's columns by its header table (any UI language); a column Outlook does not
     write (a tool's own extra column) by the general aliases."""
-    table, unmapped, rest = [], [], []
+    table: list[tuple[str, str, str | None, int]] = []
+    unmapped: list[str] = []
+    rest: list[tuple[int, str]] = []
     for i, h in enumerate(headers):
         if h in overrides:
             if (f := _override(h, overrides)) is not None:
@@ -159,7 +173,7 @@ def outlook_table(headers: list[str], overrides: dict[str, str]
             rest.append((i, h))
     if rest:
         extra = auto_map([h for _, h in rest])
-        table += [(h, base_field(extra.columns[h]).name, None, i * 100)
+        table += [(h, _field(extra.columns[h]).name, None, i * 100)
                   for i, h in rest if h in extra.columns]
         unmapped += [h for _, h in rest if h not in extra.columns]
     return table, unmapped
@@ -173,10 +187,13 @@ def outlook_long(raw: RawTable, overrides: dict[str, str]) -> tuple[pl.DataFrame
 PAIRED_KINDS = ("e-mail", "email", "phone", "address", "organization", "website")
 
 
-def google_table(headers: list[str], overrides: dict[str, str]):
+def google_table(headers: list[str], overrides: dict[str, str]) -> tuple[Any, ...]:
     """Google's columns: (plain columns as in `outlook_table`, "<Kind> N - <part>" value
     columns, their Type/Label columns, unmapped)."""
-    plain, pairs, labels, unmapped = [], [], [], []
+    plain: list[tuple[str, str, str | None, int]] = []
+    pairs: list[Any] = []
+    labels: list[Any] = []
+    unmapped: list[str] = []
     for i, h in enumerate(headers):
         m = GOOGLE_PAIR.match(h)
         if h in overrides:

@@ -101,7 +101,8 @@ def read_people(path: Path, data: Any) -> RawTable:
         raise SourceUnreadable(str(path), f"not a People API response: {exc}") from None
     if not persons:
         raise NoRows(str(path), "the response holds no connections")
-    rows, left_out = [], set()
+    rows: list[tuple[int, int, str, str, str, str]] = []
+    left_out: set[str] = set()
     for card, person in enumerate(persons, start=1):
         if not isinstance(person, dict):
             raise SourceUnreadable(str(path), f"entry {card} is not a person object")
@@ -109,9 +110,9 @@ def read_people(path: Path, data: Any) -> RawTable:
         left_out |= skipped
         rows.extend((card, seq, "", name, types.lower(), value)
                     for seq, (name, types, value) in enumerate(props, start=1))
-    props = pl.DataFrame(rows, schema=PROPS_SCHEMA, orient="row")
-    long, _ = classify(props)
-    display = _display(props, len(persons))
+    frame = pl.DataFrame(rows, schema=PROPS_SCHEMA, orient="row")
+    long, _ = classify(frame)
+    display = _display(frame, len(persons))
     return RawTable(display, [c for c in display.columns if c != "source_row"], "google",
                     path=str(path), encoding="utf-8", long=long,
                     unmapped=tuple(sorted(left_out)), format="people-api")

@@ -8,6 +8,7 @@ import zipfile
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import fastexcel
 import polars as pl
@@ -62,7 +63,7 @@ def find_header(cells: pl.DataFrame) -> int:
             [pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "") for c in top.columns]
         ).alias("n")
     )["n"]
-    widest = filled.max() or 0
+    widest = int(filled.max() or 0)  # type: ignore[arg-type]
     if widest == 0:
         return -1
     need = max(1, min(2, widest), int(widest * 0.6 + 0.5))
@@ -162,7 +163,7 @@ EXCEL_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Ref": "#REF!", "Name": "#NAME?
                 "Value": "#VALUE!", "Num": "#NUM!", "Null": "#NULL!", "GettingData": "#GETTING_DATA"}
 
 
-def _with_error_cells(cells: pl.DataFrame, errors) -> pl.DataFrame:
+def _with_error_cells(cells: pl.DataFrame, errors: Any) -> pl.DataFrame:
     """Put formula errors back where calamine left null: a #N/A is not an empty cell.
 
     The contracts then reject the row ("a formula error in the file"), instead of the
@@ -227,7 +228,7 @@ def read_excel(path: Path, *, sheet: str | None = None) -> RawTable:
         if sheet is None and (loaded.visible != "visible" or loaded.height == 0):
             continue
         batch, errors = loaded.to_arrow_with_errors()
-        cells = _with_error_cells(pl.from_arrow(batch), errors)
+        cells = _with_error_cells(pl.DataFrame(batch), errors)
         if cells.width == 0 or cells.height == 0:
             continue
         first = _first_row_number_xlsx(path, idx) if path.suffix.lower() in (".xlsx", ".xlsm") else 1
@@ -256,7 +257,8 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
     sep = _delimiter(text)
     # polars takes the field count from the first line; a title line, a comment or a blank
     # line first would cut every row short. A first line of separators sets the widest count.
-    widest = int(pl.Series(text.splitlines() or [""]).str.count_matches(sep, literal=True).max() or 0)
+    widest = int(pl.Series(text.splitlines() or [""])  # type: ignore[arg-type]
+                 .str.count_matches(sep, literal=True).max() or 0)
     # polars reads bytes fastest; a UTF-8 file is handed over as it is
     body = data if used == "utf-8" else text.encode("utf-8")
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from pathlib import Path
 
 from contracts.errors import SourceUnreadable
 
@@ -52,7 +53,7 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def read_bytes(path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     """A text export's bytes; a missing/unreadable or empty file is a clear error."""
     from contracts.errors import NoRows
 

@@ -20,6 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -35,8 +36,8 @@ from transforms.sources.contacts import (
 )
 from transforms.sources.text import _utf16_without_bom, read_bytes
 
-PROPS_SCHEMA = {"source_row": pl.Int64, "seq": pl.Int64, "group": pl.String,
-                "name": pl.String, "types": pl.String, "value": pl.String}
+PROPS_SCHEMA = pl.Schema({"source_row": pl.Int64, "seq": pl.Int64, "group": pl.String,
+                "name": pl.String, "types": pl.String, "value": pl.String})
 BINARY = {"PHOTO", "LOGO", "SOUND", "KEY"}
 # properties that say nothing about the contact: not listed as "left out"
 SILENT = {"BEGIN", "END", "VERSION", "PRODID", "REV", "UID", "X-ABLABEL", "X-ABSHOWAS", "KIND",
@@ -195,11 +196,11 @@ def _parse_vcf_frame(data: bytes, path: Path) -> _Parsed | None:
                        ((pl.col("name") == "END") & (upper_value == "VCARD")).alias("_e"))
     f = f.with_columns((pl.col("_b").cast(pl.Int64).cum_sum()
                         - pl.col("_e").cast(pl.Int64).cum_sum()).alias("_depth"))
-    if f.height and f["_depth"].min() < 0:
+    if f.height and int(f["_depth"].min() or 0) < 0:  # type: ignore[arg-type]
         return None  # an END without BEGIN: the line reader is the tolerant one
     f = f.with_columns((pl.col("_b") & (pl.col("_depth") == 1)).cast(pl.Int64).cum_sum()
                        .alias("source_row"))
-    cards = int(f["source_row"].max() or 0) if f.height else 0
+    cards = int(f["source_row"].max() or 0) if f.height else 0  # type: ignore[arg-type]
     if f.height and f["_depth"][-1] > 0:
         raise _truncated(path, cards)
     # TYPE=a,b and 2.1's bare parameters (WORK;VOICE) are the types; other key=value go
@@ -265,13 +266,13 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
-def _component(value) -> str:
+def _component(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(_escape(str(v)) for v in value)
     return _escape(str(value))
 
 
-def parse_jcard(data, path: Path) -> _Parsed:
+def parse_jcard(data: Any, path: Path) -> _Parsed:
     cards = data if data and isinstance(data[0], list) else [data]
     parsed = _Parsed()
     for card in cards:
@@ -304,7 +305,8 @@ def parse_xcard(root: ET.Element, path: Path) -> _Parsed:
         raise SourceUnreadable(str(path), "not an xCard: expected <vcards> in the vCard 4.0 namespace")
     for vcard in root.findall(f"{_XNS}vcard"):
         parsed.cards += 1
-        props = [(None, p) for p in vcard if p.tag != f"{_XNS}group"]
+        props: list[tuple[str | None, ET.Element]] = [
+            (None, p) for p in vcard if p.tag != f"{_XNS}group"]
         props += [(g.get("name", ""), p) for g in vcard.findall(f"{_XNS}group") for p in g]
         for seq, (group, prop) in enumerate(props, start=1):
             name = prop.tag.removeprefix(_XNS).upper()

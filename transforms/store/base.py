@@ -1,19 +1,24 @@
-"""What every CRM store shares: id reservation, transactions, the staging side.
+"""`CrmStore`: what every CRM store offers, and what they share (id reservation,
+transactions, appending frames).
 
 A store offers `query` (→ polars), `scalar`, `execute` (params bound, `?` placeholders),
 `register` (a frame visible to SQL by name) and `transaction`. The SQL the pipeline runs
 is the same for every store (`transforms.store.sql`); what differs between dialects lives
-in the store classes alone.
+in the store classes' small hooks (`insert_json_field`, `run_with`, `limit_memory`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
 import polars as pl
+
+from transforms.store.schema import ID_COLUMN
+from transforms.store.sql import ident, insert_select
 
 
 def sql_file(name: str) -> str:
@@ -28,61 +33,54 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-class BaseStore:
+class CrmStore(ABC):
     kind = ""
     target = ""
 
     # --- implemented by each store ----------------------------------------------------------
+    @abstractmethod
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def register(self, name: str, frame: pl.DataFrame) -> str:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def unregister_all(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        ...
+
+    def cursor(self) -> CrmStore:
+        """A second connection to the same database, for another thread (a DuckDB store:
+        the staging side writes on one while the plan is made)."""
+        raise NotImplementedError(f"{type(self).__name__} offers no second connection")
 
     @property
-    def staging(self) -> BaseStore:
+    def staging(self) -> CrmStore:
         """Where the staging tables are (SPEC §5): this store, or a DuckDB file beside it."""
         return self
 
+    @abstractmethod
     def insert_json_field(self, alias: str, name: str) -> str:
         """SQL for one field of an insert's change-log record (`<alias>.new_value`, JSON);
         NULL for other ops."""
-        raise NotImplementedError
-
-    @property
-    def compute(self) -> BaseStore:
-        """Where frames already in this process are joined: an in-memory DuckDB beside the
-        store. (Beside a server store, sending both sides to the server and back costs more
-        than the join; beside a DuckDB store, frames registered inside the run's transaction
-        would stay alive until its commit.)"""
-        if getattr(self, "_compute", None) is None:
-            from transforms.store.duckdb_store import DuckDBStore
-
-            self._compute = DuckDBStore(":memory:", crm=False)
-        return self._compute
-
-    def close_compute(self) -> None:
-        if getattr(self, "_compute", None) is not None:
-            self._compute.close()
-            self._compute = None
+        ...
 
     # --- shared -------------------------------------------------------------------------------
     def append(self, table: str, frame: pl.DataFrame) -> None:
         """Insert every row of a frame into a table (columns by name), in one statement."""
-        from transforms.store.sql import insert_select
-
         name = "append_" + table.replace(".", "_")
         self.register(name, frame)
         self.execute(insert_select(table, frame.columns, name))
@@ -90,8 +88,9 @@ class BaseStore:
     def limit_memory(self, limit: str) -> None:
         """Cap the engine's own caches in this process (a DuckDB store; a server's are its
         own business)."""
+        return None
 
-    def run_with(self, frame: pl.DataFrame, sql) -> None:
+    def run_with(self, frame: pl.DataFrame, sql: Callable[[str], str]) -> None:
         """Run one statement that reads one frame: `sql(name)` is the statement, reading the
         frame as table `name` (no parameters)."""
         self.register("frame_rows", frame)
@@ -105,9 +104,6 @@ class BaseStore:
 
     def next_ids(self, table: str, n: int) -> pl.Series:
         """Reserve n new ids for `table`, above any id it holds (call inside the transaction)."""
-        from transforms.store import ID_COLUMN
-        from transforms.store.sql import ident
-
         if n == 0:
             return pl.Series("id", [], dtype=pl.Int64)
         top = self.scalar(f"SELECT coalesce(max({ident(ID_COLUMN[table])}), 0) FROM {ident(table)}")
@@ -131,8 +127,11 @@ class BaseStore:
         else:
             self.execute("COMMIT")
 
-    def __enter__(self) -> BaseStore:
+    def __enter__(self) -> CrmStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+BaseStore = CrmStore  # (the name before the interface was declared)

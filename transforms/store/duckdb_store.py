@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +12,11 @@ import duckdb
 import polars as pl
 
 from contracts.errors import StoreUnavailable
-from transforms.store.base import BaseStore, migrations, sql_file
+from transforms.store.base import CrmStore, migrations, sql_file
 from transforms.store.lock import RunLock
+from transforms.store.options import StoreOptions
+from transforms.store.schema import SCHEMA_VERSION
+from transforms.store.sql import ident, insert_select
 
 
 def _explain_lock_error(message: str) -> str:
@@ -27,15 +29,14 @@ def _explain_lock_error(message: str) -> str:
     return message.splitlines()[0]
 
 
-MEMORY_ENV = "CRM_IMPORT_DUCKDB_MEMORY"  # DuckDB's memory_limit for the CRM file, e.g. 2GB
-
-
-class DuckDBStore(BaseStore):
+class DuckDBStore(CrmStore):
     kind = "duckdb"
 
-    def __init__(self, path: str | Path, *, lock: RunLock | None = None, crm: bool = True):
+    def __init__(self, path: str | Path, *, lock: RunLock | None = None, crm: bool = True,
+                 options: StoreOptions | None = None):
         self.target = str(path)
         self.lock = lock
+        self.options = options or StoreOptions()
         if self.target != ":memory:":
             Path(self.target).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -45,16 +46,14 @@ class DuckDBStore(BaseStore):
                 self.lock.release()
             raise StoreUnavailable(self.target, _explain_lock_error(str(exc))) from None
         self._registered: list[str] = []
-        if limit := os.environ.get(MEMORY_ENV):
-            self.limit_memory(limit)
+        if self.options.duckdb_memory:
+            self.limit_memory(self.options.duckdb_memory)
         self.ensure_schema(crm=crm)
 
     # --- schema ---------------------------------------------------------------------------
     def ensure_schema(self, *, crm: bool = True) -> None:
         """Create the schema on first use; apply the migrations a older file lacks.
         (crm=False: only the staging tables, the DuckDB file beside a server store.)"""
-        from transforms.store import SCHEMA_VERSION
-
         self.con.execute("BEGIN")
         self.con.execute(sql_file("staging.sql"))
         if not crm:
@@ -76,7 +75,7 @@ class DuckDBStore(BaseStore):
 
     # --- queries --------------------------------------------------------------------------
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-        return pl.from_arrow(self.con.sql(sql, params=params or None).to_arrow_table())
+        return pl.DataFrame(self.con.sql(sql, params=params or None).to_arrow_table())
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         rows = self.con.execute(sql, params or []).fetchall()
@@ -88,14 +87,12 @@ class DuckDBStore(BaseStore):
     def limit_memory(self, limit: str) -> None:
         """DuckDB's buffer pool (cached blocks of the CRM file, spilled intermediates) may
         otherwise grow to 80% of the machine's memory."""
-        self.con.execute("SET memory_limit = ?", [os.environ.get(MEMORY_ENV) or limit])
+        self.con.execute("SET memory_limit = ?", [self.options.duckdb_memory or limit])
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
         """Insert a frame's rows (columns by name) through a relation, not a registered view:
         a view dropped inside a transaction keeps its frame alive until the commit (a
         chunked import's load would hold every chunk's rows until the end)."""
-        from transforms.store.sql import insert_select
-
         self.run_with(frame, lambda name: insert_select(table, frame.columns, name))
 
     def run_with(self, frame: pl.DataFrame, sql: Callable[[str], str]) -> None:
@@ -108,12 +105,11 @@ class DuckDBStore(BaseStore):
         frames and transaction; the file lock stays with this one)."""
         other = object.__new__(DuckDBStore)
         other.target, other.lock, other._registered = self.target, None, []
+        other.options = self.options
         other.con = self.con.cursor()
         return other
 
     def insert_json_field(self, alias: str, name: str) -> str:
-        from transforms.store.sql import ident
-
         return (f"CASE WHEN {ident(alias)}.op = 'insert' THEN "
                 f"json_extract_string({ident(alias)}.new_value, '$.{ident(name)[1:-1]}') END")
 
@@ -133,7 +129,6 @@ class DuckDBStore(BaseStore):
         self._registered.clear()
 
     def close(self) -> None:
-        self.close_compute()
         self.unregister_all()
         self.con.close()
         if self.lock:

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from contracts.errors import StoreUnavailable
 
@@ -19,7 +20,7 @@ from contracts.errors import StoreUnavailable
 class RunLock:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def holder(self) -> str:
         try:

@@ -15,7 +15,6 @@ summaries is the URL with the password masked.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,11 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from contracts.errors import StoreUnavailable
-from transforms.store.base import BaseStore, migrations, sql_file
-from transforms.store.urls import PASSWORD_SOURCES, safe_connection
+from transforms.store.base import CrmStore, migrations, sql_file
+from transforms.store.options import StoreOptions
+from transforms.store.schema import SCHEMA_VERSION
+from transforms.store.sql import cols, ident
+from transforms.store.urls import safe_connection
 
 # (classid, objid) of the advisory lock: "crm-" as an int, 0. One lock per database.
 LOCK_KEY = (0x63726D2D, 0)
@@ -84,9 +86,10 @@ def _explain_connect(exc: Exception, password: str | None) -> str:
     return message
 
 
-def staging_path_for(url: str) -> Path:
-    """The DuckDB file holding this server CRM's staging tables on this machine."""
-    if env := os.environ.get("CRM_IMPORT_STAGING"):
+def staging_path_for(url: str, given: str | None = None) -> Path:
+    """The DuckDB file holding this server CRM's staging tables on this machine (`given`:
+    the one the user named, CRM_IMPORT_STAGING)."""
+    if env := given:
         if Path(env).stem == "staging":  # DuckDB names the catalog after the file
             raise StoreUnavailable(env, "a staging file may not be named staging.duckdb (its "
                                    "name would clash with the staging schema); name it otherwise")
@@ -97,24 +100,24 @@ def staging_path_for(url: str) -> Path:
     return Path("data") / "staging" / f"{safe}.duckdb"
 
 
-class PostgresStore(BaseStore):
+class PostgresStore(CrmStore):
     kind = "postgresql"
 
     def __init__(self, url: str, *, wait: bool = True,
-                 on_wait: Callable[[str], None] | None = None, note: str = ""):
+                 on_wait: Callable[[str], None] | None = None, note: str = "",
+                 options: StoreOptions | None = None):
         import psycopg
 
         self.target = safe_connection(url)
         self._url = url
-        self._staging: BaseStore | None = None
+        self.options = options or StoreOptions()
+        self._staging: CrmStore | None = None
         self._registered: list[str] = []
         password = urlsplit(url).password
         extra: dict[str, Any] = {}
-        if password is None and not os.environ.get("PGPASSWORD"):
-            for source in PASSWORD_SOURCES:  # (flows registers the Prefect Secret block)
-                if secret := source():
-                    extra["password"] = password = secret
-                    break
+        source = self.options.password if password is None else None
+        if source is not None and (secret := source()):  # (flows: a Prefect Secret block)
+            extra["password"] = password = secret
         try:
             self.con = psycopg.connect(url, autocommit=True, connect_timeout=10,
                                        application_name="crm-import", **extra)
@@ -164,8 +167,6 @@ class PostgresStore(BaseStore):
         reading and writing its tables."""
         import psycopg
 
-        from transforms.store import SCHEMA_VERSION
-
         current = (self.schema_version()
                    if self.scalar("SELECT to_regclass('schema_version') IS NOT NULL") else None)
         if current is not None and current > SCHEMA_VERSION:
@@ -191,7 +192,7 @@ class PostgresStore(BaseStore):
                 "--db URL` once, or to grant CREATE on the schema") from None
 
     # --- queries ----------------------------------------------------------------------------
-    def _run(self, sql: str, params: list[Any] | None):
+    def _run(self, sql: str, params: list[Any] | None) -> Any:
         return self.con.execute(_placeholders(sql), params) if params else self.con.execute(sql)
 
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
@@ -209,8 +210,6 @@ class PostgresStore(BaseStore):
         self._run(sql, params)
 
     def insert_json_field(self, alias: str, name: str) -> str:
-        from transforms.store.sql import ident
-
         # (CASE: only an insert's value is JSON; PostgreSQL's ::json would fail on the rest)
         return (f"CASE WHEN {ident(alias)}.op = 'insert' THEN "
                 f"({ident(alias)}.new_value::json ->> '{ident(name)[1:-1]}') END")
@@ -218,8 +217,6 @@ class PostgresStore(BaseStore):
     def register(self, name: str, frame: pl.DataFrame) -> str:
         """A temporary table holding the frame, filled with one COPY (text CSV: the server
         parses it; ~0.5 s per million rows of three columns here)."""
-        from transforms.store.sql import ident
-
         columns = ", ".join(f"{ident(c)} {_pg_type(t)}" for c, t in frame.schema.items())
         self.con.execute(f"DROP TABLE IF EXISTS pg_temp.{ident(name)}")
         self.con.execute(f"CREATE TEMPORARY TABLE {ident(name)} ({columns})")
@@ -232,8 +229,6 @@ class PostgresStore(BaseStore):
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
         """Straight into the table with COPY (no temporary table in between)."""
-        from transforms.store.sql import cols, ident
-
         if frame.height:
             self._copy_in(f"{ident(table)} ({cols(frame.columns)})", frame)
 
@@ -247,23 +242,21 @@ class PostgresStore(BaseStore):
                     datetime_format="%Y-%m-%dT%H:%M:%S%.f%z").encode("utf-8"))
 
     def unregister_all(self) -> None:
-        from transforms.store.sql import ident
-
         for name in dict.fromkeys(self._registered):
             with contextlib.suppress(Exception):
                 self.con.execute(f"DROP TABLE IF EXISTS pg_temp.{ident(name)}")
         self._registered.clear()
 
     @property
-    def staging(self) -> BaseStore:
+    def staging(self) -> CrmStore:
         if self._staging is None:
             from transforms.store.duckdb_store import DuckDBStore
 
-            self._staging = DuckDBStore(staging_path_for(self._url), crm=False)
+            self._staging = DuckDBStore(staging_path_for(self._url, self.options.staging_path),
+                                        crm=False)
         return self._staging
 
     def close(self) -> None:
-        self.close_compute()
         if self._staging is not None:
             self._staging.close()
             self._staging = None

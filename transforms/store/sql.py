@@ -4,6 +4,10 @@ appear here: they come from registered frames or bound parameters."""
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from contracts.keys import MatchKey
+from transforms.store.schema import VALUE_STORAGE
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -41,3 +45,44 @@ def update_field(table: str, key: str, column: str, sql_type: str, source: str) 
 def delete_ids(table: str, key: str, source: str, source_key: str = "id") -> str:
     return (f"DELETE FROM {ident(table)} WHERE {ident(key)} IN "
             f"(SELECT {ident(source_key)} FROM {ident(source)})")
+
+
+def crm_key_select(key: MatchKey, *, ids: tuple[int, int] | None = None,
+                   filters: tuple[tuple[str, Any], ...] = ()) -> tuple[str, list[Any]]:
+    """The CRM's values of one match key (`contracts.keys`): crm_id, `_scope` (the company
+    id, for a key scoped to the company) and the key's CRM columns; `ids`: only records
+    with an id in lo..hi; `filters`: column = value (bound)."""
+    side = key.crm
+    assert side is not None
+    select = [f"{ident(side.id_column)} AS crm_id"]
+    if key.scope == "company":
+        select.append(f'{ident("company_id")} AS "_scope"')
+    select += [ident(c) for c in side.columns]
+    where = [(c, v) for c, v in (*side.where, *filters)]
+    clauses = [f"{ident(c)} = ?" for c, _ in where]
+    params: list[Any] = [v for _, v in where]
+    if ids is not None:
+        clauses.append(f"{ident(side.id_column)} BETWEEN ? AND ?")
+        params += list(ids)
+    sql = f"SELECT {', '.join(select)} FROM {ident(side.table)}"
+    return (sql + (" WHERE " + " AND ".join(clauses) if clauses else "")), params
+
+
+def rows_by_id(table: str, key: str, ids: str) -> str:
+    """Every column of the records whose `key` is in the frame `ids` (column `id`)."""
+    return f"SELECT t.* FROM {ident(table)} t JOIN {ident(ids)} w ON t.{ident(key)} = w.id"
+
+
+def owner_values(table: str, owners: str) -> str:
+    """owner_kind, crm_id, value_id, kind, value, key (E.164 phones; else NULL), rank of the
+    values of one table that the owners in frame `owners` hold."""
+    vt = VALUE_STORAGE[table]
+
+    def col(name: str | None) -> str:
+        return f"v.{ident(name)}" if name else "NULL"
+
+    vid, value, key = col(vt.id_column), col(vt.value), col(vt.key)
+    kind, rank = col("kind" if vt.kind else None), col("rank" if vt.rank else None)
+    return (f"SELECT v.owner_kind, v.owner_id AS crm_id, {vid} AS value_id, {kind} AS kind, "
+            f"{value} AS value, {key} AS key, {rank} AS rank FROM {ident(table)} v "
+            f"JOIN {ident(owners)} o ON v.owner_kind = o.owner_kind AND v.owner_id = o.crm_id")

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-# Where a server store looks for a password the URL and PGPASSWORD do not give: functions
-# returning one or None. flows/ registers the Prefect Secret block (orchestration).
-PASSWORD_SOURCES: list[Callable[[], str | None]] = []
-
 
 def is_postgres(target: str) -> bool:
     return target.startswith(POSTGRES_SCHEMES)
@@ -26,7 +20,7 @@ def safe_connection(connection: str) -> str:
     return urlunsplit(parts._replace(netloc=_netloc(parts, "***")))
 
 
-def _netloc(parts, password: str | None) -> str:
+def _netloc(parts: SplitResult, password: str | None) -> str:
     auth = f"{parts.username}:{password}@" if password is not None else f"{parts.username or ''}@"
     return auth + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
 

@@ -1,0 +1,159 @@
+"""The import plan of contacts: one decision per company and person, under the import
+policy (SPEC §3), against a snapshot of the CRM.
+
+Rows of one file that share a key become one entity (first non-empty value per field wins);
+each entity is matched against the CRM's keys and gets an outcome: new, updated,
+unchanged, skipped, ambiguous or rejected, with its field changes and the
+phones/emails/URLs/interests to add or remove. Planning is pure: it reads the snapshot
+(`transforms.snapshot.read_snapshot`), never the store; applying a plan is
+`transforms.apply`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from contracts.fields import PRIVACY_FIELDS
+from contracts.settings import ImportSettings
+from transforms import keys as k
+from transforms import normalise as nz
+from transforms.plan.company import Companies, plan_companies
+from transforms.plan.entities import settle
+from transforms.plan.lists import resolve_lists
+from transforms.plan.model import LIST_FIELDS, CrmSnapshot, EntityPlan, Plan
+from transforms.plan.person import Persons, plan_persons
+from transforms.plan.rows import company_from_person, present, require_match_columns, roles
+from transforms.plan.values import plan_values
+from transforms.validate import ISSUE_SCHEMA, WARNING_SCHEMA
+
+LIST_ITEMS = pl.Schema({"list_name": pl.String, "value": pl.String})
+
+
+def plan_contacts(rows: pl.DataFrame, snapshot: CrmSnapshot, *, settings: ImportSettings,
+                  headers: dict[str, str], has_company: bool = True, has_person: bool = True,
+                  erp_system: str | None = None) -> Plan:
+    """Decide every company and person of the valid rows against the CRM `snapshot`.
+
+    With `erp_system` (an ERP import), a record is first found by its ERP key
+    (`company_erp_key` / `person_erp_key` among the CRM records of that system), and only
+    an actor the CRM does not know yet by the settings' match key, among the records not
+    linked to that system; each actor is its own entity (grouped by its ERP key).
+    """
+    require_match_columns(set(rows.columns), settings, has_company=has_company,
+                          has_person=has_person, headers=headers)
+    frame, value_columns, items = _rows(rows, snapshot, settings, erp_system)
+    companies = plan_companies(frame, snapshot, settings=settings, headers=headers,
+                               erp_system=erp_system)
+    persons = plan_persons(companies.frame, companies.decisions, snapshot, settings=settings,
+                           headers=headers, erp_system=erp_system, value_columns=value_columns)
+    owners = pl.concat([
+        companies.rows.select("source_row", pl.lit("company").alias("owner_kind"), "group"),
+        persons.rows.select("source_row", pl.lit("person").alias("owner_kind"), "group")])
+    state = pl.concat([
+        companies.decisions.select(pl.lit("company").alias("owner_kind"), "group", "outcome",
+                                   "crm_id"),
+        persons.decisions.select(pl.lit("person").alias("owner_kind"), "group", "outcome",
+                                 "crm_id")])
+    inserts, deletes, interests = plan_values(companies.frame, owners, state, snapshot, settings)
+    if interests is not None:
+        items.append(interests)
+    return _assemble(companies, persons, inserts, deletes, items, settings)
+
+
+def _rows(rows: pl.DataFrame, snapshot: CrmSnapshot, settings: ImportSettings,
+          erp_system: str | None) -> tuple[pl.DataFrame, list[str], list[pl.DataFrame]]:
+    """The rows as the entity steps read them: what each holds, the privacy values, list
+    values in the CRM's spelling, and a company for a person without one under
+    `create_company`. Returns (frame, the person value columns, new list items)."""
+    if erp_system is not None:
+        rows = rows.with_columns(
+            pl.when(pl.col(f"{e}_erp_key").is_not_null()).then(pl.lit(erp_system))
+            .alias(f"{e}_erp_system") for e in ("company", "person")
+            if f"{e}_erp_key" in rows.columns)
+    has_company, has_person = roles(rows, settings)
+    person_cols = present(rows, "person") if settings.person.match != "none" else []
+    frame = rows.with_columns(has_company.alias("_has_company"), has_person.alias("_has_person"))
+    if settings.person.match == "none":
+        frame = frame.filter(pl.col("_has_company"))
+    # privacy fields are import values of every person (SPEC §3 [privacy])
+    frame = frame.with_columns(
+        pl.lit(settings.privacy.legal_basis).alias("person_legal_basis"),
+        pl.lit(settings.privacy.consent_source).alias("person_consent_source"),
+        pl.lit(settings.privacy.comment or None, pl.String).alias("person_consent_comment"),
+    )
+    value_columns = [c for c in (*person_cols, *PRIVACY_FIELDS) if c in frame.columns]
+    items = []
+    for column, list_name in LIST_FIELDS.items():
+        if column in frame.columns:
+            frame, added = resolve_lists(frame, snapshot.list_items, column, list_name,
+                                         getattr(settings.lists, list_name))
+            items.append(added)
+    return _companies_for_persons(frame, snapshot, settings), value_columns, items
+
+
+def _companies_for_persons(frame: pl.DataFrame, snapshot: CrmSnapshot,
+                           settings: ImportSettings) -> pl.DataFrame:
+    """Persons without a company follow if_no_company: under `create_company` a company
+    named after the person, as its only member (matched by name next time)."""
+    if settings.person.if_no_company != "create_company":
+        return frame.with_columns(pl.lit(False).alias("_company_from_person"))
+    orphan = pl.col("_has_person") & ~pl.col("_has_company")
+    # a person already in the CRM (found by a global key) keeps its own company link: no
+    # company is made up for it
+    pmatch = settings.person.match
+    candidates = frame.filter(orphan)  # (usually few: the check runs on them only)
+    if k.is_global("person", pmatch) and candidates.height:
+        key = k.person_key(pmatch, set(frame.columns))
+        known = candidates.filter(key.is_in(snapshot.person_keys["key"].implode()).fill_null(False))
+        orphan = orphan & ~pl.col("source_row").is_in(known["source_row"].implode())
+    return frame.with_columns(
+        pl.when(orphan).then(company_from_person(set(frame.columns))).otherwise(
+            pl.col("company_name") if "company_name" in frame.columns else None
+        ).alias("company_name"),
+        orphan.alias("_company_from_person"),
+        (pl.col("_has_company") | orphan).alias("_has_company"),
+    )
+
+
+def _assemble(companies: Companies, persons: Persons, inserts: pl.DataFrame,
+              deletes: pl.DataFrame, items: list[pl.DataFrame], settings: ImportSettings) -> Plan:
+    """Outcomes settled (matched → updated or unchanged), per-row views, the plan."""
+    cdec = settle(companies.decisions, "company", companies.changes, inserts, deletes)
+    pdec = settle(persons.decisions, "person", persons.changes, inserts, deletes)
+    crows, prows = companies.rows, persons.rows
+
+    def per_row(rows: pl.DataFrame, dec: pl.DataFrame, entity: str) -> pl.DataFrame:
+        return (rows.select("source_row", "group")
+                .join(dec.select("group", "outcome", "crm_id", "reason"), on="group")
+                .with_columns(pl.lit(entity).alias("entity")))
+
+    row_plan = (pl.concat([per_row(crows, cdec, "company"), per_row(prows, pdec, "person")])
+                .select("source_row", "entity", "outcome", "crm_id", "reason")
+                .sort("source_row", "entity"))
+    candidates = pl.concat([
+        crows.select("source_row", "group", pl.col("_ckey").alias("key_value"))
+        .join(companies.pairs, on="group")
+        .with_columns(pl.lit("company").alias("entity"),
+                      pl.lit(settings.company.match).alias("match_key")),
+        prows.select("source_row", "group", pl.col("_pkey").alias("key_value"))
+        .join(persons.pairs, on="group")
+        .with_columns(pl.lit("person").alias("entity"),
+                      pl.lit(settings.person.match).alias("match_key")),
+    ]).select("source_row", "entity", "match_key", "key_value", "crm_id")
+    new_items = (pl.concat(items, how="vertical_relaxed") if items
+                 else pl.DataFrame(schema=LIST_ITEMS))
+    new_items = (new_items.with_columns(nz.text_key(pl.col("value")).alias("_k"))
+                 .unique(["list_name", "_k"], keep="first", maintain_order=True).drop("_k"))
+    return Plan(
+        company=EntityPlan(cdec, crows.select("source_row", "group"), companies.changes),
+        person=EntityPlan(pdec, prows.select("source_row", "group"), persons.changes),
+        person_company=pdec.select("group", pl.col("_cgroup").alias("company_group")),
+        value_inserts=inserts,
+        value_deletes=deletes,
+        list_items_new=new_items,
+        rejects=pl.concat(companies.rejects, how="vertical_relaxed").collect().cast(ISSUE_SCHEMA),
+        warnings=(pl.concat([*companies.warnings, *persons.warnings], how="diagonal_relaxed")
+                  .collect().select(list(WARNING_SCHEMA)).cast(WARNING_SCHEMA)),
+        candidates=candidates,
+        row_plan=row_plan,
+    )

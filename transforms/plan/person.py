@@ -1,0 +1,120 @@
+"""Persons of the file: rows grouped by the person key (a name within its company),
+matched, decided; a person waits on its company's outcome (SPEC §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from contracts.keys import match_key
+from contracts.settings import ImportSettings
+from transforms import keys as k
+from transforms import match as m
+from transforms.plan.entities import (
+    conflict_warnings,
+    decide,
+    field_changes,
+    group_entities,
+    no_key_warnings,
+    one_actor_per_record,
+)
+from transforms.plan.model import CHANGE_SCHEMA, PERSON_COLUMNS, CrmSnapshot
+
+
+@dataclass(frozen=True)
+class Persons:
+    rows: pl.DataFrame  # the rows that hold a person, with `group`
+    decisions: pl.DataFrame
+    changes: pl.DataFrame
+    pairs: pl.DataFrame
+    warnings: list[pl.LazyFrame]
+
+
+def plan_persons(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnapshot, *,
+                 settings: ImportSettings, headers: dict[str, str], erp_system: str | None,
+                 value_columns: list[str]) -> Persons:
+    """`frame`: rows with `_cgroup`; `companies`: the company decisions."""
+    pmatch = settings.person.match
+    key = match_key("person", pmatch)
+    company_state = companies.select(pl.col("group").alias("_cgroup"),
+                                     pl.col("outcome").alias("_c_outcome"),
+                                     pl.col("crm_id").alias("_c_crm_id"))
+    rows = (frame.filter(pl.col("_has_person"))
+            .join(company_state, on="_cgroup", how="left"))
+    blocked = (pl.when(pl.col("_cgroup").is_null() & pl.lit(settings.person.if_no_company == "skip"))
+               .then(pl.lit("no company, and person.if_no_company is skip"))
+               .when(pl.col("_c_outcome") == "ambiguous").then(pl.lit("its company is ambiguous"))
+               .when(pl.col("_c_outcome") == "rejected").then(pl.lit("its company is rejected")))
+    # a key scoped to the company: in the file by company group, in the CRM by company id
+    scope_crm = (pl.when(pl.col("_cgroup").is_null()).then(pl.lit("none"))
+                 .when(pl.col("_c_outcome").is_in(["matched", "skipped"]))
+                 .then(pl.col("_c_crm_id").cast(pl.String))
+                 .otherwise(pl.lit("new company")) if key.scope == "company" else pl.lit("any"))
+    rows = rows.with_columns(
+        blocked.alias("_blocked"),
+        k.file_key(key, set(rows.columns)).alias("_pkey"),
+        k.file_scope(key, pl.col("_cgroup")).alias("_pscope"), scope_crm.alias("_pscope_crm"))
+    crm_keys = snapshot.person_keys
+    erp = erp_system is not None and "person_erp_key" in rows.columns
+    if erp:
+        rows, crm_keys = m.erp_cascade(rows, crm_keys, snapshot.erp_person,
+                                       erp_key="person_erp_key", key="_pkey", scope="_pscope_crm")
+    by_erp = (pl.lit("p:erp:") + pl.col("person_erp_key")) if erp else pl.lit(None, pl.String)
+    rows = rows.with_columns(
+        pl.when(pl.col("_blocked").is_not_null())
+        .then(pl.lit("p#") + pl.col("source_row").cast(pl.String))
+        .when(by_erp.is_not_null()).then(by_erp)
+        .when(pl.col("_pkey").is_not_null())
+        .then(pl.lit("p:") + pl.col("_pscope") + pl.lit("|") + pl.col("_pkey"))
+        .otherwise(pl.lit("p#") + pl.col("source_row").cast(pl.String)).alias("group"))
+    entities, conflicts = group_entities(
+        rows, [c for c in value_columns if c in PERSON_COLUMNS] + ["_blocked", "_cgroup",
+                                                                   "_pscope_crm"], "_pkey")
+    warnings = [
+        no_key_warnings(rows.filter(pl.col("_blocked").is_null()
+                                    & (pl.col("person_erp_key").is_null() if erp else pl.lit(True))),
+                        "_pkey", f"person.match = {pmatch}", headers,
+                        (k.required_columns("person", pmatch) or ("person",))[0]),
+        conflict_warnings(conflicts.filter(~pl.col("field").str.starts_with("_")), headers)]
+    pairs = m.find_candidates(
+        entities.filter(pl.col("_blocked").is_null())
+        .select("group", pl.col("_pscope_crm").alias("scope"), "key"),
+        crm_keys)
+    dec = decide(entities, pairs, settings.person.action)
+    if erp:
+        dec = one_actor_per_record(dec)
+    dec = dec.with_columns(
+        pl.when(pl.col("_blocked").is_not_null()).then(pl.lit("skipped"))
+        .otherwise(pl.col("outcome")).alias("outcome"),
+        pl.when(pl.col("_blocked").is_not_null()).then(None)
+        .otherwise(pl.col("crm_id")).alias("crm_id"),
+        pl.coalesce(pl.col("_blocked"), pl.col("reason")).alias("reason"))
+    matched = dec.filter(pl.col("outcome") == "matched")
+    changes = pl.concat([
+        field_changes(matched, snapshot.persons, PERSON_COLUMNS, action=settings.person.action,
+                      protect=settings.person.protect),
+        company_links(matched, snapshot.persons, companies, settings)], how="vertical_relaxed")
+    return Persons(rows, dec, changes, pairs, warnings)
+
+
+def company_links(pmatched: pl.DataFrame, pcrm: pl.DataFrame, cdec: pl.DataFrame,
+                   settings: ImportSettings) -> pl.DataFrame:
+    """company_id changes of matched persons (SPEC §3: merge fills an empty link, replace moves)."""
+    if settings.person.action not in ("merge", "replace") or "company_id" in settings.person.protect \
+            or pmatched.height == 0:
+        return pl.DataFrame(schema=CHANGE_SCHEMA)
+    target = cdec.select(pl.col("group").alias("_cgroup"), pl.col("crm_id").alias("_target_id"))
+    links = (pmatched.select("group", "crm_id", "_cgroup")
+             .join(pcrm.select("crm_id", pl.col("company_id").alias("_old")), on="crm_id", how="left")
+             .join(target, on="_cgroup", how="left")
+             .filter(pl.col("_cgroup").is_not_null()))
+    differs = pl.col("_target_id").is_null() | pl.col("_target_id").ne_missing(pl.col("_old"))
+    wanted = pl.col("_old").is_null() if settings.person.action == "merge" else differs
+    return links.filter(wanted).select(
+        "group", "crm_id", pl.lit("company_id").alias("field"),
+        pl.col("_old").cast(pl.String).alias("old_value"),
+        pl.col("_target_id").cast(pl.String).alias("new_value"),
+        pl.when(pl.col("_target_id").is_null()).then(pl.col("_cgroup")).alias("target_group"))
+
+

@@ -1,0 +1,150 @@
+"""The CRM as a plan sees it: one read before planning (`read_snapshot`).
+
+Reads the CRM's values of the settings' match keys that the file's keys can find (a slice
+of record ids at a time: a CRM's keys whole would cost more memory than a chunk), the
+records those keys reach and the values they hold, the list items, and for an ERP import
+the records linked to that ERP. Planning (`transforms.plan`) then reads nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from contracts.fields import VALUE_TABLES
+from contracts.keys import MatchKey, match_key
+from contracts.settings import ImportSettings
+from transforms import keys as k
+from transforms import normalise as nz
+from transforms.plan.model import (
+    ERP_SCHEMA,
+    EXISTING_SCHEMA,
+    KEYS_SCHEMA,
+    CrmSnapshot,
+)
+from transforms.plan.rows import row_keys
+from transforms.plan.values import url_key
+from transforms.store.base import CrmStore
+from transforms.store.sql import crm_key_select, ident, owner_values, rows_by_id
+
+SLICE_IDS = 1_000_000
+
+
+def crm_keys(store: CrmStore, key: MatchKey, *, ids: tuple[int, int] | None = None,
+             filters: tuple[tuple[str, Any], ...] = ()) -> pl.DataFrame:
+    """crm_id, scope, key of every CRM record with a value for `key` (ids: lo..hi only)."""
+    if key.crm is None:
+        return pl.DataFrame(schema=KEYS_SCHEMA)
+    sql, params = crm_key_select(key, ids=ids, filters=filters)
+    crm = store.query(sql, params)
+    return (crm.select(pl.col("crm_id").cast(pl.Int64), k.crm_scope(key).alias("scope"),
+                       k.crm_key(key).alias("key"))
+            .drop_nulls("key"))
+
+
+def _found(store: CrmStore, key: MatchKey, wanted: pl.DataFrame, slice_ids: int) -> pl.DataFrame:
+    """The CRM keys equal to one of `wanted` (column `key`), a slice of ids at a time."""
+    if key.crm is None or wanted.height == 0:
+        return pl.DataFrame(schema=KEYS_SCHEMA)
+    side = key.crm
+    lo, hi = store.query(f"SELECT min({ident(side.id_column)}) AS lo, "
+                         f"max({ident(side.id_column)}) AS hi FROM {ident(side.table)}").row(0)
+    # (an inner join on the unique wanted keys: the slice, the smaller side, is hashed)
+    parts = [crm_keys(store, key, ids=(start, start + slice_ids - 1))
+             .join(wanted, on="key", how="inner")
+             for start in range(lo or 0, (hi or -1) + 1, slice_ids)]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=KEYS_SCHEMA)
+
+
+@dataclass(frozen=True)
+class CrmKeys:
+    """The CRM's match keys the file can find: company and person (crm_id, scope, key)."""
+    company: pl.DataFrame
+    person: pl.DataFrame
+
+    @classmethod
+    def found(cls, store: CrmStore, settings: ImportSettings, keys: pl.LazyFrame,
+              slice_ids: int = SLICE_IDS) -> CrmKeys:
+        """The CRM keys that the file's keys (`ckey`, `pkey` of `plan.rows.row_keys`) can
+        find: read once for a whole file, however many chunks it is planned in."""
+        def wanted(column: str) -> pl.DataFrame:
+            return keys.select(pl.col(column).alias("key")).drop_nulls().unique().collect()
+
+        return cls(_found(store, match_key("company", settings.company.match), wanted("ckey"),
+                          slice_ids),
+                   _found(store, match_key("person", settings.person.match), wanted("pkey"),
+                          slice_ids))
+
+
+def erp_links(store: CrmStore, table: str, system: str) -> pl.DataFrame:
+    """crm_id, erp_key of the CRM records linked to one ERP system."""
+    key = {"company": "company_id", "person": "person_id"}[table]
+    return store.query(f"SELECT {ident(key)} AS crm_id, erp_key FROM {ident(table)} "
+                       "WHERE erp_system = ? AND erp_key IS NOT NULL", [system]).cast(ERP_SCHEMA)
+
+
+def records(store: CrmStore, table: str, key: str, ids: pl.Series) -> pl.DataFrame:
+    """Current CRM rows of the given ids (one join, not one query per id), id as crm_id."""
+    store.register("wanted_ids", pl.DataFrame({"id": ids.unique().cast(pl.Int64)}))
+    try:
+        frame = store.query(rows_by_id(table, key, "wanted_ids"))
+    finally:
+        store.unregister_all()
+    return frame.rename({key: "crm_id"})
+
+
+def owner_values_of(store: CrmStore, owners: pl.DataFrame) -> pl.DataFrame:
+    """Phones/emails/URLs/interests the owners (owner_kind, crm_id) hold (EXISTING_SCHEMA)."""
+    if owners.height == 0:
+        return pl.DataFrame(schema=EXISTING_SCHEMA)
+    store.register("owners", owners.select("owner_kind", pl.col("crm_id").cast(pl.Int64)).unique())
+    try:
+        parts = {t: store.query(owner_values(t, "owners")) for t in VALUE_TABLES}
+    finally:
+        store.unregister_all()
+    value_key: dict[str, pl.Expr] = {
+        "phone": pl.col("key"), "email": nz.email_key(pl.col("value")),
+        "url": url_key(pl.col("value")), "interest": nz.text_key(pl.col("value"))}
+    frames = [f.with_columns(pl.lit(t).alias("table"), value_key[t].alias("key"),
+                             pl.col("kind").cast(pl.String), pl.col("rank").cast(pl.Int64),
+                             pl.col("value").cast(pl.String))
+              .select(EXISTING_SCHEMA.names()) for t, f in parts.items()]
+    return pl.concat([pl.DataFrame(schema=EXISTING_SCHEMA), *frames], how="vertical_relaxed")
+
+
+def read_snapshot(store: CrmStore, rows: pl.DataFrame, settings: ImportSettings, *,
+                  erp_system: str | None = None, keys: CrmKeys | None = None,
+                  file_keys: Callable[[pl.DataFrame, ImportSettings], pl.DataFrame] = row_keys
+                  ) -> CrmSnapshot:
+    """The CRM records, keys and values the validated `rows` can reach.
+
+    `keys`: the CRM's keys already read for the whole file (a large file's chunks are
+    planned against the CRM as it was before the first one); read here otherwise."""
+    if keys is None:
+        keys = CrmKeys.found(store, settings, file_keys(rows, settings).lazy())
+    erp_company = erp_person = pl.DataFrame(schema=ERP_SCHEMA)
+    if erp_system is not None:
+        erp_company = erp_links(store, "company", erp_system)
+        erp_person = erp_links(store, "person", erp_system)
+
+    def reach(found: pl.DataFrame, linked: pl.DataFrame, erp_column: str) -> pl.Series:
+        ids = [found["crm_id"]]
+        if erp_column in rows.columns:
+            ids.append(linked.filter(pl.col("erp_key").is_in(rows[erp_column].implode()))["crm_id"])
+        return pl.concat(ids).unique()
+
+    companies = records(store, "company", "company_id",
+                        reach(keys.company, erp_company, "company_erp_key"))
+    persons = records(store, "person", "person_id",
+                      reach(keys.person, erp_person, "person_erp_key"))
+    owners = pl.concat([
+        companies.select(pl.lit("company").alias("owner_kind"), "crm_id"),
+        persons.select(pl.lit("person").alias("owner_kind"), "crm_id")])
+    return CrmSnapshot(
+        company_keys=keys.company.cast(KEYS_SCHEMA), person_keys=keys.person.cast(KEYS_SCHEMA),
+        companies=companies, persons=persons, values=owner_values_of(store, owners),
+        list_items=store.query("SELECT list_name, value, is_default FROM list_item"),
+        erp_company=erp_company, erp_person=erp_person)

@@ -1,0 +1,40 @@
+"""Facts about the CRM schema that the stores and the SQL builders share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 3  # = the newest file in store/migrations (schema.sql is version 1)
+
+# CRM column types that are not text (for casts in updates and restores)
+COLUMN_TYPES: dict[str, dict[str, str]] = {
+    "company": {"company_id": "BIGINT"},
+    "person": {"person_id": "BIGINT", "company_id": "BIGINT", "birth_date": "DATE"},
+    "product": {"product_id": "BIGINT", "price_list_id": "BIGINT", "list_price": "DECIMAL(18, 4)",
+                "min_price": "DECIMAL(18, 4)", "cost": "DECIMAL(18, 4)", "vat_rate": "DECIMAL(9, 4)",
+                "in_assortment": "BOOLEAN"},
+}
+
+ID_COLUMN = {"company": "company_id", "person": "person_id", "phone": "phone_id",
+             "email": "email_id", "url": "url_id", "interest": "interest_id",
+             "list_item": "list_item_id", "product": "product_id",
+             "price_list": "price_list_id", "change_log": "change_id"}
+
+
+@dataclass(frozen=True)
+class ValueTable:
+    """How a multi-valued field's table stores its values (SPEC §5: phone, email, url,
+    interest; each row owned by `owner_kind`/`owner_id`)."""
+    id_column: str
+    value: str  # the value as given
+    key: str | None = None  # its normalised key, where the CRM keeps one (phones: E.164)
+    kind: bool = False  # phones have a kind (mobile, phone, fax …)
+    rank: bool = True
+
+
+VALUE_STORAGE: dict[str, ValueTable] = {
+    "phone": ValueTable("phone_id", "number", key="number_e164", kind=True),
+    "email": ValueTable("email_id", "address"),
+    "url": ValueTable("url_id", "url"),
+    "interest": ValueTable("interest_id", "value", rank=False),
+}
