@@ -18,9 +18,7 @@ from typing import Any
 
 from contracts.errors import CrmImportError
 from flows.pipeline import ImportRequest, Prepared, PrepareFailed, import_file, run_inline
-
-IMPORTABLE = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".txt", ".tsv", ".vcf",
-              ".vcard", ".json", ".xml"}
+from transforms.sources import IMPORTABLE  # (one list: the readers')
 
 
 class FolderEmpty(CrmImportError):

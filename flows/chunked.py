@@ -38,7 +38,7 @@ from transforms.columns import map_columns
 from transforms.plan import plan_contacts
 from transforms.runs import earlier_imports
 from transforms.snapshot import CrmKeys, read_snapshot
-from transforms.sources import RawTable, TableBatches, detect_source
+from transforms.sources import RawTable, TableBatches, reader_of
 from transforms.sources.contacts import detect_csv_export
 from transforms.sources.csv_stream import CsvStream, count_lines, open_csv_stream
 from transforms.staging import InputsWriter, write_outcomes
@@ -52,15 +52,17 @@ READING = 0.4  # the share of a chunked run's progress that reading the batches 
 
 
 def _contacts_reader(req: ImportRequest) -> str | None:
-    """The reader (csv, excel, …) of a contacts import of a file; None for anything else
-    (products, an ERP query, a missing or unknown file: the whole-file path says why)."""
+    """The reader (csv, excel) of a contacts import of a file that may be chunked; None for
+    anything else (products, an ERP query, an address-book format, a missing or unknown
+    file: the whole-file path says why)."""
     if req.kind != "contacts" or req.erp is not None:
         return None
     path = Path(req.file)
     try:
-        return detect_source(path, req.source) if path.is_file() else None
+        reader = reader_of(path, req.source) if path.is_file() else None
     except Exception:  # an unknown file type
         return None
+    return reader.name if reader is not None and reader.chunked else None
 
 
 def wants_chunks(req: ImportRequest) -> bool:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from contracts.errors import CrmImportError
+from transforms.sources.registry import SOURCES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Bulk import of companies, persons and products into a CRM.")
@@ -192,7 +193,7 @@ def run(
     file: Annotated[Path, typer.Argument(help="spreadsheet, CSV, vCard (.vcf) or JSON export "
                                                "to import, or a folder of them (one run per "
                                                "file, under one batch id)")],
-    source: Annotated[str, typer.Option(help="auto|excel|csv|outlook|google|vcard (auto: by "
+    source: Annotated[str, typer.Option(help="|".join(SOURCES) + " (auto: by "
                                              "extension and header signature)")] = "auto",
     settings: SettingsOpt = None,
     mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
@@ -664,7 +665,7 @@ def mapping(
     sheet: Annotated[str | None, typer.Option(help="sheet name")] = None,
     encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV")] = None,
     kind: Annotated[str, typer.Option("--kind", help="contacts | products")] = "contacts",
-    source: Annotated[str, typer.Option(help="auto|excel|csv|outlook|google|vcard")] = "auto",
+    source: Annotated[str, typer.Option(help="|".join(SOURCES))] = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Show (and save) the automatic column mapping of FILE."""

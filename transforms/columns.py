@@ -12,8 +12,8 @@ from contracts.fields import PRODUCT_ALIASES
 from transforms.erp import ErpActors
 from transforms.mapping import apply_mapping, auto_map, read_mapping_file
 from transforms.products import require_columns
-from transforms.sources import RawTable
 from transforms.sources.contacts import CONTACT_SOURCES, canonical_contacts
+from transforms.sources.table import RawTable
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import polars as pl
 from contracts.erp import ActorProfile, ErpProfile, load_profile
 from contracts.errors import CrmImportError, ErpQueryInvalid, ErpUnavailable, NoRows
 from transforms.mapping import split_full_name
-from transforms.sources import RawTable
+from transforms.sources.table import RawTable
 from transforms.store.base import CrmStore
 from transforms.store.sql import ident
 from transforms.store.urls import safe_connection

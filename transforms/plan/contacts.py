@@ -30,7 +30,7 @@ LIST_ITEMS = pl.Schema({"list_name": pl.String, "value": pl.String})
 
 
 def plan_contacts(rows: pl.DataFrame, snapshot: CrmSnapshot, *, settings: ImportSettings,
-                  headers: dict[str, str], has_company: bool = True, has_person: bool = True,
+                  headers: dict[str, str], has_company: bool, has_person: bool,
                   erp_system: str | None = None) -> Plan:
     """Decide every company and person of the valid rows against the CRM `snapshot`.
 
@@ -38,6 +38,8 @@ def plan_contacts(rows: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Import
     (`company_erp_key` / `person_erp_key` among the CRM records of that system), and only
     an actor the CRM does not know yet by the settings' match key, among the records not
     linked to that system; each actor is its own entity (grouped by its ERP key).
+    `has_company` / `has_person`: the file has columns for them (a key column it lacks is
+    an error only then).
     """
     require_match_columns(set(rows.columns), settings, has_company=has_company,
                           has_person=has_person, headers=headers)

@@ -36,7 +36,7 @@ from contracts.exports import (
 )
 from contracts.fields import FIELDS, Field, base_field, header_key
 from transforms.mapping import auto_map, split_full_name
-from transforms.sources import RawTable
+from transforms.sources.table import RawTable
 
 CONTACT_SOURCES = ("outlook", "google", "vcard")
 LONG_SCHEMA = pl.Schema({"source_row": pl.Int64, "field": pl.String, "value": pl.String,

@@ -17,7 +17,6 @@ from pathlib import Path
 import polars as pl
 
 from contracts.errors import SourceUnreadable
-from transforms.sources import RawTable
 from transforms.sources.spreadsheet import (
     HEADER_SCAN_ROWS,
     Header,
@@ -26,6 +25,7 @@ from transforms.sources.spreadsheet import (
     body_of,
     header_of,
 )
+from transforms.sources.table import RawTable
 
 HEAD = 1 << 20  # bytes read to find the separator and the encoding
 

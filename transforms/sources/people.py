@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import NoRows, SourceUnreadable
-from transforms.sources import RawTable
+from transforms.sources.table import RawTable
 from transforms.sources.vcard import PROPS_SCHEMA, _display, _escape, classify
 
 NAMED_GROUPS = {"friends": "Friends", "family": "Family", "coworkers": "Coworkers"}

@@ -14,7 +14,7 @@ import fastexcel
 import polars as pl
 
 from contracts.errors import NoRows, SourceUnreadable
-from transforms.sources import RawTable
+from transforms.sources.table import RawTable
 from transforms.sources.text import decode_text, read_bytes
 
 HEADER_SCAN_ROWS = 30

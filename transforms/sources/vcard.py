@@ -26,7 +26,6 @@ import polars as pl
 
 from contracts.errors import NoRows, SourceUnreadable
 from contracts.exports import GOOGLE_SYSTEM_GROUPS
-from transforms.sources import RawTable
 from transforms.sources.contacts import (
     LONG_SCHEMA,
     address_block,
@@ -34,6 +33,7 @@ from transforms.sources.contacts import (
     phone_field,
     url_field,
 )
+from transforms.sources.table import RawTable
 from transforms.sources.text import _utf16_without_bom, read_bytes
 
 PROPS_SCHEMA = pl.Schema({"source_row": pl.Int64, "seq": pl.Int64, "group": pl.String,
