@@ -120,8 +120,76 @@ EXPECT: dict[str, tuple[int, int, int, tuple | None]] = {
                                          "040 12345")),
     "tine20_without_N_property.vcf": (1, 1, 1, ("Hans", "Müller", "Mein Schiff", "hans@schiff.de",
                                                 None)),
+    # --- section 7 (2026-12), read off each file ------------------------------------------------
+    # Japanese Outlook (Shift-JIS, Japanese headers): one private contact, Max Mustermann
+    "ox_jpcontact.csv": (1, 1, 0, ("Max", "Mustermann", None,
+                                   "max.mustermann@invalid.domain.ox", None)),
+    "sipxecs_phonebook_outlook.csv": (1, 1, 1, ("John", "Wayne", "Wild West", "john@wayne.com",
+                                                "5555")),
+    "sipxecs_phonebook_gmail.csv": (1, 1, 1, ("Zack", "McCracken", "Alien mindbender's company",
+                                              "zack@mccracken.com", "66667")),
+    "android_v21_complicated.vcf": (1, 1, 1, ("Forrest", "Gump", "Gump Shrimp Co.",
+                                              "forrestgump@walladalla.com", "(111) 555-1212")),
+    "android_v21_japanese_2.vcf": (1, 1, 0, ("ロイド1", "安藤", None, None, None)),  # Shift-JIS
+    # three cards with a family name only (N:安藤ロイド3;;;;) and odd phone kinds
+    "android_v21_multiple_entry.vcf": (3, 3, 0, (None, "安藤ロイド3", None, None, None)),
+    # FN:Smith and no N: a one-word name is a first name (as kcontacts_vcard10's "Broken")
+    "android_v21_pref_handling.vcf": (1, 1, 1, ("Smith", None, "Company", "test@example.com",
+                                                None)),
+    "android_v21_winmo_65.vcf": (1, 1, 0, (None, "Example", None, None, None)),
+    "android_v30_ios_613_multiline.vcf": (1, 1, 1, ("Bob", "Smith", "Smith Auto Repair",
+                                                    "bob@smithauto.com", "(650) 555-1212")),
+    "android_v40_sort_as.vcf": (1, 1, 1, ("ロイド", "安藤", "グーグル", None, None)),
+    # no N: the name is FN's
+    "eds_vcard_13.vcf": (1, 1, 1, ("Ralf", "Engels", "Ralf Engels evil tests",
+                                   "Frank_Dawson@Lotus.com", "+1-919-676-9515")),
+    "eds_vcard_3.vcf": (1, 1, 0, ("Nat", "Friedman", None, "nat@nat.org", "617 679 1984")),
+    # N has the given name only; its phones are text, not numbers (warnings)
+    "eds_vcard_5.vcf": (1, 1, 1, ("十城目管理大型知座", None, "十城目管理大型知座",
+                                  "weird@weird.com", None)),
+    "khard_korean-c.vcf": (1, 1, 0, None),  # FN:최유림 only
+    "khard_org.vcf": (1, 0, 1, None),  # KIND:org
+    # card 3 holds only a nickname and an address: nothing to import by, rejected
+    "monica_vcard_stub.vcf": (3, 2, 1, ("Bono", None, "U2", "bono@example.com",
+                                        "+1 202-555-0191")),
+    "nodevcf_gmail.vcf": (1, 1, 1, ("Stepcase", "TestUser", "Stepcase.com",
+                                    "testuser@stepcase.com", None)),
+    "nodevcf_jcard.json": (1, 1, 1, ("Forrest", "Gump", "Bubba Gump Shrimp Co",
+                                     "forrestgump@example.com", "+1-111-555-1212")),
+    "nodevcf_xing.vcf": (1, 1, 1, ("Hans-Peter", "Mustermann", "Example GmbH", None, None)),
+    "pyvobject_vcard40_org.vcf": (1, 0, 1, None),  # KIND:org
+    "radicale_vcard-quoted-printable1.vcf": (1, 1, 0, ("世勇", "黄", None, None, None)),
+    "rcmcarddav_AllAttr.vcf": (1, 1, 1, ("Albert", "Wesker", "Umbrella Corp",
+                                         "albert@wesker.example.com", "123")),
+    "rcmcarddav_IM-Nextcloud.vcf": (1, 1, 0, ("Test", "Kontakt", None, "kontakt@example.com",
+                                              None)),
+    "rcmcarddav_IM-iOS.vcf": (1, 1, 0, ("Test", "IosIMKontakt", None, None, None)),
+    "rcmcarddav_goldencomp.vcf": (1, 0, 1, None),  # X-ABShowAs:COMPANY
+    "sabre_issue153.vcf": (1, 1, 0, ("Test", "Benutzer", None, None, None)),
+    "sipxecs_StevenSpielberg.vcf": (1, 1, 1, ("Steven", "Spielberg", "Qantom", "stevens@sipx.com",
+                                              "999")),
+    "sipxecs_export.test.vcf": (3, 3, 1, ("Frank", "Dawson", "Lotus Development Corporation",
+                                          "Frank_Dawson@Lotus.com", "+1-919-676-9515")),
+    "thunderbird_dos_vcard_addressbook.vcf": (1, 1, 0, ("Name", "Surname", None,
+                                                        "example@gmail.com", None)),
+    # "contact1@invalid" has no domain to deliver to: a warning, like email@localhost
+    "thunderbird_export.vcf": (2, 2, 0, ("contact", "one", None, None, None)),
+    "vcard4android_allfields-vcard3.vcf": (1, 1, 1, ("Firstname", "Lastname", "ABC, Inc.",
+                                                     "private@example.com", "+49 1234 56788")),
 }
 FILES = sorted(p for folder in ("outlook", "google", "vcard") for p in (FIXTURES / folder).iterdir())
+# What the importer does not read yet as a person reads it: open issue 17 ("Meaning on real
+# files"). Strict: each turns into a failure the day it is fixed, and the mark goes.
+NOT_YET = {
+    "ox_jpcontact.csv": "issue 17 §8: Shift-JIS Outlook export with Japanese headers",
+    "sipxecs_phonebook_outlook.csv": "issue 17 §4: the phone 5555 is dropped",
+    "android_v30_ios_613_multiline.vcf": "issue 17 §4: (650) 555-1212 dropped (no region)",
+    "eds_vcard_3.vcf": "issue 17 §4: 617 679 1984 dropped (no region)",
+    "rcmcarddav_AllAttr.vcf": "issue 17 §4: the phone 123 is dropped",
+    "sipxecs_StevenSpielberg.vcf": "issue 17 §4: the phone 999 is dropped",
+}
+CASES = [pytest.param(p, id=p.name, marks=[pytest.mark.xfail(strict=True, reason=NOT_YET[p.name])]
+                      if p.name in NOT_YET else []) for p in FILES]
 # phone cells holding text: warnings, never rejects
 TEXT_PHONES = {"ezvcard_outlook-2003.vcf": "TEL", "tine20_adb_outlook2007_default_de.csv":
                "Autotelefon", "tine20_ios_5_addressbook.vcf": "TEL"}
@@ -137,7 +205,7 @@ def _source(path: Path) -> str:
     return "vcard"
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+@pytest.mark.parametrize("path", CASES)
 def test_fixture_imports(path: Path, tmp_path: Path):
     records, persons, companies, person = EXPECT[path.name]
     db = tmp_path / "crm.duckdb"

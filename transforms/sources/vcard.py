@@ -204,7 +204,12 @@ def _parse_vcf_frame(data: bytes, path: Path) -> _Parsed | None:
     if f.height and f["_depth"][-1] > 0:
         raise _truncated(path, cards)
     # TYPE=a,b and 2.1's bare parameters (WORK;VOICE) are the types; other key=value go
-    params = pl.col("_p").fill_null("").str.replace_all('"', "", literal=True)
+    # a quoted value may hold ";" (SORT-AS="あんどう;ろいど"): TYPE's and ENCODING's are
+    # kept, others go
+    params = (pl.col("_p").fill_null("")
+              .str.replace_all(r'(^|;)(type|encoding)="([^"]*)"', "${1}${2}=$3")
+              .str.replace_all(r'(^|;)[^;=]*="[^"]*"', "$1")
+              .str.replace_all('"', "", literal=True))
     types = (params.str.replace_all(r"(^|;)type=", "$1")
              .str.replace_all(r"(^|;)[^;=]*=[^;]*", "$1")
              .str.replace_all(r"(^|;)(?:quoted-printable|base64|b|8bit|7bit)(;|$)", "$1$2")
