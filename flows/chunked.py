@@ -18,31 +18,28 @@ from __future__ import annotations
 import codecs
 import logging
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from contracts.canonical import PlanRow
-from contracts.errors import AlreadyImported, NoRows
+from contracts.errors import NoRows
 from flows.faults import checkpoint
-from flows.request import ImportRequest, TimedReporter
+from flows.request import ImportRequest
+from flows.run import Run
 from transforms import chunks as ch
 from transforms import report as rp
 from transforms.apply import apply_plan
 from transforms.columns import map_columns
 from transforms.plan import plan_contacts
-from transforms.runs import earlier_imports
 from transforms.snapshot import CrmKeys, read_snapshot
 from transforms.sources import RawTable, TableBatches, reader_of
 from transforms.sources.contacts import detect_csv_export
 from transforms.sources.csv_stream import CsvStream, count_lines, open_csv_stream
 from transforms.staging import InputsWriter, write_outcomes
-from transforms.store import CrmStore
+from transforms.summary import no_counts
 from transforms.validate import check_rows
 
 log = logging.getLogger("crm_import")
@@ -90,31 +87,6 @@ def wants_sheet_chunks(req: ImportRequest, raw: RawTable) -> bool:
 
 
 @dataclass
-class Context:
-    """What `import_file` hands over: the open store, the summary being filled, and how to
-    record the run and run a stage."""
-    req: ImportRequest
-    store: CrmStore
-    summary: dict[str, Any]
-    run: Callable[..., Any]
-    report: TimedReporter
-    run_id: str
-    record: Callable[..., None]
-    sha: str | None
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """A stage that recurs per batch or chunk: its time is added up in `timings`."""
-        start = time.perf_counter()
-        try:
-            with self.report.inner.stage(name):
-                yield
-        finally:
-            timings = self.summary["timings"]
-            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - start, 3)
-
-
-@dataclass
 class Read:
     """What the reading pass leaves: the valid rows (on disk), the issues, the keys."""
     parts: list[Path]  # the valid rows, a file per batch
@@ -134,51 +106,46 @@ class Read:
             pending.wait()
 
 
-def import_csv(ctx: Context, scratch: Path | None = None) -> bool:
-    """Run the import of a large CSV; fills ctx.summary (raises on bad input, like
+def import_csv(r: Run, scratch: Path | None = None) -> bool:
+    """Run the import of a large CSV; fills r.summary (raises on bad input, like
     `import_file`). False: the file is not for this reader (not UTF-8, or an address-book
     export), nothing was done."""
     with tempfile.TemporaryDirectory(prefix="crm-import-", dir=scratch) as tmp:
         folder = Path(tmp)
-        with ctx.stage("read file"):
-            stream = ctx.run("extract", open_csv_stream, Path(ctx.req.file), folder)
+        with r.stage("read file"):
+            stream = r.run("extract", open_csv_stream, Path(r.req.file), folder)
         if stream is None or detect_csv_export(stream.header.headers):
             return False  # (not UTF-8, or an address-book export: the whole-file reader)
-        ctx.summary["source"] = "csv"
-        ctx.summary["encoding"] = stream.encoding
-        _import_stream(ctx, stream, folder)
+        r.summary.source = "csv"
+        r.summary.encoding = stream.encoding
+        _import_stream(r, stream, folder)
     return True
 
 
-def import_sheet(ctx: Context, raw: RawTable, scratch: Path | None = None) -> None:
+def import_sheet(r: Run, raw: RawTable, scratch: Path | None = None) -> None:
     """Run the import of a large sheet, already read whole (`read_excel`), in chunks."""
     with tempfile.TemporaryDirectory(prefix="crm-import-", dir=scratch) as tmp:
-        ctx.summary["source"] = raw.source
-        ctx.summary["sheet"] = raw.sheet
-        _import_stream(ctx, TableBatches(raw), Path(tmp))
+        r.summary.source = raw.source
+        r.summary.sheet = raw.sheet
+        _import_stream(r, TableBatches(raw), Path(tmp))
 
 
-def _import_stream(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> None:
-    req, summary = ctx.req, ctx.summary
+def _import_stream(r: Run, stream: CsvStream | TableBatches, folder: Path) -> None:
     # one chunk's frames, and DuckDB's cache of the CRM file beside them
-    ctx.store.limit_memory(CHUNKED_DUCKDB_MEMORY)
-    ctx.record("preview" if req.dry_run else "running", finished=False)
-    if before := earlier_imports(ctx.store, ctx.sha, ctx.run_id):
-        summary["duplicate_of"] = before
-        if req.once:
-            raise AlreadyImported(str(req.file), before)
-    read = _read(ctx, stream, folder)
+    r.crm.limit_memory(CHUNKED_DUCKDB_MEMORY)
+    r.begin()
+    read = _read(r, stream, folder)
     try:
-        summary["chunks"], crm = _split(ctx, read, folder)
-        _plan_and_load(ctx, read, crm, folder)
+        r.summary.chunks, crm = _split(r, read, folder)
+        _plan_and_load(r, read, crm, folder)
     finally:
         with suppress(BaseException):  # (a failed run: its error is what matters)
             read.staged()
 
 
-def _read(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> Read:
+def _read(r: Run, stream: CsvStream | TableBatches, folder: Path) -> Read:
     """Batch by batch: map, validate, stage the inputs, keep the valid rows and their ties."""
-    req, summary = ctx.req, ctx.summary
+    req, summary = r.req, r.summary
     size = req.settings.import_.chunk_rows
     parts, key_parts, rejects, warnings = [], [], [], []
     writer: InputsWriter | None = None
@@ -187,28 +154,28 @@ def _read(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> Read:
     try:
         batches = stream.count(size)
         for n, raw in enumerate(stream.batches(size)):
-            ctx.report.progress(READING * n / batches)
-            with ctx.stage("read file"):
+            r.report.progress(READING * n / batches)
+            with r.stage("read file"):
                 read_rows += raw.frame.height
                 if req.exclude_rows:
                     excluded += raw.frame.filter(
                         pl.col("source_row").is_in(list(req.exclude_rows))).height
                 checkpoint("read")
-            with ctx.stage("map columns"):
-                mapped = ctx.run("map", map_columns, raw, req.mapping_file, req.exclude_rows,
+            with r.stage("map columns"):
+                mapped = r.run("map", map_columns, raw, req.mapping_file, req.exclude_rows,
                                  req.kind)
                 checkpoint("map")
-            with ctx.stage("validate"):
-                checked = ctx.run("validate", check_rows, mapped.canonical, settings=req.settings,
+            with r.stage("validate"):
+                checked = r.run("validate", check_rows, mapped.canonical, settings=req.settings,
                                   headers=mapped.headers)
                 checkpoint("validate")
-            with ctx.stage("staging inputs"):
+            with r.stage("staging inputs"):
                 if writer is not None:
                     writer.wait()
                 # (written in a thread while the next batch is read)
-                writer = InputsWriter(ctx.store, run_id=ctx.run_id, raw=raw.frame,
+                writer = InputsWriter(r.store, run_id=r.run_id, raw=raw.frame,
                                       canonical=mapped.canonical)
-            with ctx.stage("keys"):
+            with r.stage("keys"):
                 key_parts.append(folder / f"keys-{n}.parquet")
                 ch.tie_keys(checked.rows, req.settings).write_parquet(key_parts[-1],
                                                                       compression=SCRATCH)
@@ -226,26 +193,26 @@ def _read(ctx: Context, stream: CsvStream | TableBatches, folder: Path) -> Read:
         raise
     if mapped is None:
         raise NoRows(req.file, "the file has a header but no rows below it")
-    summary["rows"]["read"] = read_rows
+    summary.rows.read = read_rows
     if req.exclude_rows:
-        summary["rows"]["excluded"] = excluded
-    summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
+        summary.rows.excluded = excluded
+    summary.mapping = {"columns": {mapped.headers[c]: c for c in mapped.headers
                                       if mapped.headers[c] in stream.headers},
                           "unmapped": mapped.unmapped}
-    log.info("run %s: %d rows read", ctx.run_id, read_rows)
+    log.info("run %s: %d rows read", r.run_id, read_rows)
     return Read(parts, key_parts, pl.concat(rejects, how="vertical_relaxed"),
                 pl.concat(warnings, how="vertical_relaxed"), mapped.headers,
                 mapped.has_company, mapped.has_person, writer)
 
 
-def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, CrmKeys]:
+def _split(r: Run, read: Read, folder: Path) -> tuple[int, CrmKeys]:
     """Valid rows regrouped into chunk-<k>/ folders; returns how many chunks, and the CRM
     keys the file can find (read once, before anything changes)."""
-    settings = ctx.req.settings
+    settings = r.req.settings
     keys = pl.scan_parquet(read.keys)
-    with ctx.stage("read CRM keys"):
-        crm = CrmKeys.found(ctx.store, settings, keys)
-    with ctx.stage("split into chunks"):
+    with r.stage("read CRM keys"):
+        crm = CrmKeys.found(r.store, settings, keys)
+    with r.stage("split into chunks"):
         chunk_of = ch.assign_chunks(ch.components(*ch.ties(keys, crm, settings)),
                                     settings.import_.chunk_rows)
         for n, part in enumerate(read.parts):
@@ -264,37 +231,33 @@ def _split(ctx: Context, read: Read, folder: Path) -> tuple[int, CrmKeys]:
         return (int(chunk_of["chunk"].max()) + 1 if chunk_of.height else 0), crm
 
 
-def _too_many(ctx: Context, rejected: int) -> None:
-    rp.check_rejects(str(ctx.req.file), rejected, ctx.summary["rows"]["read"],
-                     ctx.req.settings.import_.max_rejects)
-
-
-def _plan_and_load(ctx: Context, read: Read, crm: CrmKeys, folder: Path) -> None:
-    req, summary, store = ctx.req, ctx.summary, ctx.store
+def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
+    req, store, chunks = r.req, r.crm, r.summary.chunks or 0
     rejects, warnings = [read.rejects], [read.warnings]
     # the reading pass's issues are staged at once: a run stopped by them keeps them
-    write_outcomes(store, run_id=ctx.run_id, rejects=read.rejects, warnings=read.warnings,
+    write_outcomes(store, run_id=r.run_id, rejects=read.rejects, warnings=read.warnings,
                    plan=None)
-    _too_many(ctx, read.rejects["source_row"].n_unique())
-    counts = {e: dict.fromkeys(rp.OUTCOMES, 0) for e in ("company", "person")}
+    rp.check_rejects(r.summary.file, read.rejects["source_row"].n_unique(), r.summary.rows.read,
+                     req.settings.import_.max_rejects)
+    counts = {e: no_counts() for e in ("company", "person")}  # (the summary's once concluded)
 
     def plan_and_apply_each() -> None:
-        for k in range(summary["chunks"]):
+        for k in range(chunks):
             rows = pl.concat([pl.read_parquet(p) for p in sorted((folder / f"chunk-{k}").iterdir())],
                              how="diagonal_relaxed").sort("source_row")
-            with ctx.stage("match and plan"):
-                snapshot = ctx.run("read CRM", read_snapshot, store, rows, req.settings, keys=crm)
-                plan = ctx.run("plan", plan_contacts, rows, snapshot, settings=req.settings,
-                               headers=read.headers, has_company=read.has_company,
-                               has_person=read.has_person)
+            with r.stage("match and plan"):
+                snapshot = r.run("read CRM", read_snapshot, store, rows, req.settings, keys=crm)
+                plan = r.run("plan", plan_contacts, rows, snapshot, settings=req.settings,
+                             headers=read.headers, has_company=read.has_company,
+                             has_person=read.has_person)
                 checkpoint("plan")
             del rows, snapshot
             PlanRow.validate(plan.row_plan)
-            with ctx.stage("write staging"):
+            with r.stage("write staging"):
                 # (staged on a connection of its own: kept if a later chunk fails)
                 staging = store.staging.cursor()
                 try:
-                    write_outcomes(staging, run_id=ctx.run_id, rejects=plan.rejects,
+                    write_outcomes(staging, run_id=r.run_id, rejects=plan.rejects,
                                    warnings=plan.warnings, plan=plan)
                 finally:
                     staging.close()
@@ -305,34 +268,20 @@ def _plan_and_load(ctx: Context, read: Read, crm: CrmKeys, folder: Path) -> None
                 for outcome, n in ep.counts().items():
                     counts[entity][outcome] += n
             if not req.dry_run:
-                with ctx.stage("load"):
+                with r.stage("load"):
                     checkpoint("load" if k == 0 else f"chunk:{k}")
-                    ctx.run("load", apply_plan, store, plan, run_id=ctx.run_id,
-                            checkpoint=checkpoint, first=k == 0)
-            log.info("run %s: chunk %d of %d done", ctx.run_id, k + 1, summary["chunks"])
-            ctx.report.progress(READING + (1 - READING) * (k + 1) / summary["chunks"])
+                    r.run("load", apply_plan, store, plan, run_id=r.run_id,
+                          checkpoint=checkpoint, first=k == 0)
+            log.info("run %s: chunk %d of %d done", r.run_id, k + 1, chunks)
+            r.report.progress(READING + (1 - READING) * (k + 1) / chunks)
 
-    def finish() -> None:
-        with ctx.stage("staging inputs"):
+    def plan_apply_conclude() -> None:
+        plan_and_apply_each()
+        with r.stage("staging inputs"):
             read.staged()
-        every = pl.concat(rejects, how="vertical_relaxed").sort("source_row")
-        summary["rows"]["rejected"] = every["source_row"].n_unique()
-        summary.update(counts)
-        all_warnings = pl.concat(warnings, how="vertical_relaxed")
-        summary["warnings"] = rp.warnings_list(all_warnings)
-        rp.note_duplicate(summary)
-        ctx.report.rejects(every)
-        _too_many(ctx, summary["rows"]["rejected"])
+        for entity, got in counts.items():
+            r.summary.count(entity, got)
+        r.conclude(pl.concat(rejects, how="vertical_relaxed").sort("source_row"),
+                   pl.concat(warnings, how="vertical_relaxed"))
 
-    if req.dry_run:
-        plan_and_apply_each()
-        finish()
-        ctx.record("preview")
-        return
-    summary["selections"] = {"new": f"{ctx.run_id}-new", "updated": f"{ctx.run_id}-updated"}
-    with store.transaction():
-        plan_and_apply_each()
-        finish()
-        summary["status"] = "completed"
-        ctx.record("completed")
-        checkpoint("commit")
+    r.commit(plan_apply_conclude)

@@ -8,23 +8,21 @@ not import Prefect.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from contracts.canonical import PlanRow
-from contracts.errors import AlreadyImported, CrmImportError, NoRows
+from contracts.errors import CrmImportError, NoRows
 from flows import chunked
-from flows.config import open_crm
 from flows.faults import checkpoint
 from flows.request import ImportRequest, Reporter, T, TimedReporter, run_inline
+from flows.run import Run
 from transforms import report as rp
 from transforms.apply import apply_plan
 from transforms.columns import Mapped, map_actors, map_columns
@@ -37,43 +35,42 @@ from transforms.products import (
     plan_products,
     read_product_snapshot,
 )
-from transforms.runs import earlier_imports
 from transforms.snapshot import read_snapshot
 from transforms.sources import RawTable, read_source
 from transforms.staging import InputsWriter, write_outcomes
 from transforms.store import CrmStore
+from transforms.summary import RunSummary
 from transforms.validate import Checked, check_rows
 
 log = logging.getLogger("crm_import")
 
 
-def _report_gone(summary: dict, store: CrmStore, actors: ErpActors, erp: ErpRequest) -> None:
+def _report_gone(summary: RunSummary, store: CrmStore, actors: ErpActors,
+                 erp: ErpRequest | None) -> list[dict[str, Any]]:
     """Actors the CRM has from earlier imports of this ERP that the ERP no longer has:
-    reported, never deleted. Only an unfiltered read can tell."""
+    reported (a warning, returned), never deleted. Only an unfiltered read can tell."""
+    assert erp is not None and summary.erp is not None
     if erp.where:
-        summary["erp"]["gone"] = None
-        return
+        summary.erp["gone"] = None
+        return []
     key = "company_erp_key" if actors.actor.kind == "company" else "person_erp_key"
     gone = gone_actors(store, actors.profile.system, erp.actor_type, actors.actor,
                        actors.canonical[key].drop_nulls())
-    summary["erp"]["gone"] = gone
-    if gone:
-        shown = ", ".join(gone[:10]) + (f" … ({len(gone)} in all)" if len(gone) > 10 else "")
-        summary["warnings"].append({
-            "row": None, "column": None, "code": "erp_gone",
-            "message": f"{len(gone)} {erp.actor_type} imported before are no longer in the "
-                       f"ERP; they stay in the CRM: {shown}"})
+    summary.erp["gone"] = gone
+    if not gone:
+        return []
+    shown = ", ".join(gone[:10]) + (f" … ({len(gone)} in all)" if len(gone) > 10 else "")
+    return [{"row": None, "column": None, "code": "erp_gone",
+             "message": f"{len(gone)} {erp.actor_type} imported before are no longer in the "
+                        f"ERP; they stay in the CRM: {shown}"}]
 
 
-def load(store: CrmStore, plan: Plan | ProductPlan, *, run_id: str, finish: Callable[[], None]) -> Any:
-    """Apply the plan and close the run record in one transaction: all of it or none."""
+def load(store: CrmStore, plan: Plan | ProductPlan, *, run_id: str) -> Any:
+    """Apply the plan (inside the run's transaction: `Run.commit`)."""
     checkpoint("load")
-    apply = apply_products if isinstance(plan, ProductPlan) else apply_plan
-    with store.transaction():
-        result = apply(store, plan, run_id=run_id, checkpoint=checkpoint)
-        finish()
-        checkpoint("commit")
-    return result
+    if isinstance(plan, ProductPlan):
+        return apply_products(store, plan, run_id=run_id, checkpoint=checkpoint)
+    return apply_plan(store, plan, run_id=run_id, checkpoint=checkpoint)
 
 
 @dataclass(frozen=True)
@@ -186,176 +183,148 @@ def merge_parts(parts: list[Prepared | PrepareFailed]) -> Prepared | PrepareFail
 
 
 def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
-                    report: Reporter | None = None,
-                    on_wait: Callable[[str], None] | None = None,
-                    prepared: Prepared | PrepareFailed | None = None) -> dict[str, Any]:
+                report: Reporter | None = None,
+                on_wait: Callable[[str], None] | None = None,
+                prepared: Prepared | PrepareFailed | None = None) -> dict[str, Any]:
     """Run one import (contacts or products, by `req.kind`); returns the summary
     (status completed, preview or failed). `prepared`: the file already read, mapped and
     validated elsewhere (a Dask worker)."""
-    report = report or Reporter()
-    started = datetime.now(UTC)
-    run_id = rp.new_run_id(started)
-    path = Path(req.file)
-    summary = rp.empty_summary(run_id=run_id, source=req.source, file=str(path))
-    if req.batch_id:
-        summary["batch_id"] = req.batch_id
-    summary["timings"] = {}
-    report = TimedReporter(report, summary["timings"])
-    settings_json = json.dumps(req.settings.as_toml_dict())
-    store = None
-    sha = None
-    inputs: InputsWriter | None = None
-
-    def record(status: str, *, finished: bool = True) -> None:
-        summary["status"] = status
-        rp.record_run(store, summary, settings_json=settings_json, sha256=sha,
-                      started_at=started, finished_at=datetime.now(UTC) if finished else None)
-
-    def record_failure() -> None:
-        if store is None:
-            return
-        try:
-            record("failed")
-        except Exception:  # the run record is bookkeeping; the error is what matters
-            log.exception("could not record the failed run %s", run_id)
-
+    r = Run.start(req, run=run, report=report)
+    r.summary.file = str(Path(req.file))
     try:
-        with report.stage("open CRM"):
-            store = run("open-store", open_crm, req.db, wait=req.wait, on_wait=on_wait,
-                        note=f"run {run_id} importing {path.name}")
-        done = False
-        sheet: RawTable | None = None
-        if prepared is None and chunked.wants_chunks(req):
-            sha = rp.file_sha256(path)
-            done = chunked.import_csv(chunked.Context(req, store, summary, run, report, run_id,
-                                                      record, sha))
-        elif prepared is None and chunked.may_be_large_sheet(req):
-            # a sheet is read whole either way; how many rows it has decides the path
-            with report.stage("read file"):
-                sheet = run("extract", read_source, path, source=req.source, sheet=req.sheet,
-                            encoding=req.encoding)
-            if chunked.wants_sheet_chunks(req, sheet):
-                sha = rp.file_sha256(path)
-                chunked.import_sheet(chunked.Context(req, store, summary, run, report, run_id,
-                                                     record, sha), sheet)
-                done, sheet = True, None
-        if not done:
-            if isinstance(prepared, PrepareFailed):
-                raise prepared.error()
-            ready = prepared or prepare(req, run=run, report=report, raw=sheet)
-            sheet = None
-            summary["timings"].update(ready.timings)
-            req, raw, actors, mapped, checked = (ready.req, ready.raw, ready.actors, ready.mapped,
-                                                 ready.checked)
-            ready = prepared = None  # (the frames are held below, once)
-            if actors is not None:
-                summary["erp"] = {"system": actors.profile.system, "actor_type": req.erp.actor_type,
-                                  "profile": req.erp.profile or "generic",
-                                  "where": dict(req.erp.where)}
-                if actors.missing:
-                    summary["erp"]["missing_columns"] = actors.missing
-            summary["source"] = raw.source
-            summary["rows"]["read"] = raw.frame.height
-            for key in ("sheet", "encoding", "format"):
-                if getattr(raw, key):
-                    summary[key] = getattr(raw, key)
-            sha = rp.file_sha256(path) if req.erp is None else None
-            record("preview" if req.dry_run else "running", finished=False)
-            if sha and (before := earlier_imports(store, sha, run_id)):
-                summary["duplicate_of"] = before
-                if req.once:
-                    raise AlreadyImported(str(path), before)
-            log.info("run %s: %d rows read", run_id, raw.frame.height)
-            summary["mapping"] = {"columns": {mapped.headers[c]: c for c in mapped.headers
-                                              if mapped.headers[c] in raw.headers},
-                                  "unmapped": mapped.unmapped}
-            if req.exclude_rows:
-                summary["rows"]["excluded"] = raw.frame.filter(
-                    pl.col("source_row").is_in(list(req.exclude_rows))).height
-            # what came in is staged on a connection of its own while the plan is made
-            inputs = InputsWriter(store, run_id=run_id, raw=raw.frame, canonical=mapped.canonical)
-            with report.stage("match and plan"):
-                if req.kind == "products":
-                    price_list = req.price_list or req.settings.product.price_list
-                    summary["price_list"] = price_list
-                    current = run("read CRM", read_product_snapshot, store,
-                                  settings=req.settings, price_list=price_list)
-                    plan = run("plan", plan_products, checked.rows, current,
-                               settings=req.settings, headers=mapped.headers,
-                               price_list=price_list)
-                else:
-                    erp_system = actors.profile.system if actors else None
-                    snapshot = run("read CRM", read_snapshot, store, checked.rows, req.settings,
-                                   erp_system=erp_system)
-                    plan = run("plan", plan_contacts, checked.rows, snapshot,
-                               settings=req.settings, headers=mapped.headers,
-                               has_company=mapped.has_company, has_person=mapped.has_person,
-                               erp_system=erp_system)
-                    del snapshot
-                checkpoint("plan")
-            PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
-            read_issues = ([raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))
-                            .select(checked.rejects.columns)]
-                           if raw.row_issues is not None else [])
-            rejects = pl.concat([*read_issues, checked.rejects, plan.rejects],
-                                how="vertical_relaxed").sort("source_row")
-            warnings = pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
-            rejected_rows = rejects["source_row"].n_unique()
-            summary["rows"]["rejected"] = rejected_rows
-            for entity, ep in plan.entities.items():
-                summary[entity] = ep.counts()
-            summary["warnings"] = rp.warnings_list(warnings)
-            if actors is not None:
-                _report_gone(summary, store, actors, req.erp)
-            rp.note_duplicate(summary)
-            with report.stage("write staging"):
-                run("stage", write_outcomes, store, run_id=run_id, rejects=rejects,
-                    warnings=warnings, plan=plan)
-                waiting, inputs = inputs, None
-                waiting.wait()
-                summary["timings"]["staging inputs (beside planning)"] = waiting.seconds
-                checkpoint("stage")
-            # the file's frames are staged: let them go before the load builds its own
-            raw = mapped = checked = actors = None
-            report.rejects(rejects)
-            log.info("run %s: %d rows rejected, %d warnings", run_id, rejected_rows, warnings.height)
-
-            rp.check_rejects(str(path), rejected_rows, summary["rows"]["read"],
-                             req.settings.import_.max_rejects)
-
-            if req.dry_run:
-                record("preview")
-            else:
-                summary["selections"] = {"new": f"{run_id}-new", "updated": f"{run_id}-updated"}
-                summary["status"] = "completed"
-                with report.stage("load"):
-                    run("load", load, store, plan, run_id=run_id,
-                        finish=lambda: record("completed"))
-        log.info("run %s: %s", run_id, summary["status"])
+        r.open(on_wait)
+        if not (prepared is None and _in_chunks(r)):
+            _import_whole(r, prepared)
+        log.info("run %s: %s", r.run_id, r.summary.status)
     except CrmImportError as exc:
-        summary["status"] = "failed"
-        summary["selections"] = {"new": None, "updated": None}
-        summary["errors"].append(str(exc))
-        # nothing was applied: the counts say so; what the plan held is kept apart
-        planned = {e: summary[e] for e in rp.ENTITIES if any(summary[e].values())}
-        if planned:
-            summary["planned"] = planned
-            for e in planned:
-                summary[e] = dict.fromkeys(rp.OUTCOMES, 0)
-        record_failure()
+        r.summary.failed(str(exc))
+        r.record_failure()
     except BaseException as exc:  # a bug or a kill: the transaction rolled back; say so on record
-        summary["status"] = "failed"
-        summary["errors"].append(f"internal error: {type(exc).__name__}: {exc}")
-        record_failure()
+        r.summary.status = "failed"
+        r.summary.errors.append(f"internal error: {type(exc).__name__}: {exc}")
+        r.record_failure()
         raise
+    finally:
+        r.close()
+    summary = r.summary.as_json()
+    r.report.summary(summary)
+    return summary
+
+
+def _in_chunks(r: Run) -> bool:
+    """A large CSV or sheet, imported in chunks (`flows.chunked`); False: imported whole
+    (a sheet read to tell is kept for that, in `r.sheet`)."""
+    req, path = r.req, Path(r.req.file)
+    if chunked.wants_chunks(req):
+        r.sha = rp.file_sha256(path)
+        return chunked.import_csv(r)
+    if chunked.may_be_large_sheet(req):
+        # a sheet is read whole either way; how many rows it has decides the path
+        with r.report.stage("read file"):
+            sheet = r.run("extract", read_source, path, source=req.source, sheet=req.sheet,
+                          encoding=req.encoding)
+        if chunked.wants_sheet_chunks(req, sheet):
+            r.sha = rp.file_sha256(path)
+            chunked.import_sheet(r, sheet)
+            return True
+        r.sheet = sheet
+    return False
+
+
+def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None) -> None:
+    """Read (unless prepared elsewhere), plan and load a file whole."""
+    if isinstance(prepared, PrepareFailed):
+        raise prepared.error()
+    sheet, r.sheet = r.sheet, None
+    ready = prepared or prepare(r.req, run=r.run, report=r.report, raw=sheet)
+    del sheet, prepared
+    r.summary.timings.update(ready.timings)
+    r.req = ready.req  # (ERP individuals: without company)
+    _describe(r.summary, ready)
+    r.sha = rp.file_sha256(Path(r.req.file)) if r.req.erp is None else None
+    r.begin()
+    log.info("run %s: %d rows read", r.run_id, ready.raw.frame.height)
+    # what came in is staged on a connection of its own while the plan is made
+    inputs: InputsWriter | None = InputsWriter(r.crm, run_id=r.run_id, raw=ready.raw.frame,
+                                               canonical=ready.mapped.canonical)
+    try:
+        with r.report.stage("match and plan"):
+            plan = _plan(r, ready)
+            checkpoint("plan")
+        PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
+        rejects, warnings = _issues(ready, plan)
+        for entity, ep in plan.entities.items():
+            r.summary.count(entity, ep.counts())
+        gone = _report_gone(r.summary, r.crm, ready.actors, r.req.erp) if ready.actors else []
+        with r.report.stage("write staging"):
+            r.run("stage", write_outcomes, r.crm, run_id=r.run_id, rejects=rejects,
+                  warnings=warnings, plan=plan)
+            waiting, inputs = inputs, None
+            assert waiting is not None
+            waiting.wait()
+            r.summary.timings["staging inputs (beside planning)"] = waiting.seconds
+            checkpoint("stage")
     finally:
         if inputs is not None:  # (a failed plan: the staging thread ends before the store)
             with suppress(BaseException):
                 inputs.wait()
-        if store is not None:
-            store.close()
-    report.summary(summary)
-    return summary
+    del ready  # the file's frames are staged: let them go before the load builds its own
+
+    def conclude_and_load() -> None:
+        r.conclude(rejects, warnings, gone)
+        if not r.req.dry_run:
+            with r.report.stage("load"):
+                r.run("load", load, r.crm, plan, run_id=r.run_id)
+
+    r.commit(conclude_and_load)
+
+
+def _describe(summary: RunSummary, ready: Prepared) -> None:
+    """What the summary says of the file before planning: source, rows, mapping."""
+    req, raw, actors, mapped = ready.req, ready.raw, ready.actors, ready.mapped
+    if actors is not None and req.erp is not None:
+        summary.erp = {"system": actors.profile.system, "actor_type": req.erp.actor_type,
+                       "profile": req.erp.profile or "generic", "where": dict(req.erp.where)}
+        if actors.missing:
+            summary.erp["missing_columns"] = actors.missing
+    summary.source = raw.source
+    summary.rows.read = raw.frame.height
+    summary.sheet, summary.encoding, summary.format = (raw.sheet or None, raw.encoding or None,
+                                                       raw.format or None)
+    summary.mapping = {"columns": {mapped.headers[c]: c for c in mapped.headers
+                                   if mapped.headers[c] in raw.headers},
+                       "unmapped": mapped.unmapped}
+    if req.exclude_rows:
+        summary.rows.excluded = raw.frame.filter(
+            pl.col("source_row").is_in(list(req.exclude_rows))).height
+
+
+def _plan(r: Run, ready: Prepared) -> Plan | ProductPlan:
+    """Read the part of the CRM the rows reach, then plan against it (pure)."""
+    req, rows, headers = r.req, ready.checked.rows, ready.mapped.headers
+    if req.kind == "products":
+        price_list = req.price_list or req.settings.product.price_list
+        r.summary.price_list = price_list
+        current = r.run("read CRM", read_product_snapshot, r.crm, settings=req.settings,
+                        price_list=price_list)
+        return r.run("plan", plan_products, rows, current, settings=req.settings,
+                     headers=headers, price_list=price_list)
+    erp_system = ready.actors.profile.system if ready.actors else None
+    snapshot = r.run("read CRM", read_snapshot, r.crm, rows, req.settings, erp_system=erp_system)
+    return r.run("plan", plan_contacts, rows, snapshot, settings=req.settings, headers=headers,
+                 has_company=ready.mapped.has_company, has_person=ready.mapped.has_person,
+                 erp_system=erp_system)
+
+
+def _issues(ready: Prepared, plan: Plan | ProductPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rejects, warnings) of the run: the reader's, the validation's and the plan's."""
+    raw, checked = ready.raw, ready.checked
+    read_issues = ([raw.row_issues.with_columns(pl.lit(None, pl.String).alias("field"))
+                    .select(checked.rejects.columns)]
+                   if raw.row_issues is not None else [])
+    rejects = pl.concat([*read_issues, checked.rejects, plan.rejects],
+                        how="vertical_relaxed").sort("source_row")
+    return rejects, pl.concat([checked.warnings, plan.warnings], how="vertical_relaxed")
 
 
 import_contacts = import_file  # the contacts flow's name for the same pipeline

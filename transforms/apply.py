@@ -62,23 +62,50 @@ def apply_plan(store: CrmStore, plan: Plan, *, run_id: str,
     False for the second and later chunks of one run (its selections exist already).
     """
     log: list[pl.DataFrame] = []
-
     insert_list_items(store, plan.list_items_new, log)
-
     checkpoint("load:companies")
+    cids, company_of_group = _apply_companies(store, plan, log)
+    checkpoint("load:persons")
+    pids, person_of_group = _apply_persons(store, plan, company_of_group, log)
+    checkpoint("load:values")
+    _apply_values(store, plan, pl.concat([
+        company_of_group.select(pl.lit("company").alias("owner_kind"), "group",
+                                pl.col("company_id").alias("owner_id")),
+        person_of_group.select(pl.lit("person").alias("owner_kind"), "group",
+                               pl.col("person_id").alias("owner_id")),
+    ]), log)
+    checkpoint("load:log")
+    # bookkeeping: change log and selections
+    written = write_change_log(store, log, run_id)
+    updated = {
+        "company": plan.company.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
+        "person": plan.person.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
+    }
+    new = {"company": cids, "person": pids}
+    _selections(store, run_id, new, updated, create=first)
+    store.unregister_all()
+    return LoadResult(new, updated, written)
+
+
+def _apply_companies(store: CrmStore, plan: Plan, log: list[pl.DataFrame]
+                     ) -> tuple[pl.Series, pl.DataFrame]:
+    """New companies inserted, matched ones updated; (new ids, group → company_id)."""
     cnew = plan.company.decisions.filter(pl.col("outcome") == "new")
     cids = store.next_ids("company", cnew.height)
-    company_rows = _new_records(cnew, COMPANY_COLUMNS, cids, "company_id")
-    _insert(store, "company", company_rows, log)
+    _insert(store, "company", _new_records(cnew, COMPANY_COLUMNS, cids, "company_id"), log)
     company_of_group = pl.concat([
         cnew.select("group", cids.alias("company_id")),
         plan.company.decisions.filter(pl.col("crm_id").is_not_null())
         .select("group", pl.col("crm_id").alias("company_id")),
     ])
     _update(store, "company", "company_id", plan.company.changes, log)
+    return cids, company_of_group
 
-    checkpoint("load:persons")
-    # persons: linked to their company group's id (new or matched)
+
+def _apply_persons(store: CrmStore, plan: Plan, company_of_group: pl.DataFrame,
+                   log: list[pl.DataFrame]) -> tuple[pl.Series, pl.DataFrame]:
+    """New persons inserted (linked to their company group's id, new or matched), matched
+    ones updated; (new ids, group → person_id)."""
     pdec = plan.person.decisions.join(
         company_of_group.rename({"group": "_cgroup"}), on="_cgroup", how="left")
     pnew = pdec.filter(pl.col("outcome") == "new")
@@ -98,9 +125,12 @@ def apply_plan(store: CrmStore, plan: Plan, *, run_id: str,
     ).with_columns(pl.coalesce(pl.col("new_value"), pl.col("_target").cast(pl.String))
                    .alias("new_value")).drop("_target")
     _update(store, "person", "person_id", pchanges, log)
+    return pids, person_of_group
 
-    checkpoint("load:values")
-    # multi-valued: removals first, then additions with their owners' ids
+
+def _apply_values(store: CrmStore, plan: Plan, owner_ids: pl.DataFrame,
+                  log: list[pl.DataFrame]) -> None:
+    """Multi-valued fields: removals first, then additions with their owners' ids."""
     deletes = plan.value_deletes
     for table, (id_col, mapping) in VALUE_TABLES.items():
         gone = deletes.filter(pl.col("table") == table).rename({"crm_id": "owner_id"})
@@ -114,12 +144,6 @@ def apply_plan(store: CrmStore, plan: Plan, *, run_id: str,
                               pl.lit("delete").alias("op"), pl.lit("").alias("field"),
                               _json(old, old.columns).alias("old_value"),
                               pl.lit(None, pl.String).alias("new_value")))
-    owner_ids = pl.concat([
-        company_of_group.select(pl.lit("company").alias("owner_kind"), "group",
-                                pl.col("company_id").alias("owner_id")),
-        person_of_group.select(pl.lit("person").alias("owner_kind"), "group",
-                               pl.col("person_id").alias("owner_id")),
-    ])
     inserts = plan.value_inserts.join(owner_ids, on=["owner_kind", "group"], how="inner")
     for table, (id_col, mapping) in VALUE_TABLES.items():
         add = inserts.filter(pl.col("table") == table)
@@ -128,19 +152,6 @@ def apply_plan(store: CrmStore, plan: Plan, *, run_id: str,
         ids = store.next_ids(table, add.height)
         staged = add.select(ids.alias(id_col), *[pl.col(p).alias(c) for c, p in mapping.items()])
         _insert(store, table, staged, log, record_id=id_col)
-
-    checkpoint("load:log")
-    # bookkeeping: change log and selections
-    written = write_change_log(store, log, run_id)
-
-    updated = {
-        "company": plan.company.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
-        "person": plan.person.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
-    }
-    new = {"company": cids, "person": pids}
-    _selections(store, run_id, new, updated, create=first)
-    store.unregister_all()
-    return LoadResult(new, updated, written)
 
 
 def insert_list_items(store: CrmStore, items: pl.DataFrame, log: list[pl.DataFrame]) -> None:

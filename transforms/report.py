@@ -14,9 +14,8 @@ import polars as pl
 
 from contracts.errors import CrmImportError
 from transforms.store.base import CrmStore
+from transforms.summary import ENTITIES, OUTCOMES
 
-ENTITIES = ("company", "person", "product")
-OUTCOMES = ("new", "updated", "unchanged", "skipped", "ambiguous")
 MAX_WARNINGS_LISTED = 100
 
 
@@ -57,16 +56,6 @@ def parse_row_list(text: str | None) -> list[int]:
     return rows
 
 
-def empty_summary(*, run_id: str, source: str, file: str) -> dict[str, Any]:
-    return {
-        "run_id": run_id, "status": "failed", "source": source, "file": file,
-        "rows": {"read": 0, "rejected": 0},
-        **{e: dict.fromkeys(OUTCOMES, 0) for e in ENTITIES},
-        "selections": {"new": None, "updated": None},
-        "warnings": [], "errors": [],
-    }
-
-
 def warnings_list(warnings: pl.DataFrame) -> list[dict[str, Any]]:
     """Warnings for the summary: row, column, code, message; no cell values (personal data)."""
     listed = warnings.sort("source_row", "column", "code", "reason", nulls_last=True).head(
@@ -84,15 +73,6 @@ def warnings_list(warnings: pl.DataFrame) -> list[dict[str, Any]]:
                        "message": f"{no_key} rows had an empty match key and were created as "
                                   "new; importing the file again creates them again"})
     return out
-
-
-def note_duplicate(summary: dict[str, Any]) -> None:
-    """An identical file imported before (`duplicate_of`) comes first among the warnings."""
-    if summary.get("duplicate_of"):
-        summary["warnings"].insert(0, {
-            "row": None, "column": None, "code": "duplicate_file",
-            "message": "an identical file was imported before, as run "
-                       + ", ".join(summary["duplicate_of"])})
 
 
 def check_rejects(path: str, rejected: int, read: int, limit: float | int) -> None:

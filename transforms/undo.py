@@ -103,6 +103,49 @@ def _edited(created: pl.DataFrame, current: pl.DataFrame, table: str, schema: pl
 
 
 def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool = False) -> UndoResult:
+    """Undo a run from its change log: delete what it created, restore what it changed;
+    what changed since is a conflict (kept, unless `force`). One transaction."""
+    done = _not_undoable(store, run_id)
+    if done is not None:
+        return done
+    log = store.query("SELECT change_id, entity, entity_id, op, field, old_value, new_value "
+                      "FROM change_log WHERE run_id = ? ORDER BY change_id", [run_id])
+    result = UndoResult(run_id, "preview" if dry_run else "undone")
+    conflicts = _Conflicts()
+    if log.height:  # later runs that touched the same records (reported; their undo is theirs)
+        store.register("undo_touched", log.select("entity", "entity_id").unique())
+        later = store.query(_later_runs(store), [log["change_id"].max()])
+        store.unregister_all()
+        result.later_runs = later["run_id"].to_list()
+    fields = _field_restores(store, log, conflicts, force=force)
+    records = _record_deletes(store, log, conflicts, force=force)
+    values = _value_deletes(log, records)
+    restores = {table: _decode(gone["old_value"], _schema(store, table))
+                for table in (*RECORD_TABLES, *VALUE_TABLES)
+                if (gone := log.filter((pl.col("entity") == table)
+                                       & (pl.col("op") == "delete"))).height}
+    result.conflicts = conflicts.frame(result.conflicts)
+    result.deleted = {t: int(s.len()) for t, s in {**records, **values}.items() if s.len()}
+    result.restored_fields = sum(f.height for f in fields.values())
+    result.restored_records = sum(f.height for f in restores.values())
+    if not dry_run:
+        with store.transaction():
+            _restore_fields(store, fields)
+            _delete(store, records, values)
+            for table, rows in restores.items():
+                store.register("undo_restore", rows)
+                store.execute(q.insert_select(table, rows.columns, "undo_restore"))
+            _drop_list_items(store, log, conflicts, result)
+            _drop_price_lists(store, log, result)
+            store.execute("UPDATE import_run SET status = 'undone', undone_at = ? WHERE run_id = ?",
+                          [datetime.now(UTC), run_id])
+            store.unregister_all()
+    result.message = _message(result, dry_run=dry_run)
+    return result
+
+
+def _not_undoable(store: CrmStore, run_id: str) -> UndoResult | None:
+    """A run already undone, or that changed nothing: a no-op result (None: undo it)."""
     run = store.query("SELECT status, undone_at, purged_at FROM import_run WHERE run_id = ?", [run_id])
     if run.height == 0:
         raise RunNotFound(run_id)
@@ -114,29 +157,33 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
                           "there is nothing to undo")
     if purged_at is not None:
         raise RunPurged(run_id, purged_at)
+    return None
 
-    log = store.query("SELECT change_id, entity, entity_id, op, field, old_value, new_value "
-                      "FROM change_log WHERE run_id = ? ORDER BY change_id", [run_id])
-    result = UndoResult(run_id, "preview" if dry_run else "undone")
-    conflicts: list[pl.DataFrame] = []
 
-    def conflict(frame: pl.DataFrame, entity: str, reason: str) -> None:
+class _Conflicts:
+    """What undo leaves alone, and why (CONFLICT_SCHEMA)."""
+
+    def __init__(self) -> None:
+        self.parts: list[pl.DataFrame] = []
+
+    def add(self, frame: pl.DataFrame, entity: str, reason: str) -> None:
         if frame.height:
-            conflicts.append(frame.select(
+            self.parts.append(frame.select(
                 pl.lit(entity).alias("entity"), pl.col("entity_id").cast(pl.Int64),
                 *[pl.col(c).cast(pl.String) if c in frame.columns else pl.lit(None, pl.String).alias(c)
                   for c in ("field", "run_value", "current_value")],
                 pl.lit(reason).alias("reason")))
 
-    # later runs that touched the same records (reported; their own undo is theirs)
-    if log.height:
-        store.register("undo_touched", log.select("entity", "entity_id").unique())
-        later = store.query(_later_runs(store), [log["change_id"].max()])
-        store.unregister_all()
-        result.later_runs = later["run_id"].to_list()
+    def frame(self, default: pl.DataFrame) -> pl.DataFrame:
+        if not self.parts:
+            return default
+        return pl.concat(self.parts, how="vertical_relaxed").unique(maintain_order=True)
 
-    # --- field updates: restore unless the field moved on since -------------------------------
-    restore_fields: dict[str, pl.DataFrame] = {}
+
+def _field_restores(store: CrmStore, log: pl.DataFrame, conflicts: _Conflicts, *,
+                    force: bool) -> dict[str, pl.DataFrame]:
+    """Field updates to restore, per table: unless the field moved on since (a conflict)."""
+    restore: dict[str, pl.DataFrame] = {}
     for table in RECORD_TABLES:
         upd = log.filter((pl.col("entity") == table) & (pl.col("op") == "update"))
         if upd.height == 0:
@@ -145,52 +192,62 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
         key = ID_COLUMN[table]
         now = (cur.unpivot(index=key, variable_name="field", value_name="current_value")
                .with_columns(pl.col(key).cast(pl.Int64).alias("entity_id")).drop(key))
-        checked = upd.join(now, on=["entity_id", "field"], how="left").with_columns(
-            # DuckDB renders dates/ints its own way; compare as the log wrote them
-            pl.col("current_value"))
+        # (compared as the log wrote them: as text)
+        checked = upd.join(now, on=["entity_id", "field"], how="left")
         moved = checked.filter(pl.col("current_value").ne_missing(pl.col("new_value")))
-        conflict(moved.rename({"new_value": "run_value"}), table, "changed after the run")
-        restore_fields[table] = checked if force else checked.join(moved.select("change_id"),
-                                                                   on="change_id", how="anti")
+        conflicts.add(moved.rename({"new_value": "run_value"}), table, "changed after the run")
+        restore[table] = checked if force else checked.join(moved.select("change_id"),
+                                                            on="change_id", how="anti")
+    return restore
 
-    # --- created records: delete unless edited, extended or pointed to since ------------------
+
+def _record_deletes(store: CrmStore, log: pl.DataFrame, conflicts: _Conflicts, *,
+                    force: bool) -> dict[str, pl.Series]:
+    """Records the run created, to delete: unless edited, extended or pointed to since."""
     delete_ids: dict[str, pl.Series] = {}
     created_values = log.filter(pl.col("entity").is_in(VALUE_TABLES) & (pl.col("op") == "insert"))
     for table in ("product", "person", "company"):
         made = log.filter((pl.col("entity") == table) & (pl.col("op") == "insert"))
         if made.height == 0:
             continue
-        schema = _schema(store, table)
         cur = _current(store, table, made["entity_id"])
-        edited = _edited(made, cur, table, schema)
-        conflict(edited, table, "edited after the run")
+        edited = _edited(made, cur, table, _schema(store, table))
+        conflicts.add(edited, table, "edited after the run")
         blocked = set(edited["entity_id"].to_list()) if not force else set()
-        if table == "product":  # products own nothing
-            delete_ids[table] = made.filter(~pl.col("entity_id").is_in(list(blocked)))["entity_id"]
-            continue
-        # phones/emails/… added to it by others (not by this run)
-        extra = _foreign_values(store, table, made["entity_id"], created_values)
-        conflict(extra.rename({"owner_id": "entity_id"}).with_columns(
-            pl.col("table").alias("field")), table, "has values added after the run")
-        blocked |= set(extra["owner_id"].to_list())
-        if table == "company":  # persons of other runs (or by hand, or kept) still in it
-            mine = set(delete_ids.get("person", pl.Series([], dtype=pl.Int64)).to_list())
-            store.register("undo_ids", pl.DataFrame({"id": made["entity_id"]}))
-            refs = store.query("SELECT person_id, company_id AS entity_id FROM person p "
-                               "JOIN undo_ids u ON p.company_id = u.id")
-            store.unregister_all()
-            foreign = refs.filter(~pl.col("person_id").is_in(list(mine)))
-            conflict(foreign.select("entity_id").unique().with_columns(
-                pl.lit("person").alias("field")), "company", "persons not created by this run belong to it")
-            blocked |= set(foreign["entity_id"].to_list())
-        ids = made.filter(~pl.col("entity_id").is_in(list(blocked)))["entity_id"]
-        delete_ids[table] = ids
+        if table != "product":  # (products own nothing)
+            blocked |= _held(store, table, made, created_values, delete_ids, conflicts)
+        delete_ids[table] = made.filter(~pl.col("entity_id").is_in(list(blocked)))["entity_id"]
+    return delete_ids
 
-    # --- values this run created, and values it removed -----------------------------------
-    # (a record kept as a conflict keeps the values the run gave it too)
+
+def _held(store: CrmStore, table: str, made: pl.DataFrame, created_values: pl.DataFrame,
+          delete_ids: dict[str, pl.Series], conflicts: _Conflicts) -> set[int]:
+    """Created companies/persons that others hang on to: values added after the run, and
+    (companies) persons this undo does not delete."""
+    extra = _foreign_values(store, table, made["entity_id"], created_values)
+    conflicts.add(extra.rename({"owner_id": "entity_id"}).with_columns(
+        pl.col("table").alias("field")), table, "has values added after the run")
+    held = set(extra["owner_id"].to_list())
+    if table == "company":  # persons of other runs (or by hand, or kept) still in it
+        mine = set(delete_ids.get("person", pl.Series([], dtype=pl.Int64)).to_list())
+        store.register("undo_ids", pl.DataFrame({"id": made["entity_id"]}))
+        refs = store.query("SELECT person_id, company_id AS entity_id FROM person p "
+                           "JOIN undo_ids u ON p.company_id = u.id")
+        store.unregister_all()
+        foreign = refs.filter(~pl.col("person_id").is_in(list(mine)))
+        conflicts.add(foreign.select("entity_id").unique().with_columns(
+            pl.lit("person").alias("field")), "company", "persons not created by this run belong to it")
+        held |= set(foreign["entity_id"].to_list())
+    return held
+
+
+def _value_deletes(log: pl.DataFrame, records: dict[str, pl.Series]) -> dict[str, pl.Series]:
+    """Values this run created, per table; a record kept as a conflict keeps the values the
+    run gave it too."""
+    created_values = log.filter(pl.col("entity").is_in(VALUE_TABLES) & (pl.col("op") == "insert"))
     kept = pl.concat([
         log.filter((pl.col("entity") == t) & (pl.col("op") == "insert"))
-        .filter(~pl.col("entity_id").is_in(delete_ids.get(t, pl.Series([], dtype=pl.Int64)).to_list()))
+        .filter(~pl.col("entity_id").is_in(records.get(t, pl.Series([], dtype=pl.Int64)).to_list()))
         .select(pl.lit(OWNER_KIND[t]).alias("owner_kind"), pl.col("entity_id").alias("owner_id"))
         for t in OWNER_KIND])
     value_deletes: dict[str, pl.Series] = {}
@@ -202,73 +259,61 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
             made = pl.concat([made, owners], how="horizontal").join(
                 kept, on=["owner_kind", "owner_id"], how="anti")
             value_deletes[table] = made["entity_id"]
-    restores: dict[str, pl.DataFrame] = {}
-    for table in (*RECORD_TABLES, *VALUE_TABLES):
-        gone = log.filter((pl.col("entity") == table) & (pl.col("op") == "delete"))
-        if gone.height:
-            restores[table] = _decode(gone["old_value"], _schema(store, table))
+    return value_deletes
 
-    # --- list values this run added, unless in use by what stays ----------------------------
-    items = log.filter((pl.col("entity") == "list_item") & (pl.col("op") == "insert"))
-    item_ids = items["entity_id"]
 
-    if conflicts:
-        report = pl.concat(conflicts, how="vertical_relaxed").unique(maintain_order=True)
-        result.conflicts = report
-    result.deleted = {t: int(s.len()) for t, s in {**delete_ids, **value_deletes}.items() if s.len()}
-    result.restored_fields = sum(f.height for f in restore_fields.values())
-    result.restored_records = sum(f.height for f in restores.values())
-    if dry_run:
-        result.message = _message(result, dry_run=True)
-        return result
-
-    with store.transaction():
-        for table, rows in restore_fields.items():
-            if rows.height == 0:
-                continue
+def _restore_fields(store: CrmStore, fields: dict[str, pl.DataFrame]) -> None:
+    for table, rows in fields.items():
+        if rows.height:
             update_fields(store, table, ID_COLUMN[table],
                           rows.select("entity_id", "field", pl.col("old_value").alias("new_value")))
-        for table, ids in value_deletes.items():
-            store.register("undo_ids", pl.DataFrame({"id": ids}))
-            store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))
-        for table in ("product", "person", "company"):  # persons first: they point at companies
-            ids_gone = delete_ids.get(table)
-            if ids_gone is None or ids_gone.len() == 0:
-                continue
-            store.register("undo_ids", pl.DataFrame({"id": ids_gone}))
-            for vt in VALUE_TABLES if table in OWNER_KIND else ():  # values they still own
-                store.execute(f"DELETE FROM {q.ident(vt)} WHERE owner_kind = ? AND owner_id IN "
-                              "(SELECT id FROM undo_ids)", [OWNER_KIND[table]])
-            store.execute("DELETE FROM selection_member WHERE entity = ? AND entity_id IN "
-                          "(SELECT id FROM undo_ids)", [table])
-            store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))
-        for table, rows in restores.items():
-            store.register("undo_restore", rows)
-            store.execute(q.insert_select(table, rows.columns, "undo_restore"))
-        if item_ids.len():
-            store.register("undo_ids", pl.DataFrame({"id": item_ids}))
-            in_use = store.query(_LIST_ITEMS_IN_USE)
-            store.unregister_all()
-            kept_items = in_use["list_item_id"]
-            if kept_items.len():
-                conflict(in_use.select(pl.col("list_item_id").alias("entity_id"),
-                                       pl.col("value").alias("current_value")),
-                         "list_item", "still used by records that stay")
-                result.conflicts = pl.concat(conflicts, how="vertical_relaxed")
-            store.register("undo_ids", pl.DataFrame({"id": item_ids.filter(~item_ids.is_in(kept_items.to_list()))}))
-            store.execute(q.delete_ids("list_item", "list_item_id", "undo_ids"))
-            result.deleted["list_item"] = int(item_ids.len() - kept_items.len())
-        lists = log.filter((pl.col("entity") == "price_list") & (pl.col("op") == "insert"))["entity_id"]
-        if lists.len():  # a price list the run created goes, unless products remain in it
-            store.register("undo_ids", pl.DataFrame({"id": lists}))
-            store.execute("DELETE FROM price_list WHERE price_list_id IN (SELECT id FROM undo_ids) "
-                          "AND NOT EXISTS (SELECT 1 FROM product p WHERE p.price_list_id = price_list.price_list_id)")
-            result.deleted["price_list"] = int(lists.len())
-        store.execute("UPDATE import_run SET status = 'undone', undone_at = ? WHERE run_id = ?",
-                      [datetime.now(UTC), run_id])
-        store.unregister_all()
-    result.message = _message(result, dry_run=False)
-    return result
+
+
+def _delete(store: CrmStore, records: dict[str, pl.Series], values: dict[str, pl.Series]) -> None:
+    for table, ids in values.items():
+        store.register("undo_ids", pl.DataFrame({"id": ids}))
+        store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))
+    for table in ("product", "person", "company"):  # persons first: they point at companies
+        ids_gone = records.get(table)
+        if ids_gone is None or ids_gone.len() == 0:
+            continue
+        store.register("undo_ids", pl.DataFrame({"id": ids_gone}))
+        for vt in VALUE_TABLES if table in OWNER_KIND else ():  # values they still own
+            store.execute(f"DELETE FROM {q.ident(vt)} WHERE owner_kind = ? AND owner_id IN "
+                          "(SELECT id FROM undo_ids)", [OWNER_KIND[table]])
+        store.execute("DELETE FROM selection_member WHERE entity = ? AND entity_id IN "
+                      "(SELECT id FROM undo_ids)", [table])
+        store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))
+
+
+def _drop_list_items(store: CrmStore, log: pl.DataFrame, conflicts: _Conflicts,
+                     result: UndoResult) -> None:
+    """List values this run added, unless in use by what stays."""
+    item_ids = log.filter((pl.col("entity") == "list_item") & (pl.col("op") == "insert"))["entity_id"]
+    if not item_ids.len():
+        return
+    store.register("undo_ids", pl.DataFrame({"id": item_ids}))
+    in_use = store.query(_LIST_ITEMS_IN_USE)
+    store.unregister_all()
+    kept_items = in_use["list_item_id"]
+    if kept_items.len():
+        conflicts.add(in_use.select(pl.col("list_item_id").alias("entity_id"),
+                                    pl.col("value").alias("current_value")),
+                      "list_item", "still used by records that stay")
+        result.conflicts = conflicts.frame(result.conflicts)
+    store.register("undo_ids", pl.DataFrame({"id": item_ids.filter(~item_ids.is_in(kept_items.to_list()))}))
+    store.execute(q.delete_ids("list_item", "list_item_id", "undo_ids"))
+    result.deleted["list_item"] = int(item_ids.len() - kept_items.len())
+
+
+def _drop_price_lists(store: CrmStore, log: pl.DataFrame, result: UndoResult) -> None:
+    """A price list the run created goes, unless products remain in it."""
+    lists = log.filter((pl.col("entity") == "price_list") & (pl.col("op") == "insert"))["entity_id"]
+    if lists.len():
+        store.register("undo_ids", pl.DataFrame({"id": lists}))
+        store.execute("DELETE FROM price_list WHERE price_list_id IN (SELECT id FROM undo_ids) "
+                      "AND NOT EXISTS (SELECT 1 FROM product p WHERE p.price_list_id = price_list.price_list_id)")
+        result.deleted["price_list"] = int(lists.len())
 
 
 def _later_runs(store: CrmStore) -> str:

@@ -7,6 +7,7 @@ be stored; an invalid optional value is dropped alone and reported as a warning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandera.polars as pa
@@ -86,18 +87,50 @@ def storage_rejects(rows: pl.DataFrame, headers: dict[str, str],
 def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                headers: dict[str, str]) -> Checked:
     """Validate and add key columns. `headers`: canonical column → header in the file."""
-    cols = set(canonical.columns)
-    reject_parts = [storage_rejects(canonical, headers)]
-    warn_parts: list[pl.LazyFrame] = []
-    frame = canonical.lazy()
-    region = settings.import_.phone_region
-
     def hdr(c: str) -> str:
         return headers.get(c, c)
 
-    # phones: one lookup for every phone column
-    phone_cols = [c for c in canonical.columns
-                  if (f := base_field(c)) is not None and f.multi == "phone"]
+    phone_cols = _columns_of(canonical, "phone")
+    email_cols = _columns_of(canonical, "email")
+    frame = _with_value_keys(canonical, phone_cols, email_cols,
+                             region=settings.import_.phone_region).collect().lazy()
+    reject_parts = [storage_rejects(canonical, headers)]
+    # the match keys in use: a value that cannot be a key rejects its row (`contracts.keys`)
+    in_use = [match_key("company", settings.company.match),
+              match_key("person", settings.person.match)]
+    key_columns = {c for key in in_use if key.invalid for c in key.columns[:1]}
+    names = set(frame.collect_schema().names())
+    for key in in_use:
+        bad_key = k.invalid_value(key, names)
+        if bad_key is not None and key.invalid is not None:
+            c = key.columns[0]
+            reject_parts.append(issues(frame.filter(bad_key), header=hdr(c), field=c,
+                                       reason=key.invalid))
+    frame, warn_parts = _drop_invalid(frame, [c for c in phone_cols + email_cols
+                                              if c not in key_columns], phone_cols, hdr)
+    frame, more = _dates_and_ids(frame, set(canonical.columns) - key_columns, hdr)
+    warn_parts += more
+    reject_parts.append(_nameless(frame))
+    rejects = pl.concat(reject_parts, how="vertical_relaxed").collect().sort("source_row", "column")
+    warnings = (pl.concat(warn_parts, how="vertical_relaxed").collect()
+                if warn_parts else empty_issues(warn=True))
+    rejected = rejects.lazy().select("source_row").unique()
+    rows = frame.join(rejected, on="source_row", how="anti")
+    # a rejected row's warnings are noise: the row is reported once, as rejected
+    warnings = warnings.join(rejects.select("source_row").unique(), on="source_row", how="anti")
+    return Checked(rows.sort("source_row").collect(), rejects, warnings.sort("source_row"))
+
+
+def _columns_of(frame: pl.DataFrame, multi: str) -> list[str]:
+    return [c for c in frame.columns if (f := base_field(c)) is not None and f.multi == multi]
+
+
+def _with_value_keys(canonical: pl.DataFrame, phone_cols: list[str], email_cols: list[str], *,
+                     region: str) -> pl.LazyFrame:
+    """`<column>__key` beside each phone (E.164) and e-mail column: the libraries run once
+    per unique value."""
+    cols = set(canonical.columns)
+    frame = canonical.lazy()
     if phone_cols:
         # a number without a country code is read in its record's country, else phone_region
         countries = {e: pl.col(f"{e}_country") if f"{e}_country" in cols else pl.lit(None, pl.String)
@@ -116,72 +149,59 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                      .join(lookup.rename({"value": c, "region": "_region", "e164": f"{c}__key"}),
                            on=[c, "_region"], how="left", nulls_equal=False)
                      .drop("_region"))
-    email_cols = [c for c in canonical.columns
-                  if (f := base_field(c)) is not None and f.multi == "email"]
     if email_cols:
-        lookup = nz.email_lookup(pl.concat([canonical[c] for c in email_cols]).unique()).lazy()
+        emails = nz.email_lookup(pl.concat([canonical[c] for c in email_cols]).unique()).lazy()
         for c in email_cols:
-            frame = frame.join(lookup.rename({"value": c, "key": f"{c}__key"}), on=c, how="left")
-    frame = frame.collect().lazy()
+            frame = frame.join(emails.rename({"value": c, "key": f"{c}__key"}), on=c, how="left")
+    return frame
 
-    # the match keys in use: a value that cannot be a key rejects its row (`contracts.keys`)
-    in_use = [match_key("company", settings.company.match),
-              match_key("person", settings.person.match)]
-    key_columns = {c for key in in_use if key.invalid for c in key.columns[:1]}
-    names = set(frame.collect_schema().names())
-    for key in in_use:
-        bad_key = k.invalid_value(key, names)
-        if bad_key is not None:
-            c = key.columns[0]
-            assert key.invalid is not None
-            reject_parts.append(issues(frame.filter(bad_key), header=hdr(c), field=c,
-                                       reason=key.invalid))
-    # any other invalid e-mail or phone is dropped alone, with a warning
-    for c in phone_cols + email_cols:
-        if c in key_columns:
-            continue
+
+def _drop_invalid(frame: pl.LazyFrame, columns: list[str], phone_cols: list[str],
+                  hdr: Callable[[str], str]) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
+    """An invalid e-mail or phone that is not the match key is dropped alone, with a
+    warning."""
+    warn_parts = []
+    for c in columns:
         bad = frame.filter(pl.col(c).is_not_null() & pl.col(f"{c}__key").is_null())
         what = "phone number" if c in phone_cols else "email address"
         warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
                                  reason=f"not a valid {what}; value dropped"))
         frame = frame.with_columns(
-            pl.when(pl.col(f"{c}__key").is_null()).then(None).otherwise(pl.col(c)).alias(c)
-        )
+            pl.when(pl.col(f"{c}__key").is_null()).then(None).otherwise(pl.col(c)).alias(c))
+    return frame, warn_parts
 
+
+def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str]
+                   ) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
+    """Birth dates parsed (else dropped, with a warning); an id that is not the match key
+    must still be a CRM id, or it is dropped."""
+    warn_parts = []
     if "person_birth_date" in cols:
         parsed = nz.parse_date(pl.col("person_birth_date"))
         bad = frame.filter(pl.col("person_birth_date").is_not_null() & parsed.is_null())
         warn_parts.append(issues(bad, header=hdr("person_birth_date"), field="person_birth_date",
                                  code="invalid_value", reason="not a date; value dropped"))
         frame = frame.with_columns(parsed.cast(pl.String).alias("person_birth_date"))
-
-    # an id that is not the match key must still be a CRM id, or it is dropped
     for c in ("company_id", "person_id"):
-        if c in cols and c not in key_columns:
+        if c in cols:
             ok = pl.col(c).str.strip_chars().str.contains(r"^\d{1,18}$")
             bad = frame.filter(pl.col(c).is_not_null() & ~ok)
             warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
                                      reason="not a CRM id; value dropped"))
             frame = frame.with_columns(pl.when(ok).then(pl.col(c)).alias(c))
+    return frame, warn_parts
 
-    # a row must name something: a company, a person, or a way to reach a person
+
+IDENTITY = ("company_name", "person_first_name", "person_last_name", "person_middle_name",
+            "company_number", "company_code", "company_vat_number", "company_orgnr",
+            "company_id", "person_id", "person_number")
+
+
+def _nameless(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """A row must name something: a company, a person, or a way to reach a person."""
     identity = [c for c in frame.collect_schema().names()
                 if (f := base_field(c)) is not None and (
-                    f.name in ("company_name", "person_first_name", "person_last_name",
-                               "person_middle_name", "company_number", "company_code",
-                               "company_vat_number", "company_orgnr", "company_id", "person_id",
-                               "person_number")
-                    or f.multi in ("phone", "email"))]
+                    f.name in IDENTITY or f.multi in ("phone", "email"))]
     anything = pl.any_horizontal([pl.col(c).is_not_null() for c in identity]) if identity else pl.lit(False)
-    nameless = frame.filter(~anything)
-    reject_parts.append(issues(nameless, header="(row)", field="(row)", value=pl.lit(None),
-                               reason="no company name, person name, email or phone: nothing to import"))
-
-    rejects = pl.concat(reject_parts, how="vertical_relaxed").collect().sort("source_row", "column")
-    warnings = (pl.concat(warn_parts, how="vertical_relaxed").collect()
-                if warn_parts else empty_issues(warn=True))
-    rejected = rejects.lazy().select("source_row").unique()
-    rows = frame.join(rejected, on="source_row", how="anti")
-    # a rejected row's warnings are noise: the row is reported once, as rejected
-    warnings = warnings.join(rejects.select("source_row").unique(), on="source_row", how="anti")
-    return Checked(rows.sort("source_row").collect(), rejects, warnings.sort("source_row"))
+    return issues(frame.filter(~anything), header="(row)", field="(row)", value=pl.lit(None),
+                  reason="no company name, person name, email or phone: nothing to import")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from contracts.fields import FIELDS, PRIVACY_FIELDS
+from transforms.summary import OUTCOMES
 
 COMPANY_COLUMNS: dict[str, str] = {
     f.name: f.column for f in FIELDS if f.entity == "company" and f.column
@@ -18,7 +19,6 @@ PERSON_COLUMNS: dict[str, str] = {
 }
 LIST_FIELDS = {"company_category": "category", "company_business": "business",
                "person_position": "position"}
-OUTCOMES = ("new", "updated", "unchanged", "skipped", "ambiguous")
 
 CHANGE_SCHEMA = pl.Schema({"group": pl.String, "crm_id": pl.Int64, "field": pl.String,
                            "old_value": pl.String, "new_value": pl.String,

@@ -1,0 +1,104 @@
+"""Commands that set things up: serve (Prefect deployments), erp-sample, init-db, demo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from contracts.errors import CrmImportError
+from flows.cli.common import DbOpt, JsonOpt, _db, _emit, _fail, _print_summary, _store, app, command
+
+
+@command(app)
+def serve(
+    folder: Annotated[Path, typer.Option(help="drop folder: files in FOLDER/inbox are "
+                                              "imported, then moved to done/ or failed/")] =
+    Path("drop"),
+    cron: Annotated[str, typer.Option(help="when to look in the inbox (cron)")] = "*/5 * * * *",
+    erp_connection: Annotated[str | None, typer.Option("--erp", help="also sync this ERP "
+                                                       "(SQLite file or postgresql:// URL)")] = None,
+    actor_type: Annotated[str, typer.Option("--actor-type", help="ERP actors to sync")] =
+    "customers",
+    profile: Annotated[str | None, typer.Option(help="ERP profile")] = None,
+    erp_cron: Annotated[str, typer.Option(help="when to sync the ERP (cron)")] = "0 2 * * *",
+    db: DbOpt = None,
+) -> None:
+    """Serve the deployments (drop folder, ERP sync, any import on demand) to a Prefect
+    server: set PREFECT_API_URL first (e.g. `prefect server start`, see the README)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail(CrmImportError("no Prefect server: PREFECT_API_URL is not set — start one with "
+                             "`prefect server start --host 127.0.0.1` and set "
+                             "PREFECT_API_URL=http://127.0.0.1:4200/api"), False)
+    from flows.prefect_flows import serve_deployments
+    from transforms.store.urls import is_postgres, safe_connection
+
+    for url in (_db(db), erp_connection or ""):
+        if safe_connection(url) != url:  # deployment parameters are stored on the server
+            _fail(CrmImportError(f"{safe_connection(url)}: a served deployment must not carry a "
+                                 "password in its URL (the server stores the parameters); use "
+                                 "PGPASSWORD, ~/.pgpass or CRM_IMPORT_DB_SECRET (a Prefect "
+                                 "Secret block) instead"), False)
+    erp = ({"connection": erp_connection, "actor_type": actor_type, "profile": profile}
+           if erp_connection else None)
+    target = _db(db) if is_postgres(_db(db)) else str(Path(_db(db)).resolve())
+    serve_deployments(folder=str(folder.resolve()), db=target, cron=cron, erp=erp,
+                      erp_cron=erp_cron)
+
+
+@command(app, "erp-sample")
+def erp_sample(
+    output: Annotated[Path, typer.Option("-o", "--output", help="the SQLite file to write")] =
+    Path("data/samples/erp/northwind.sqlite"),
+    sql: Annotated[Path | None, typer.Option(help="the PostgreSQL dump to load (default: "
+                                                  "../shared/fixtures/erp/northwind_psql_pthom.sql)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the sample ERP (Northwind) as a SQLite file from its PostgreSQL dump."""
+    from transforms.erp import build_sample
+
+    source = sql or Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "erp" / \
+        "northwind_psql_pthom.sql"
+    if not source.is_file():
+        _fail(CrmImportError(f"{source}: no such file — give the Northwind dump with --sql"),
+              as_json)
+    counts = build_sample(source, output)
+    if as_json:
+        _emit({"file": str(output), "tables": counts})
+        return
+    typer.echo(f"{output}: " + ", ".join(f"{t} {n}" for t, n in counts.items() if n))
+
+
+@command(app, "init-db")
+def init_db(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Create the CRM schema (or bring it up to date) — for a database owner, once, when the
+    users who import may not create tables."""
+    with _store(db) as store:
+        result = {"status": "completed", "db": store.target, "store": store.kind,
+                  "schema_version": store.schema_version()}
+    if as_json:
+        _emit(result)
+    else:
+        typer.echo(f"{result['db']}: crm-import schema version {result['schema_version']}")
+
+
+@command(app)
+def demo(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Seed a demo CRM and import the bundled sample spreadsheet: the main job, end to end."""
+    from flows.demo import run_demo
+    from transforms.store.urls import safe_connection
+
+    target = db or "data/demo.duckdb"
+    seeded, summary = run_demo(target)
+    if as_json:
+        _emit(summary)
+    else:
+        target = safe_connection(target)
+        typer.echo(f"demo CRM {target}: seeded with {seeded['company']['new']} companies and "
+                   f"{seeded['person']['new']} persons; now importing the sample spreadsheet\n")
+        _print_summary(summary)
+        typer.echo(f"\nlook around: crm-import show {summary['run_id']} --rejects --db {target}")
+    if summary["status"] == "failed":
+        raise typer.Exit(1)

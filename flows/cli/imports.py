@@ -1,0 +1,276 @@
+"""Commands that import: run (a file or a folder), products, erp, mapping, template."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from contracts.errors import CrmImportError
+from flows.cli.common import (
+    DbOpt,
+    DryRunOpt,
+    JsonOpt,
+    NoWaitOpt,
+    SettingsOpt,
+    TerminalReporter,
+    _db,
+    _emit,
+    _fail,
+    _import,
+    _print_summary,
+    _show,
+    _store,
+    _waiting,
+    app,
+    command,
+)
+from transforms.sources.registry import SOURCES
+
+
+@command(app)
+def run(
+    file: Annotated[Path, typer.Argument(help="spreadsheet, CSV, vCard (.vcf) or JSON export "
+                                               "to import, or a folder of them (one run per "
+                                               "file, under one batch id)")],
+    source: Annotated[str, typer.Option(help="|".join(SOURCES) + " (auto: by "
+                                             "extension and header signature)")] = "auto",
+    settings: SettingsOpt = None,
+    mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
+    sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
+    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
+                                                     "(default: detected)")] = None,
+    exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
+                                                     help="rows to leave out, e.g. 3,7-9")] = None,
+    dry_run: DryRunOpt = False,
+    once: Annotated[bool, typer.Option("--once", help="refuse a file whose identical copy "
+                                       "was imported before")] = False,
+    no_wait: NoWaitOpt = False,
+    runner: Annotated[str, typer.Option(help="where files are read, mapped and validated: "
+                                              "local (this process), dask (a local Dask "
+                                              "cluster) or dask://HOST:PORT (a running Dask "
+                                              "scheduler); planning and the load stay here")
+                      ] = "local",
+    workers: Annotated[int | None, typer.Option(help="Dask workers of a local cluster "
+                                                     "(default 2)")] = None,
+    chunks: Annotated[int, typer.Option(min=1, help="with a Dask runner: validate each file "
+                                                    "as this many tasks (shares of its rows)")
+                      ] = 1,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import companies and persons from FILE (or from every file of a folder)."""
+    if runner != "local" and runner != "dask" and not runner.startswith("dask://"):
+        _fail(CrmImportError(f"--runner {runner}: not a runner — allowed: local, dask, "
+                             "dask://HOST:PORT"), as_json)
+    if chunks > 1 and runner == "local":
+        _fail(CrmImportError("--chunks splits files into tasks for a Dask runner; add "
+                             "--runner dask (or dask://HOST:PORT)"), as_json)
+    if file.is_dir() or runner != "local":
+        _run_folder(as_json, file=file, db=db, settings=settings, mapping=mapping,
+                    source=source, dry_run=dry_run, no_wait=no_wait, runner=runner,
+                    workers=workers, sheet=sheet, encoding=encoding, exclude_rows=exclude_rows,
+                    once=once, chunks=chunks)
+        return
+    _run_import(as_json, file=file, db=db, settings=settings, mapping=mapping, source=source,
+                sheet=sheet, encoding=encoding, exclude_rows=exclude_rows, dry_run=dry_run,
+                once=once, no_wait=no_wait)
+
+
+def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | None,
+                mapping: Path | None, source: str, dry_run: bool, no_wait: bool, runner: str,
+                workers: int | None, sheet: str | None, encoding: str | None,
+                exclude_rows: str | None, once: bool, chunks: int = 1) -> None:
+    """A folder (or a file on Dask): the files' runs under one batch id, a batch summary."""
+    from flows.batch import batch_summary, file_requests, import_each, new_batch_id
+
+    if file.is_dir() and (sheet or encoding or exclude_rows):
+        _fail(CrmImportError(f"{file}: --sheet, --encoding and --exclude-rows name one file's "
+                             "sheet, encoding or rows; import that file on its own"), as_json)
+    req = _request(file=file, db=db, settings=settings, mapping=mapping,
+                   exclude_rows=exclude_rows, no_wait=no_wait, source=source,
+                   dry_run=dry_run, once=once, sheet=sheet, encoding=encoding)
+    batch_id = new_batch_id() if file.is_dir() else None
+    if runner == "local" and not os.environ.get("PREFECT_API_URL"):
+        summaries = import_each(file_requests(req, file, batch_id),
+                                report=None if as_json else TerminalReporter,
+                                on_wait=_waiting)
+    else:
+        from flows.prefect_flows import run_folder_with_prefect
+
+        if not os.environ.get("PREFECT_API_URL"):
+            typer.echo("no PREFECT_API_URL: starting Prefect's temporary server for the "
+                       "Dask runner (10-30 s)…", err=True)
+        summaries = run_folder_with_prefect(req, str(file), batch_id=batch_id,
+                                            runner=runner, workers=workers, chunks=chunks)
+    if not file.is_dir():  # one file on Dask: its summary, as `run FILE` prints it
+        summary = summaries[0]
+        _show(summary, as_json)
+        if summary["status"] == "failed":
+            raise typer.Exit(1)
+        return
+    result = batch_summary(batch_id, str(file), runner, summaries)
+    if as_json:
+        _emit(result)
+    else:
+        for s in summaries:
+            _print_summary(s)
+            typer.echo("")
+        typer.echo(f"batch {batch_id}: {result['files']} files, {result['failed']} failed "
+                   f"(crm-import runs lists them)")
+    if result["failed"]:
+        raise typer.Exit(1)
+
+
+def _run_import(as_json: bool, *, file: Path, db: str | None, settings: Path | None,
+                mapping: Path | None, exclude_rows: str | None, no_wait: bool, **options) -> None:
+    """The shared body of `run` and `products`: build the request, import, exit status."""
+    req = _request(file=file, db=db, settings=settings, mapping=mapping,
+                   exclude_rows=exclude_rows, no_wait=no_wait, **options)
+    _import_and_exit(req, as_json)
+
+
+def _request(*, file: Path, db: str | None, settings: Path | None, mapping: Path | None,
+             exclude_rows: str | None, no_wait: bool, **options):
+    """The ImportRequest of a file (or folder) command line; bad settings raise."""
+    from contracts.settings import load_settings
+    from flows.pipeline import ImportRequest
+    from transforms.report import parse_row_list
+
+    return ImportRequest(file=str(file), db=_db(db), settings=load_settings(settings),
+                         mapping_file=str(mapping) if mapping else None,
+                         exclude_rows=tuple(parse_row_list(exclude_rows)), wait=not no_wait,
+                         **options)
+
+
+def _import_and_exit(req, as_json: bool) -> None:
+    """Run the import; a failed run exits non-zero (after printing its summary)."""
+    if _import(req, as_json)["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@command(app)
+def products(
+    file: Annotated[Path, typer.Argument(help="spreadsheet or CSV of products")],
+    price_list: Annotated[str | None, typer.Option("--price-list", help="price list to import "
+                                                   "into (default: [product] price_list)")] = None,
+    settings: SettingsOpt = None,
+    mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
+    sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
+    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
+                                                     "(default: detected)")] = None,
+    exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
+                                                     help="rows to leave out, e.g. 3,7-9")] = None,
+    dry_run: DryRunOpt = False,
+    once: Annotated[bool, typer.Option("--once", help="refuse an identical file imported before")] = False,
+    no_wait: NoWaitOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import products from FILE into a price list (created if missing)."""
+    _run_import(as_json, file=file, db=db, settings=settings, mapping=mapping, kind="products",
+                price_list=price_list, sheet=sheet, encoding=encoding, exclude_rows=exclude_rows,
+                dry_run=dry_run, once=once, no_wait=no_wait)
+
+
+@command(app)
+def erp(
+    connection: Annotated[str, typer.Argument(help="a SQLite file, a postgresql:// URL, or an "
+                                                   "export file (CSV/Excel/JSON)")],
+    actor_type: Annotated[str, typer.Option("--actor-type",
+                                            help="customers | suppliers | individuals")],
+    profile: Annotated[str | None, typer.Option(help="a shipped profile (northwind, generic) "
+                                                     "or a profile TOML file")] = None,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="FIELD=VALUE, several combine with AND (values are bound, not pasted)")
+    ] = None,
+    settings: SettingsOpt = None,
+    dry_run: DryRunOpt = False,
+    no_wait: NoWaitOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import customers, suppliers or individuals from an ERP (matched on their ERP key)."""
+    from contracts.settings import load_settings
+    from flows.pipeline import ImportRequest
+    from transforms.erp import ErpRequest, parse_where, safe_connection
+
+    request = ErpRequest(connection, actor_type, profile, parse_where(where or []))
+    req = ImportRequest(file=safe_connection(connection), db=_db(db), source="erp",
+                        settings=load_settings(settings), erp=request, dry_run=dry_run,
+                        wait=not no_wait)
+    _import_and_exit(req, as_json)
+
+
+@command(app)
+def mapping(
+    file: Annotated[Path, typer.Argument(help="spreadsheet, CSV or contact export")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write a mapping TOML")] = None,
+    mapping_file: Annotated[Path | None, typer.Option("--mapping", help="start from this mapping")] = None,
+    sheet: Annotated[str | None, typer.Option(help="sheet name")] = None,
+    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="contacts | products")] = "contacts",
+    source: Annotated[str, typer.Option(help="|".join(SOURCES))] = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show (and save) the automatic column mapping of FILE."""
+    import tomli_w
+
+    from transforms.mapping import IGNORE, auto_map, load_mapping_file
+    from transforms.sources import read_source
+    from transforms.sources.contacts import CONTACT_SOURCES, describe_export
+
+    raw = read_source(file, sheet=sheet, encoding=encoding, source=source)
+    overrides = load_mapping_file(mapping_file)
+    if kind == "products":
+        from contracts.fields import PRODUCT_ALIASES
+
+        result = auto_map(raw.headers, overrides, aliases=PRODUCT_ALIASES, generic_aliases={})
+        taken, unmapped = result.columns, result.unmapped
+    elif raw.source in CONTACT_SOURCES:
+        taken, unmapped = describe_export(raw, overrides)
+    else:
+        result = auto_map(raw.headers, overrides)
+        taken, unmapped = result.columns, result.unmapped
+    names = raw.headers if raw.long is None else [*taken, *unmapped]
+    columns = {h: taken.get(h, IGNORE) for h in names}
+    if output:
+        if raw.long is not None:
+            _fail(CrmImportError(f"{file}: a {raw.format} file has properties, not columns: "
+                                 "there is no column mapping to save"), as_json)
+        text = ("# crm-import column mapping: \"Header in the file\" = \"field\" "
+                "(\"\" leaves a column out)\n" + tomli_w.dumps({"columns": columns}))
+        output.write_text(text, encoding="utf-8")
+    if as_json:
+        _emit({"file": str(file), "source": raw.source, "format": raw.format,
+               "columns": taken, "unmapped": unmapped})
+        return
+    if raw.format:
+        typer.echo(f"{file}: {raw.format} ({raw.source})")
+    width = max((len(h) for h in names), default=10)
+    for h in names:
+        typer.echo(f"  {h:<{width}}  →  {taken.get(h, '(unmapped)')}")
+    if output:
+        typer.echo(f"written to {output}")
+
+
+@command(app)
+def template(
+    kind: Annotated[str, typer.Argument(help="contacts | products")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the .xlsx to write")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write an import template: our headers, a note on each, drop-downs of the CRM's lists."""
+    from transforms.template import write_template
+
+    if kind not in ("contacts", "products"):
+        raise typer.BadParameter("contacts or products")
+    with _store(db) as store:
+        columns = write_template(store, kind, output)
+    if as_json:
+        _emit({"template": kind, "file": str(output), "columns": columns})
+    else:
+        typer.echo(f"{kind} template with {len(columns)} columns written to {output}")

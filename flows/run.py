@@ -1,0 +1,133 @@
+"""One import run, as the whole-file pipeline and the chunked path both carry it out: its
+request, store and summary; how it is recorded (`import_run`), begun (duplicate files),
+concluded (rejects and warnings into the summary, the reject limit) and committed (one
+transaction, or a preview)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from contracts.errors import AlreadyImported
+from flows.config import open_crm
+from flows.faults import checkpoint
+from flows.request import ImportRequest, Reporter, TimedReporter
+from transforms import report as rp
+from transforms.runs import earlier_imports
+from transforms.sources.table import RawTable
+from transforms.store import CrmStore
+from transforms.summary import RunSummary
+
+log = logging.getLogger("crm_import")
+
+
+@dataclass
+class Run:
+    req: ImportRequest
+    run: Callable[..., Any]  # the stage runner: in process, or a Prefect task each
+    report: TimedReporter
+    summary: RunSummary
+    started: datetime
+    store: CrmStore | None = None
+    sha: str | None = None  # the file's SHA-256 (not for an ERP query)
+    settings_json: str = field(default="")
+    sheet: RawTable | None = None  # a sheet read to tell whether to chunk it, kept for the read
+
+    @classmethod
+    def start(cls, req: ImportRequest, *, run: Callable[..., Any],
+              report: Reporter | None) -> Run:
+        started = datetime.now(UTC)
+        summary = RunSummary(run_id=rp.new_run_id(started), source=req.source, file=req.file,
+                             batch_id=req.batch_id)
+        return cls(req, run, TimedReporter(report or Reporter(), summary.timings), summary,
+                   started, settings_json=json.dumps(req.settings.as_toml_dict()))
+
+    @property
+    def run_id(self) -> str:
+        return self.summary.run_id
+
+    @property
+    def crm(self) -> CrmStore:
+        assert self.store is not None, "the CRM is opened first"
+        return self.store
+
+    def open(self, on_wait: Callable[[str], None] | None) -> None:
+        with self.report.stage("open CRM"):
+            self.store = self.run("open-store", open_crm, self.req.db, wait=self.req.wait,
+                                  on_wait=on_wait,
+                                  note=f"run {self.run_id} importing {Path(self.req.file).name}")
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """A stage that recurs per batch or chunk: its time is added up in `timings`."""
+        start = time.perf_counter()
+        try:
+            with self.report.inner.stage(name):
+                yield
+        finally:
+            timings = self.summary.timings
+            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - start, 3)
+
+    # --- the run record --------------------------------------------------------------------
+    def record(self, status: str, *, finished: bool = True) -> None:
+        self.summary.status = status
+        rp.record_run(self.crm, self.summary.as_json(), settings_json=self.settings_json,
+                      sha256=self.sha, started_at=self.started,
+                      finished_at=datetime.now(UTC) if finished else None)
+
+    def record_failure(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self.record("failed")
+        except Exception:  # the run record is bookkeeping; the error is what matters
+            log.exception("could not record the failed run %s", self.run_id)
+
+    # --- begin, conclude, commit -----------------------------------------------------------
+    def begin(self) -> None:
+        """On record as running (or preview); an identical file imported before is said,
+        or refused with --once."""
+        self.record("preview" if self.req.dry_run else "running", finished=False)
+        if self.sha and (before := earlier_imports(self.crm, self.sha, self.run_id)):
+            self.summary.duplicate_of = before
+            if self.req.once:
+                raise AlreadyImported(self.summary.file, before)
+
+    def conclude(self, rejects: pl.DataFrame, warnings: pl.DataFrame,
+                 extra: list[dict[str, Any]] | None = None) -> None:
+        """The run's rejects and warnings into the summary and the reporter; above
+        `[import] max_rejects` nothing is applied (raises)."""
+        rejected = rejects["source_row"].n_unique()
+        self.summary.rows.rejected = rejected
+        self.summary.warnings = rp.warnings_list(warnings) + (extra or [])
+        self.summary.note_duplicate()
+        self.report.rejects(rejects)
+        log.info("run %s: %d rows rejected, %d warnings", self.run_id, rejected, warnings.height)
+        rp.check_rejects(self.summary.file, rejected, self.summary.rows.read,
+                         self.req.settings.import_.max_rejects)
+
+    def commit(self, body: Callable[[], None]) -> None:
+        """Run `body` (which applies, unless this is a preview) and close the run record:
+        a preview records itself; a run does both in one transaction, all of it or none."""
+        if self.req.dry_run:
+            body()
+            self.record("preview")
+            return
+        with self.crm.transaction():
+            body()
+            self.summary.completed()
+            self.record("completed")
+            checkpoint("commit")
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
