@@ -84,3 +84,14 @@ def earlier_imports(store: CrmStore, sha256: str, run_id: str) -> list[str]:
     found = store.query("SELECT run_id FROM import_run WHERE file_sha256 = ? AND status = "
                         "'completed' AND run_id <> ? ORDER BY started_at", [sha256, run_id])
     return found["run_id"].to_list()
+
+
+def rejected_records(store: CrmStore, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(source_row, record) of the run's rejected rows as they came in, and (source_row,
+    column, reason) of why: what a fix-and-re-import spreadsheet is made of."""
+    raw = store.staging.query("SELECT r.source_row, r.record FROM staging.raw_rows r WHERE "
+                              "r.run_id = ? AND r.source_row IN (SELECT source_row FROM "
+                              "staging.rejects WHERE run_id = ?)", [run_id, run_id])
+    why = store.staging.query('SELECT source_row, "column", reason FROM staging.rejects '
+                              "WHERE run_id = ? ORDER BY source_row", [run_id])
+    return raw, why

@@ -18,10 +18,6 @@ from transforms.store import sql as q
 from transforms.store.base import CrmStore
 
 
-def _rows(store: CrmStore, table: str, where: str, params: list) -> pl.DataFrame:
-    return store.query(f"SELECT * FROM {q.ident(table)} WHERE {where}", params)
-
-
 def delete_selection(store: CrmStore, selection_id: str, *, dry_run: bool = False) -> dict[str, Any]:
     """Delete the selection's companies and persons with their phones/emails/URLs/interests.
 
@@ -54,16 +50,13 @@ def delete_selection(store: CrmStore, selection_id: str, *, dry_run: bool = Fals
                                        "old_value", pl.lit(None, pl.String).alias("new_value")))
         for vt in VALUE_TABLES:
             for owner in ("company", "person"):
-                gone = _rows(store, vt, f"owner_kind = ? AND owner_id IN (SELECT id FROM sel_{owner})",
-                             [owner])
+                gone = store.query(q.owned_rows(vt, f"sel_{owner}"), [owner])
                 log.append(_deleted(gone, vt))
-                store.execute(f"DELETE FROM {q.ident(vt)} WHERE owner_kind = ? AND owner_id IN "
-                              f"(SELECT id FROM sel_{owner})", [owner])
+                store.execute(q.delete_owned(vt, f"sel_{owner}"), [owner])
         for table in ("person", "company"):
-            gone = _rows(store, table, f"{q.ident(ID_COLUMN[table])} IN (SELECT id FROM sel_{table})", [])
+            gone = store.query(q.rows_in(table, ID_COLUMN[table], f"sel_{table}"))
             log.append(_deleted(gone, table))
-            store.execute(f"DELETE FROM selection_member WHERE entity = ? AND entity_id IN "
-                          f"(SELECT id FROM sel_{table})", [table])
+            store.execute(q.delete_members(f"sel_{table}"), [table])
             store.execute(q.delete_ids(table, ID_COLUMN[table], f"sel_{table}"))
         write_change_log(store, log, run_id)
         store.execute(

@@ -60,14 +60,14 @@ class UndoResult:
 
 
 def _schema(store: CrmStore, table: str) -> pl.Schema:
-    return store.query(f"SELECT * FROM {q.ident(table)} LIMIT 0").schema
+    return store.query(q.empty_rows(table)).schema
 
 
 def _current(store: CrmStore, table: str, ids: pl.Series) -> pl.DataFrame:
     key = ID_COLUMN[table]
     store.register("undo_ids", pl.DataFrame({"id": ids.unique().cast(pl.Int64)}))
     try:
-        return store.query(f"SELECT t.* FROM {q.ident(table)} t JOIN undo_ids u ON t.{q.ident(key)} = u.id")
+        return store.query(q.rows_by_id(table, key, "undo_ids"))
     finally:
         store.unregister_all()
 
@@ -279,10 +279,8 @@ def _delete(store: CrmStore, records: dict[str, pl.Series], values: dict[str, pl
             continue
         store.register("undo_ids", pl.DataFrame({"id": ids_gone}))
         for vt in VALUE_TABLES if table in OWNER_KIND else ():  # values they still own
-            store.execute(f"DELETE FROM {q.ident(vt)} WHERE owner_kind = ? AND owner_id IN "
-                          "(SELECT id FROM undo_ids)", [OWNER_KIND[table]])
-        store.execute("DELETE FROM selection_member WHERE entity = ? AND entity_id IN "
-                      "(SELECT id FROM undo_ids)", [table])
+            store.execute(q.delete_owned(vt, "undo_ids"), [OWNER_KIND[table]])
+        store.execute(q.delete_members("undo_ids"), [table])
         store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))
 
 

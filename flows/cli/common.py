@@ -33,6 +33,12 @@ NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="if another crm-impor
 SettingsOpt = Annotated[Path | None, typer.Option(help="import policy (TOML)")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="plan and stage only; change "
                                          "nothing in the CRM")]
+MappingOpt = Annotated[Path | None, typer.Option(help="column mapping (TOML)")]
+SheetOpt = Annotated[str | None, typer.Option(help="sheet name (default: first with data)")]
+EncodingOpt = Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
+                                                 "(default: detected)")]
+ExcludeRowsOpt = Annotated[str | None, typer.Option("--exclude-rows",
+                                                    help="rows to leave out, e.g. 3,7-9")]
 
 
 def _waiting(holder: str) -> None:

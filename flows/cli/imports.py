@@ -12,9 +12,13 @@ from contracts.errors import CrmImportError
 from flows.cli.common import (
     DbOpt,
     DryRunOpt,
+    EncodingOpt,
+    ExcludeRowsOpt,
     JsonOpt,
+    MappingOpt,
     NoWaitOpt,
     SettingsOpt,
+    SheetOpt,
     TerminalReporter,
     _db,
     _emit,
@@ -38,12 +42,10 @@ def run(
     source: Annotated[str, typer.Option(help="|".join(SOURCES) + " (auto: by "
                                              "extension and header signature)")] = "auto",
     settings: SettingsOpt = None,
-    mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
-    sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
-    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
-                                                     "(default: detected)")] = None,
-    exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
-                                                     help="rows to leave out, e.g. 3,7-9")] = None,
+    mapping: MappingOpt = None,
+    sheet: SheetOpt = None,
+    encoding: EncodingOpt = None,
+    exclude_rows: ExcludeRowsOpt = None,
     dry_run: DryRunOpt = False,
     once: Annotated[bool, typer.Option("--once", help="refuse a file whose identical copy "
                                        "was imported before")] = False,
@@ -157,12 +159,10 @@ def products(
     price_list: Annotated[str | None, typer.Option("--price-list", help="price list to import "
                                                    "into (default: [product] price_list)")] = None,
     settings: SettingsOpt = None,
-    mapping: Annotated[Path | None, typer.Option(help="column mapping (TOML)")] = None,
-    sheet: Annotated[str | None, typer.Option(help="sheet name (default: first with data)")] = None,
-    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV or vCard "
-                                                     "(default: detected)")] = None,
-    exclude_rows: Annotated[str | None, typer.Option("--exclude-rows",
-                                                     help="rows to leave out, e.g. 3,7-9")] = None,
+    mapping: MappingOpt = None,
+    sheet: SheetOpt = None,
+    encoding: EncodingOpt = None,
+    exclude_rows: ExcludeRowsOpt = None,
     dry_run: DryRunOpt = False,
     once: Annotated[bool, typer.Option("--once", help="refuse an identical file imported before")] = False,
     no_wait: NoWaitOpt = False,

@@ -63,18 +63,13 @@ def show(
 ) -> None:
     """Show one run: its summary, and with --rejects its rejected rows."""
     from transforms.export import rejects_frame, write_table
-    from transforms.runs import run_rejects, run_summary
+    from transforms.runs import rejected_records, run_rejects, run_summary
 
     with _store(db) as store:
         summary = run_summary(store, run_id)
         bad = run_rejects(store, run_id) if rejects else None
         if rejects and output:
-            raw = store.staging.query("SELECT r.source_row, r.record FROM staging.raw_rows r WHERE "
-                              "r.run_id = ? AND r.source_row IN (SELECT source_row FROM "
-                              "staging.rejects WHERE run_id = ?)", [run_id, run_id])
-            why = store.staging.query('SELECT source_row, "column", reason FROM staging.rejects '
-                              "WHERE run_id = ? ORDER BY source_row", [run_id])
-            write_table(rejects_frame(raw, why), output, sheet="rejects")
+            write_table(rejects_frame(*rejected_records(store, run_id)), output, sheet="rejects")
             summary = {**summary, "rejects_file": str(output)}
     if as_json:
         if bad is not None:

@@ -22,21 +22,13 @@ from transforms.plan.entities import (
 from transforms.plan.model import CHANGE_SCHEMA, PERSON_COLUMNS, CrmSnapshot
 
 
-@dataclass(frozen=True)
-class Persons:
-    rows: pl.DataFrame  # the rows that hold a person, with `group`
-    decisions: pl.DataFrame
-    changes: pl.DataFrame
-    pairs: pl.DataFrame
-    warnings: list[pl.LazyFrame]
-
-
-def plan_persons(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnapshot, *,
-                 settings: ImportSettings, headers: dict[str, str], erp_system: str | None,
-                 value_columns: list[str]) -> Persons:
-    """`frame`: rows with `_cgroup`; `companies`: the company decisions."""
-    pmatch = settings.person.match
-    key = match_key("person", pmatch)
+def _person_rows(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnapshot, *,
+                 settings: ImportSettings, erp_system: str | None
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows holding a person, with what blocks them (their company's outcome), their
+    key and its scope in the file and in the CRM, and their `group`; and the CRM keys they
+    are matched against (an ERP import: its actors' keys first)."""
+    key = match_key("person", settings.person.match)
     company_state = companies.select(pl.col("group").alias("_cgroup"),
                                      pl.col("outcome").alias("_c_outcome"),
                                      pl.col("crm_id").alias("_c_crm_id"))
@@ -68,6 +60,26 @@ def plan_persons(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnap
         .when(pl.col("_pkey").is_not_null())
         .then(pl.lit("p:") + pl.col("_pscope") + pl.lit("|") + pl.col("_pkey"))
         .otherwise(pl.lit("p#") + pl.col("source_row").cast(pl.String)).alias("group"))
+    return rows, crm_keys
+
+
+@dataclass(frozen=True)
+class Persons:
+    rows: pl.DataFrame  # the rows that hold a person, with `group`
+    decisions: pl.DataFrame
+    changes: pl.DataFrame
+    pairs: pl.DataFrame
+    warnings: list[pl.LazyFrame]
+
+
+def plan_persons(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnapshot, *,
+                 settings: ImportSettings, headers: dict[str, str], erp_system: str | None,
+                 value_columns: list[str]) -> Persons:
+    """`frame`: rows with `_cgroup`; `companies`: the company decisions."""
+    pmatch = settings.person.match
+    rows, crm_keys = _person_rows(frame, companies, snapshot, settings=settings,
+                                  erp_system=erp_system)
+    erp = erp_system is not None and "person_erp_key" in rows.columns
     entities, conflicts = group_entities(
         rows, [c for c in value_columns if c in PERSON_COLUMNS] + ["_blocked", "_cgroup",
                                                                    "_pscope_crm"], "_pkey")

@@ -241,74 +241,80 @@ def _split_values(expr: pl.Expr) -> pl.Expr:
 
 def google_long(raw: RawTable, overrides: dict[str, str]) -> tuple[pl.DataFrame, list[str]]:
     plain, pairs, labels, unmapped = google_table(raw.headers, overrides)
-    parts = [_plain_long(raw, plain)]
     # "* myContacts ::: Friends": one interest each, Google's own groups left out
-    parts[0] = (parts[0].with_columns(
+    parts = [_plain_long(raw, plain).with_columns(
         pl.when(pl.col("field") == "person_interest").then(_split_values(pl.col("value")))
         .otherwise(pl.concat_list(pl.col("value"))).alias("value"))
         .explode("value")
         .with_columns(pl.col("value").str.strip_prefix("* ").str.strip_chars().replace("", None))
         .filter(~((pl.col("field") == "person_interest")
                   & pl.col("value").str.to_lowercase().is_in(GOOGLE_SYSTEM_GROUPS)))
-        .drop_nulls("value"))
+        .drop_nulls("value")]
     if pairs:
-        pair_schema = {"header": pl.String, "kind": pl.String, "n": pl.Int64, "part": pl.String,
-                       "seq": pl.Int64}
-        pinfo = pl.DataFrame(pairs, schema=pair_schema, orient="row")
-        values = (raw.frame.unpivot(index="source_row", on=[p[0] for p in pairs],
-                                    variable_name="header", value_name="value")
-                  .drop_nulls("value").join(pinfo, on="header"))
-        if labels:
-            linfo = pl.DataFrame(labels, schema=pair_schema, orient="row").drop("part", "seq")
-            types = (raw.frame.unpivot(index="source_row", on=[p[0] for p in labels],
-                                       variable_name="header", value_name="labels")
-                     .drop_nulls("labels").join(linfo, on="header").drop("header"))
-            values = values.join(types, on=["source_row", "kind", "n"], how="left")
-        else:
-            values = values.with_columns(pl.lit(None, pl.String).alias("labels"))
-        values = (values.with_columns(_split_values(pl.col("value")).alias("value"),
-                                      _split_values(pl.col("labels")).alias("labels"))
-                  .with_columns(pl.int_ranges(pl.col("value").list.len()).alias("i"))
-                  .explode("value", "i")
-                  .with_columns(
-                      pl.coalesce(pl.col("labels").list.get(pl.col("i"), null_on_oob=True),
-                                  pl.col("labels").list.first())
-                      .str.strip_prefix("* ").str.strip_chars().alias("type"),
-                      pl.col("value").str.strip_chars().replace("", None))
-                  .drop_nulls("value"))
-        kind, part, label = pl.col("kind"), pl.col("part"), pl.col("type")
-        entity = address_entity(label)
-        address_part = (pl.when(part.is_in(["street", "formatted", "extended address"]))
-                        .then(pl.lit("street"))
-                        .when(part == "city").then(pl.lit("city"))
-                        .when(part.is_in(["postal code", "zip"])).then(pl.lit("postcode"))
-                        .when(part == "country").then(pl.lit("country")))
-        field = (pl.when(kind == "email").then(pl.lit("person_email"))
-                 .when(kind == "phone").then(phone_field(label))
-                 .when(kind == "website").then(url_field(label))
-                 .when((kind == "organization") & (part == "name")).then(pl.lit("company_name"))
-                 .when((kind == "organization") & (part == "title")).then(pl.lit("person_position"))
-                 .when((kind == "organization") & (part == "department"))
-                 .then(pl.lit("company_department"))
-                 .when(kind == "address").then(entity + pl.lit("_") + address_part))
-        values = values.with_columns(
-            field.alias("field"),
-            pl.when(kind == "address").then(address_block(label) + pl.lit(":")
-                                            + pl.col("n").cast(pl.String)
-                                            + pl.lit(".") + pl.col("i").cast(pl.String))
-            .alias("block"),
-            (pl.col("seq") + pl.col("i")).alias("seq"))
-        # "Formatted" is the whole address: used only when the block has no street of its own
-        streets = values.filter((kind == "address") & (part == "street")).select(
-            "source_row", "block").unique()
-        formatted_dup = (values.filter(part == "formatted")
-                         .join(streets, on=["source_row", "block"], how="semi")
-                         .select("source_row", "block", "part"))
-        values = values.join(formatted_dup, on=["source_row", "block", "part"], how="anti")
+        values = _google_pairs(raw, pairs, labels)
         unmapped += sorted({h for h, *_ in pairs} - set(values.drop_nulls("field")["header"]))
         parts.append(values.drop_nulls("field").rename({"header": "label"})
                      .select(list(LONG_SCHEMA)))
     return pl.concat(parts, how="vertical_relaxed"), unmapped
+
+
+def _google_pairs(raw: RawTable, pairs: list[Any], labels: list[Any]) -> pl.DataFrame:
+    """The "<Kind> N - <part>" columns, a value a row, with their Type/Label, field and
+    address block."""
+    pair_schema = {"header": pl.String, "kind": pl.String, "n": pl.Int64, "part": pl.String,
+                   "seq": pl.Int64}
+    pinfo = pl.DataFrame(pairs, schema=pair_schema, orient="row")
+    values = (raw.frame.unpivot(index="source_row", on=[p[0] for p in pairs],
+                                variable_name="header", value_name="value")
+              .drop_nulls("value").join(pinfo, on="header"))
+    if labels:
+        linfo = pl.DataFrame(labels, schema=pair_schema, orient="row").drop("part", "seq")
+        types = (raw.frame.unpivot(index="source_row", on=[p[0] for p in labels],
+                                   variable_name="header", value_name="labels")
+                 .drop_nulls("labels").join(linfo, on="header").drop("header"))
+        values = values.join(types, on=["source_row", "kind", "n"], how="left")
+    else:
+        values = values.with_columns(pl.lit(None, pl.String).alias("labels"))
+    values = (values.with_columns(_split_values(pl.col("value")).alias("value"),
+                                  _split_values(pl.col("labels")).alias("labels"))
+              .with_columns(pl.int_ranges(pl.col("value").list.len()).alias("i"))
+              .explode("value", "i")
+              .with_columns(
+                  pl.coalesce(pl.col("labels").list.get(pl.col("i"), null_on_oob=True),
+                              pl.col("labels").list.first())
+                  .str.strip_prefix("* ").str.strip_chars().alias("type"),
+                  pl.col("value").str.strip_chars().replace("", None))
+              .drop_nulls("value"))
+    kind, part, label = pl.col("kind"), pl.col("part"), pl.col("type")
+    entity = address_entity(label)
+    address_part = (pl.when(part.is_in(["street", "formatted", "extended address"]))
+                    .then(pl.lit("street"))
+                    .when(part == "city").then(pl.lit("city"))
+                    .when(part.is_in(["postal code", "zip"])).then(pl.lit("postcode"))
+                    .when(part == "country").then(pl.lit("country")))
+    field = (pl.when(kind == "email").then(pl.lit("person_email"))
+             .when(kind == "phone").then(phone_field(label))
+             .when(kind == "website").then(url_field(label))
+             .when((kind == "organization") & (part == "name")).then(pl.lit("company_name"))
+             .when((kind == "organization") & (part == "title")).then(pl.lit("person_position"))
+             .when((kind == "organization") & (part == "department"))
+             .then(pl.lit("company_department"))
+             .when(kind == "address").then(entity + pl.lit("_") + address_part))
+    values = values.with_columns(
+        field.alias("field"),
+        pl.when(kind == "address").then(address_block(label) + pl.lit(":")
+                                        + pl.col("n").cast(pl.String)
+                                        + pl.lit(".") + pl.col("i").cast(pl.String))
+        .alias("block"),
+        (pl.col("seq") + pl.col("i")).alias("seq"))
+    # "Formatted" is the whole address: used only when the block has no street of its own
+    streets = values.filter((kind == "address") & (part == "street")).select(
+        "source_row", "block").unique()
+    formatted_dup = (values.filter(part == "formatted")
+                     .join(streets, on=["source_row", "block"], how="semi")
+                     .select("source_row", "block", "part"))
+    values = values.join(formatted_dup, on=["source_row", "block", "part"], how="anti")
+    return values
 
 
 # --- the shared rules ----------------------------------------------------------------------

@@ -381,22 +381,9 @@ def classify(props: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
     emit(org, "company_department",
          _text(parts.list.slice(1).list.eval(pl.element().str.strip_chars())
                .list.filter(pl.element() != "").list.join(", "), newline=", "), offset=1)
-    # FN: the person's full name when N has no name; the first name when N has only a
-    # family name and FN is another word ("N:Spahn" + "FN:Michael"); else N says it all
-    n_names = n.select("source_row", _part(parts, 1, words=True).alias("_given"),
-                       _part(parts, 0, words=True).alias("_family")).unique("source_row")
-    org_names = org.select("source_row", _part(parts, 0).alias("_org")).drop_nulls() \
-        .unique("source_row")
-    fn = (props.filter(name == "FN")
-          .join(n_names, on="source_row", how="left").join(org_names, on="source_row", how="left")
-          .with_columns(_text(value, newline=" ").alias("_fn"))
-          .filter(pl.col("_org").is_null() | (pl.col("_fn") != pl.col("_org"))))
-    no_name = pl.col("_given").is_null() & pl.col("_family").is_null()
-    family_only = (pl.col("_given").is_null() & pl.col("_family").is_not_null()
-                   & ~pl.col("_fn").str.to_lowercase().str.contains(
-                       pl.col("_family").str.to_lowercase(), literal=True))
-    emit(fn.filter(no_name), "person_full_name", pl.col("_fn"))
-    emit(fn.filter(family_only), "person_first_name", pl.col("_fn"), offset=1)
+    full_name, first_name = _fn_names(props, n, org)
+    emit(full_name, "person_full_name", pl.col("_fn"))
+    emit(first_name, "person_first_name", pl.col("_fn"), offset=1)
     for prop, f in (("TITLE", "person_position"), ("BDAY", "person_birth_date"),
                     ("NOTE", "person_notes"), ("CATEGORIES", "person_interest")):
         emit(props.filter(name == prop), f, _text(value))
@@ -423,6 +410,28 @@ def classify(props: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
                          & pl.col("value").str.to_lowercase().is_in(GOOGLE_SYSTEM_GROUPS)))
     left_out = set(props["name"].unique()) - used - SILENT
     return long.select(list(LONG_SCHEMA)), left_out
+
+
+def _fn_names(props: pl.DataFrame, n: pl.DataFrame, org: pl.DataFrame
+              ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """FN (as `_fn`): the person's full name when N has no name; the first name when N has
+    only a family name and FN is another word ("N:Spahn" + "FN:Michael"); else N says it
+    all. Returns (cards whose FN is the full name, cards whose FN is the first name)."""
+    name, value = pl.col("name"), pl.col("value")
+    parts = _components(value)
+    n_names = n.select("source_row", _part(parts, 1, words=True).alias("_given"),
+                       _part(parts, 0, words=True).alias("_family")).unique("source_row")
+    org_names = org.select("source_row", _part(parts, 0).alias("_org")).drop_nulls() \
+        .unique("source_row")
+    fn = (props.filter(name == "FN")
+          .join(n_names, on="source_row", how="left").join(org_names, on="source_row", how="left")
+          .with_columns(_text(value, newline=" ").alias("_fn"))
+          .filter(pl.col("_org").is_null() | (pl.col("_fn") != pl.col("_org"))))
+    no_name = pl.col("_given").is_null() & pl.col("_family").is_null()
+    family_only = (pl.col("_given").is_null() & pl.col("_family").is_not_null()
+                   & ~pl.col("_fn").str.to_lowercase().str.contains(
+                       pl.col("_family").str.to_lowercase(), literal=True))
+    return fn.filter(no_name), fn.filter(family_only)
 
 
 def _display(props: pl.DataFrame, cards: int) -> pl.DataFrame:

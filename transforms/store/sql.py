@@ -86,3 +86,33 @@ def owner_values(table: str, owners: str) -> str:
     return (f"SELECT v.owner_kind, v.owner_id AS crm_id, {vid} AS value_id, {kind} AS kind, "
             f"{value} AS value, {key} AS key, {rank} AS rank FROM {ident(table)} v "
             f"JOIN {ident(owners)} o ON v.owner_kind = o.owner_kind AND v.owner_id = o.crm_id")
+
+
+def delete_owned(table: str, ids: str) -> str:
+    """Delete the values (of a value table) whose owner is in frame `ids` (column `id`);
+    the owner kind is the one parameter."""
+    return (f"DELETE FROM {ident(table)} WHERE owner_kind = ? AND owner_id IN "
+            f"(SELECT id FROM {ident(ids)})")
+
+
+def delete_members(ids: str) -> str:
+    """Delete selection memberships of the records in frame `ids`; the entity is the one
+    parameter."""
+    return f"DELETE FROM selection_member WHERE entity = ? AND entity_id IN (SELECT id FROM {ident(ids)})"
+
+
+def empty_rows(table: str) -> str:
+    """No rows, every column: a table's schema."""
+    return f"SELECT * FROM {ident(table)} LIMIT 0"
+
+
+def owned_rows(table: str, ids: str) -> str:
+    """Every column of the values whose owner is in frame `ids`; the owner kind is the one
+    parameter."""
+    return (f"SELECT * FROM {ident(table)} WHERE owner_kind = ? AND owner_id IN "
+            f"(SELECT id FROM {ident(ids)})")
+
+
+def rows_in(table: str, key: str, ids: str) -> str:
+    """Every column of the records whose `key` is in frame `ids` (column `id`)."""
+    return f"SELECT * FROM {ident(table)} WHERE {ident(key)} IN (SELECT id FROM {ident(ids)})"
