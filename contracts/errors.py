@@ -96,9 +96,10 @@ class SelectionNotFound(CrmImportError):
 
 
 class StoreUnavailable(CrmImportError):
-    def __init__(self, target: str, reason: str):
+    def __init__(self, target: str, reason: str, hint: str | None = None):
         self.target = target
-        self.hint = "another crm-import may be running on this database; wait for it or use --db"
+        self.hint = hint if hint is not None else (
+            "another crm-import may be running on this database; wait for it or use --db")
         super().__init__(f"cannot open the CRM database {target}: {reason}")
 
 

@@ -119,16 +119,29 @@ def _run_import(req: ImportRequest):
     return Completed(message=f"{summary['status']}: run {summary['run_id']}", data=summary)
 
 
+def _params(req: ImportRequest, **extra: Any) -> dict[str, Any]:
+    """A file request as flow parameters (the password hidden: the server records them)."""
+    return dict(file=req.file, db=hide_password(req.db), settings=req.settings,
+                source=req.source, mapping_file=req.mapping_file, sheet=req.sheet,
+                encoding=req.encoding, exclude_rows=list(req.exclude_rows), dry_run=req.dry_run,
+                **extra)
+
+
+def _request(*, db: str, settings: ImportSettings | None,
+             exclude_rows: list[int] | None = None, **params: Any) -> ImportRequest:
+    """Flow parameters (`_params`) as a request again, the password revealed from its
+    source."""
+    return ImportRequest(db=reveal_password(db), settings=settings or ImportSettings(),
+                         exclude_rows=tuple(exclude_rows or ()), **params)
+
+
 @flow(name="import-contacts", flow_run_name=_run_name, log_prints=False)
 def import_contacts_flow(file: str, db: str, settings: ImportSettings | None = None,
                          source: str = "auto", mapping_file: str | None = None,
                          sheet: str | None = None, encoding: str | None = None,
                          exclude_rows: list[int] | None = None, dry_run: bool = False):
     """Import companies and persons from a spreadsheet or CSV into the CRM."""
-    return _run_import(ImportRequest(
-        file=file, db=reveal_password(db), settings=settings or ImportSettings(), source=source,
-        mapping_file=mapping_file, sheet=sheet, encoding=encoding,
-        exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run))
+    return _run_import(_request(**locals()))  # (locals: exactly the flow's parameters)
 
 
 @flow(name="import-products", flow_run_name=_run_name)
@@ -138,11 +151,7 @@ def import_products_flow(file: str, db: str, settings: ImportSettings | None = N
                          encoding: str | None = None, exclude_rows: list[int] | None = None,
                          dry_run: bool = False):
     """Import products from a spreadsheet or CSV into a price list."""
-    return _run_import(ImportRequest(
-        file=file, db=reveal_password(db), settings=settings or ImportSettings(), source=source,
-        kind="products",
-        price_list=price_list, mapping_file=mapping_file, sheet=sheet, encoding=encoding,
-        exclude_rows=tuple(exclude_rows or ()), dry_run=dry_run))
+    return _run_import(_request(kind="products", **locals()))
 
 
 @flow(name="import-erp-actors", flow_run_name=_erp_run_name)
@@ -170,9 +179,7 @@ def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
         with tags("erp", req.erp.actor_type, *(["dry-run"] if req.dry_run else [])):
             state = import_erp_actors_flow(**params, return_state=True)
         return state.result(raise_on_failure=False)
-    params = dict(file=req.file, db=hide_password(req.db), settings=req.settings, source=req.source,
-                  mapping_file=req.mapping_file, sheet=req.sheet, encoding=req.encoding,
-                  exclude_rows=list(req.exclude_rows), dry_run=req.dry_run)
+    params = _params(req)
     flow_fn = import_contacts_flow
     if req.kind == "products":
         flow_fn, params["price_list"] = import_products_flow, req.price_list
@@ -219,9 +226,9 @@ def import_folder_flow(folder: str, db: str, batch_id: str | None = None,
     from flows.batch import file_requests, import_each
     from flows.pipeline import merge_parts, prepare_remote
 
-    req = ImportRequest(file=folder, db=reveal_password(db), settings=settings or ImportSettings(),
-                        source=source, mapping_file=mapping_file, dry_run=dry_run, sheet=sheet,
-                        encoding=encoding, exclude_rows=tuple(exclude_rows or ()), once=once)
+    req = _request(file=folder, db=db, settings=settings, source=source,
+                   mapping_file=mapping_file, dry_run=dry_run, sheet=sheet, encoding=encoding,
+                   exclude_rows=exclude_rows, once=once)
     requests = file_requests(req, Path(folder), batch_id)
     prepare = task(name="prepare", cache_policy=NO_CACHE,
                    task_run_name="prepare · {req.file} · {part}/{parts}")(prepare_remote)
@@ -251,10 +258,8 @@ def run_folder_with_prefect(req: ImportRequest, folder: str, *, batch_id: str | 
                             workers: int | None = None, chunks: int = 1) -> list[dict]:
     flow_fn = import_folder_flow.with_options(task_runner=task_runner_for(runner, workers))
     with tags("folder", runner.split(":")[0], *(["dry-run"] if req.dry_run else [])):
-        return flow_fn(folder=folder, db=hide_password(req.db), batch_id=batch_id,
-                       settings=req.settings, source=req.source, mapping_file=req.mapping_file,
-                       dry_run=req.dry_run, sheet=req.sheet, encoding=req.encoding,
-                       exclude_rows=list(req.exclude_rows), once=req.once, chunks=chunks)
+        params = _params(req, batch_id=batch_id, once=req.once, chunks=chunks)
+        return flow_fn(folder=folder, **{k: v for k, v in params.items() if k != "file"})
 
 
 def _settings_for(file: Path) -> ImportSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from transforms.store.base import BaseStore, CrmStore
-from transforms.store.duckdb_store import DuckDBStore
+from transforms.store.duckdb_store import DuckDBStore, require_duckdb_file
 from transforms.store.lock import RunLock
 from transforms.store.options import StoreOptions
 from transforms.store.schema import COLUMN_TYPES, ID_COLUMN, SCHEMA_VERSION
@@ -24,6 +24,8 @@ def open_store(target: str, *, wait: bool = True,
         from transforms.store.postgres_store import PostgresStore
 
         return PostgresStore(target, wait=wait, on_wait=on_wait, note=note, options=options)
+    if target != ":memory:":
+        require_duckdb_file(target)
     lock = None if target == ":memory:" else RunLock(target + ".lock")
     if lock is not None:
         lock.acquire(wait=wait, on_wait=on_wait, note=note, target=target)

@@ -29,6 +29,26 @@ def _explain_lock_error(message: str) -> str:
     return message.splitlines()[0]
 
 
+DUCKDB_MAGIC = b"DUCK"  # at byte 8 of every DuckDB database file
+
+
+def require_duckdb_file(target: str) -> None:
+    """A CRM file is a DuckDB database or a new path: DuckDB would open a CSV or JSON file
+    as a read-only view beside an in-memory database, and an import would "complete" into
+    nothing."""
+    path = Path(target)
+    if path.is_dir():
+        raise StoreUnavailable(target, "is a folder, not a DuckDB database file",
+                               hint="name a .duckdb file with --db")
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+        if head[8:12] != DUCKDB_MAGIC:
+            raise StoreUnavailable(target, "is not a DuckDB database (a CSV, JSON or other "
+                                   "file?)", hint="give --db a .duckdb file, or a path where "
+                                   "one is made")
+
+
 class DuckDBStore(CrmStore):
     kind = "duckdb"
 

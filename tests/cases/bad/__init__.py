@@ -210,6 +210,9 @@ def build(folder: Path | None) -> list[Case]:
     add("--exclude-rows that is no list", "good.csv", "error", "not a list of rows",
         args=("--exclude-rows", "three"))
     add("a sheet that does not exist", "whole.xlsx", "error", "no sheet named", args=("--sheet", "Nope"))
+    # (issue 22 #1: DuckDB opened a CSV as a view and the import "completed" into nothing)
+    add("--db naming a CSV file", "good.csv", "error", "is not a DuckDB database",
+        args=("--db", "{corpus}/good.csv"))
     return cases
 
 
