@@ -21,6 +21,7 @@ import tempfile
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -44,7 +45,7 @@ from transforms.validate import check_rows
 
 log = logging.getLogger("crm_import")
 CHUNKED_DUCKDB_MEMORY = "512MB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
-SCRATCH = "lz4"  # scratch Parquet files: written once, read once or twice, then deleted
+SCRATCH: Literal["lz4"] = "lz4"  # scratch Parquet files: written once, read once or twice, then deleted
 READING = 0.4  # the share of a chunked run's progress that reading the batches stands for
 
 
@@ -173,7 +174,7 @@ def _read(r: Run, stream: CsvStream | TableBatches, folder: Path) -> Read:
                 if writer is not None:
                     writer.wait()
                 # (written in a thread while the next batch is read)
-                writer = InputsWriter(r.store, run_id=r.run_id, raw=raw.frame,
+                writer = InputsWriter(r.crm, run_id=r.run_id, raw=raw.frame,
                                       canonical=mapped.canonical)
             with r.stage("keys"):
                 key_parts.append(folder / f"keys-{n}.parquet")
@@ -211,7 +212,7 @@ def _split(r: Run, read: Read, folder: Path) -> tuple[int, CrmKeys]:
     settings = r.req.settings
     keys = pl.scan_parquet(read.keys)
     with r.stage("read CRM keys"):
-        crm = CrmKeys.found(r.store, settings, keys)
+        crm = CrmKeys.found(r.crm, settings, keys)
     with r.stage("split into chunks"):
         chunk_of = ch.assign_chunks(ch.components(*ch.ties(keys, crm, settings)),
                                     settings.import_.chunk_rows)
@@ -228,7 +229,8 @@ def _split(r: Run, read: Read, folder: Path) -> tuple[int, CrmKeys]:
                 piece.drop("chunk").write_parquet(folder / f"chunk-{k}" / f"{n}.parquet",
                                                   compression=SCRATCH)
             part.unlink()
-        return (int(chunk_of["chunk"].max()) + 1 if chunk_of.height else 0), crm
+        last = chunk_of["chunk"].max() if chunk_of.height else None
+        return (int(last) + 1 if isinstance(last, int) else 0), crm
 
 
 def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:

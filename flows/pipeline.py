@@ -167,18 +167,19 @@ def merge_parts(parts: list[Prepared | PrepareFailed]) -> Prepared | PrepareFail
     """The shares of one file, as if it had been prepared whole (`prepare_remote`)."""
     if failed := next((p for p in parts if isinstance(p, PrepareFailed)), None):
         return failed
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
+    done = [p for p in parts if isinstance(p, Prepared)]  # (all of them, now)
+    if len(done) == 1:
+        return done[0]
+    first = done[0]
 
     def joined(get: Callable[[Prepared], pl.DataFrame]) -> pl.DataFrame:
-        return (pl.concat([get(p) for p in parts], how="vertical_relaxed")
+        return (pl.concat([get(p) for p in done], how="vertical_relaxed")
                 .sort("source_row", maintain_order=True))  # (shares are in row order)
 
     mapped = replace(first.mapped, canonical=joined(lambda p: p.mapped.canonical))
     checked = Checked(joined(lambda p: p.checked.rows), joined(lambda p: p.checked.rejects),
                       joined(lambda p: p.checked.warnings))
-    timings = {k: max(p.timings.get(k, 0.0) for p in parts) for k in first.timings}
+    timings = {k: max(p.timings.get(k, 0.0) for p in done) for k in first.timings}
     return replace(first, mapped=mapped, checked=checked, timings=timings)
 
 

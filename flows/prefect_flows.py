@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 import polars as pl
-from prefect import flow, get_run_logger, tags, task
+from prefect import Flow, State, flow, get_run_logger, tags, task
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -20,6 +21,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
+from prefect.deployments.runner import RunnerDeployment
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
@@ -46,8 +48,8 @@ class ArtifactReporter(Reporter):
     def __init__(self) -> None:
         self.done = 0
         self.told = False  # a chunked run says how far it is itself
-        self.progress_id = create_progress_artifact(
-            progress=0.0, key="import-progress", description="stages of this import")
+        self.progress_id = cast(UUID, create_progress_artifact(
+            progress=0.0, key="import-progress", description="stages of this import"))
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -177,10 +179,9 @@ def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
                       settings=req.settings, profile=req.erp.profile,
                       where=dict(req.erp.where), dry_run=req.dry_run)
         with tags("erp", req.erp.actor_type, *(["dry-run"] if req.dry_run else [])):
-            state = import_erp_actors_flow(**params, return_state=True)
-        return state.result(raise_on_failure=False)
+            return _result(import_erp_actors_flow, **params)
     params = _params(req)
-    flow_fn = import_contacts_flow
+    flow_fn: Flow[..., Any] = import_contacts_flow
     if req.kind == "products":
         flow_fn, params["price_list"] = import_products_flow, req.price_list
     source = req.source
@@ -192,7 +193,13 @@ def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
             source = detect_source(Path(req.file))
     labels = [req.kind, source] + (["dry-run"] if req.dry_run else [])
     with tags(*labels):
-        state = flow_fn(**params, return_state=True)
+        return _result(flow_fn, **params)
+
+
+def _result(flow_fn: Flow[..., Any], **params: Any) -> Any:
+    """Run a flow here and hand back what it returned, failed or not (a sync call: its
+    state, never an awaitable)."""
+    state = cast(State, flow_fn(**params, return_state=True))
     return state.result(raise_on_failure=False)
 
 
@@ -291,9 +298,8 @@ def drop_folder_flow(folder: str, db: str, dry_run: bool = False) -> list[dict[s
         except Exception as exc:  # a bad settings file fails this file, not the others
             summary = {"status": "failed", "run_id": "no-run", "errors": [str(exc)]}
         else:
-            state = import_contacts_flow(file=str(file), db=db, settings=settings,
-                                         dry_run=dry_run, return_state=True)
-            summary = state.result(raise_on_failure=False)
+            summary = _result(import_contacts_flow, file=str(file), db=db, settings=settings,
+                              dry_run=dry_run)
         target = (done if summary.get("status") in ("completed", "preview") else failed)
         moved = target / f"{file.stem}.{summary.get('run_id', 'no-run')}{file.suffix}"
         file.replace(moved)
@@ -321,4 +327,4 @@ def serve_deployments(*, folder: str, db: str, cron: str | None,
         deployments.append(import_erp_actors_flow.to_deployment(
             name=f"sync-{erp['actor_type']}", cron=erp_cron, parameters={"db": db, **erp},
             tags=["erp-sync"]))
-    serve(*deployments, print_starting_message=True)
+    serve(*cast(list[RunnerDeployment], deployments), print_starting_message=True)

@@ -17,7 +17,8 @@ def prefect_secret_password() -> str | None:
     try:
         from prefect.blocks.system import Secret
 
-        return str(Secret.load(name).get())
+        block = Secret.load(name)  # (sync here: no event loop runs)
+        return str(block.get())  # type: ignore[union-attr]
     except Exception as exc:  # a missing block is a connection problem, said plainly
         raise StoreUnavailable("postgresql", f"cannot read the Prefect Secret block {name!r} "
                                f"(CRM_IMPORT_DB_SECRET): {type(exc).__name__}") from None

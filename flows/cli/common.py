@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,54 +64,6 @@ def _fail(exc: CrmImportError, as_json: bool) -> None:
     else:
         typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(2)
-
-
-class TerminalReporter:
-    """A progress display on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self) -> None:
-        self.live = sys.stderr.isatty()
-        self._progress = None
-        self._told = False  # a chunked run says how far it is itself
-        if self.live:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                      BarColumn(), TimeElapsedColumn(),
-                                      console=Console(stderr=True), transient=True)
-            self._task = self._progress.add_task("import", total=7)
-
-    @contextmanager
-    def stage(self, name: str):
-        if self._progress is None:
-            yield
-            return
-        self._progress.start()
-        self._progress.update(self._task, description=name)
-        try:
-            yield
-        finally:
-            if not self._told:
-                self._progress.advance(self._task)
-
-    def progress(self, share: float) -> None:
-        if self._progress is not None:
-            self._told = True
-            self._progress.update(self._task, completed=7 * min(share, 1.0))
-
-    def summary(self, summary: dict[str, Any]) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def rejects(self, rejects) -> None:
-        pass
 
 
 def _console():
@@ -174,6 +125,7 @@ def _import(req, as_json: bool) -> dict[str, Any]:
 
         summary = run_with_prefect(req)
     else:
+        from flows.cli.terminal import TerminalReporter
         from flows.pipeline import import_contacts
 
         summary = import_contacts(req, report=None if as_json else TerminalReporter(),

@@ -19,7 +19,6 @@ from flows.cli.common import (
     NoWaitOpt,
     SettingsOpt,
     SheetOpt,
-    TerminalReporter,
     _db,
     _emit,
     _fail,
@@ -96,6 +95,8 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
                    dry_run=dry_run, once=once, sheet=sheet, encoding=encoding)
     batch_id = new_batch_id() if file.is_dir() else None
     if runner == "local" and not os.environ.get("PREFECT_API_URL"):
+        from flows.cli.terminal import TerminalReporter
+
         summaries = import_each(file_requests(req, file, batch_id),
                                 report=None if as_json else TerminalReporter,
                                 on_wait=_waiting)
@@ -113,6 +114,7 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
         if summary["status"] == "failed":
             raise typer.Exit(1)
         return
+    assert batch_id is not None  # (a folder has one)
     result = batch_summary(batch_id, str(file), runner, summaries)
     if as_json:
         _emit(result)
