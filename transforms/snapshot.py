@@ -78,6 +78,14 @@ class CrmKeys:
                    _found(store, match_key("person", settings.person.match), wanted("pkey"),
                           slice_ids))
 
+    def within(self, keys: pl.DataFrame) -> CrmKeys:
+        """The share that some rows' keys (`ckey`, `pkey`) can find: one chunk's."""
+        return CrmKeys(
+            self.company.join(keys.select(pl.col("ckey").alias("key")).drop_nulls().unique(),
+                              on="key", how="semi"),
+            self.person.join(keys.select(pl.col("pkey").alias("key")).drop_nulls().unique(),
+                             on="key", how="semi"))
+
 
 def erp_links(store: CrmStore, table: str, system: str) -> pl.DataFrame:
     """crm_id, erp_key of the CRM records linked to one ERP system."""
@@ -122,9 +130,11 @@ def read_snapshot(store: CrmStore, rows: pl.DataFrame, settings: ImportSettings,
     """The CRM records, keys and values the validated `rows` can reach.
 
     `keys`: the CRM's keys already read for the whole file (a large file's chunks are
-    planned against the CRM as it was before the first one); read here otherwise."""
-    if keys is None:
-        keys = CrmKeys.found(store, settings, file_keys(rows, settings).lazy())
+    planned against the CRM as it was before the first one); read here otherwise. Only the
+    records these rows' keys reach are read, with their values."""
+    wanted = file_keys(rows, settings)
+    keys = (CrmKeys.found(store, settings, wanted.lazy()) if keys is None
+            else keys.within(wanted))
     erp_company = erp_person = pl.DataFrame(schema=ERP_SCHEMA)
     if erp_system is not None:
         erp_company = erp_links(store, "company", erp_system)
