@@ -247,8 +247,9 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
         for k in range(chunks):
             rows = pl.concat([pl.read_parquet(p) for p in sorted((folder / f"chunk-{k}").iterdir())],
                              how="diagonal_relaxed").sort("source_row")
-            with r.stage("match and plan"):
+            with r.stage("read CRM"):
                 snapshot = r.run("read CRM", read_snapshot, store, rows, req.settings, keys=crm)
+            with r.stage("match and plan"):
                 plan = r.run("plan", plan_contacts, rows, snapshot, settings=req.settings,
                              headers=read.headers, has_company=read.has_company,
                              has_person=read.has_person)
