@@ -72,7 +72,7 @@ MATCH_KEYS: tuple[MatchKey, ...] = (
              CrmSide("email", ("address",), "owner_id", (("owner_kind", "person"),)),
              invalid="not a valid email address, and persons are matched on it"),
     MatchKey("person", "mobile", ("person_mobile",), "phone",
-             CrmSide("phone", ("number_e164",), "owner_id",
+             CrmSide("phone", ("number_e164", "number"), "owner_id",
                      (("owner_kind", "person"), ("kind", "mobile"))),
              invalid="not a valid phone number, and persons are matched on it"),
     MatchKey("person", "number", ("person_number",), "text",

@@ -25,7 +25,7 @@ def _plan_columns(table: str) -> tuple[str, dict[str, str]]:
     vt = VALUE_STORAGE[table]
     columns = {"owner_kind": "owner_kind", "owner_id": "owner_id",
                **({"kind": "kind"} if vt.kind else {}), vt.value: "value",
-               **({vt.key: "key"} if vt.key else {}), **({"rank": "rank"} if vt.rank else {})}
+               **({vt.e164: "e164"} if vt.e164 else {}), **({"rank": "rank"} if vt.rank else {})}
     return vt.id_column, columns
 
 

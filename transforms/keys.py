@@ -66,7 +66,7 @@ NORMALISERS: dict[str, Normaliser] = {
                               lambda p: nz.person_name_key(p[0], p[1])),
     "email": Normaliser(_validated, lambda p: nz.email_key(p[0]),
                         valid=lambda cols, col: _validated(cols, col).is_not_null()),
-    "phone": Normaliser(_validated, lambda p: p[0],  # the CRM keeps number_e164
+    "phone": Normaliser(_validated, lambda p: nz.phone_key(p[0], p[1]),  # number_e164, number
                         valid=lambda cols, col: _validated(cols, col).is_not_null()),
     "none": Normaliser(lambda cols, col: pl.lit(None, pl.String),
                        lambda p: pl.lit(None, pl.String)),

@@ -45,6 +45,13 @@ def email_key(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase().replace("", None)
 
 
+def phone_key(e164: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """What phones are compared on: the E.164 form where the number has one, else its
+    digits ("9986", "5555"); null: no digits, no number (SPEC §3: a phone with digits is
+    never dropped)."""
+    return pl.coalesce(e164, digits_key(value))
+
+
 def person_name_key(first: pl.Expr, last: pl.Expr) -> pl.Expr:
     """First + last name; null when both are empty (such a person cannot be matched)."""
     f, la = text_key(first).fill_null(""), text_key(last).fill_null("")
@@ -256,10 +263,10 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/
 
 
 def parse_date(expr: pl.Expr) -> pl.Expr:
-    """Dates as written in Nordic/German/ISO files and Excel date cells; else null."""
-    return pl.coalesce(
-        [expr.str.strip_chars().str.to_date(fmt, strict=False) for fmt in DATE_FORMATS]
-    )
+    """Dates as written in Nordic/German/ISO files and Excel date cells, a time after an
+    ISO date left out ("1996-04-15T201243+04:00" is 1996-04-15); else null."""
+    text = expr.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T.*$", "$1")
+    return pl.coalesce([text.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS])
 
 
 def parse_decimal(expr: pl.Expr) -> pl.Expr:

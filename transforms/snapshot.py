@@ -114,11 +114,12 @@ def owner_values_of(store: CrmStore, owners: pl.DataFrame) -> pl.DataFrame:
     finally:
         store.unregister_all()
     value_key: dict[str, pl.Expr] = {
-        "phone": pl.col("key"), "email": nz.email_key(pl.col("value")),
+        "phone": nz.phone_key(pl.col("e164"), pl.col("value")),
+        "email": nz.email_key(pl.col("value")),
         "url": url_key(pl.col("value")), "interest": nz.text_key(pl.col("value"))}
     frames = [f.with_columns(pl.lit(t).alias("table"), value_key[t].alias("key"),
                              pl.col("kind").cast(pl.String), pl.col("rank").cast(pl.Int64),
-                             pl.col("value").cast(pl.String))
+                             pl.col("value").cast(pl.String), pl.col("e164").cast(pl.String))
               .select(EXISTING_SCHEMA.names()) for t, f in parts.items()]
     return pl.concat([pl.DataFrame(schema=EXISTING_SCHEMA), *frames], how="vertical_relaxed")
 

@@ -146,9 +146,11 @@ def _with_value_keys(canonical: pl.DataFrame, phone_cols: list[str], email_cols:
         lookup = nz.phone_lookup(pairs).lazy()
         for c in phone_cols:
             frame = (frame.with_columns(where(c).alias("_region"))
-                     .join(lookup.rename({"value": c, "region": "_region", "e164": f"{c}__key"}),
+                     .join(lookup.rename({"value": c, "region": "_region", "e164": f"{c}__e164"}),
                            on=[c, "_region"], how="left", nulls_equal=False)
-                     .drop("_region"))
+                     .drop("_region")
+                     .with_columns(nz.phone_key(pl.col(f"{c}__e164"), pl.col(c))
+                                   .alias(f"{c}__key")))
     if email_cols:
         emails = nz.email_lookup(pl.concat([canonical[c] for c in email_cols]).unique()).lazy()
         for c in email_cols:
@@ -159,11 +161,16 @@ def _with_value_keys(canonical: pl.DataFrame, phone_cols: list[str], email_cols:
 def _drop_invalid(frame: pl.LazyFrame, columns: list[str], phone_cols: list[str],
                   hdr: Callable[[str], str]) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
     """An invalid e-mail or phone that is not the match key is dropped alone, with a
-    warning."""
+    warning; a phone with digits but no E.164 form is kept as given, with a warning."""
     warn_parts = []
+    for c in [c for c in phone_cols if f"{c}__e164" in frame.collect_schema().names()]:
+        kept = frame.filter(pl.col(f"{c}__key").is_not_null() & pl.col(f"{c}__e164").is_null())
+        warn_parts.append(issues(kept, header=hdr(c), field=c, code="phone_not_normalised",
+                                 reason="kept as given: no country code and none known for the "
+                                        "record, or not a complete number (no E.164 form)"))
     for c in columns:
         bad = frame.filter(pl.col(c).is_not_null() & pl.col(f"{c}__key").is_null())
-        what = "phone number" if c in phone_cols else "email address"
+        what = "phone number (no digits)" if c in phone_cols else "email address"
         warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
                                  reason=f"not a valid {what}; value dropped"))
         frame = frame.with_columns(

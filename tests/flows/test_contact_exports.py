@@ -182,11 +182,6 @@ FILES = sorted(p for folder in ("outlook", "google", "vcard") for p in (FIXTURES
 # files"). Strict: each turns into a failure the day it is fixed, and the mark goes.
 NOT_YET = {
     "ox_jpcontact.csv": "issue 17 §8: Shift-JIS Outlook export with Japanese headers",
-    "sipxecs_phonebook_outlook.csv": "issue 17 §4: the phone 5555 is dropped",
-    "android_v30_ios_613_multiline.vcf": "issue 17 §4: (650) 555-1212 dropped (no region)",
-    "eds_vcard_3.vcf": "issue 17 §4: 617 679 1984 dropped (no region)",
-    "rcmcarddav_AllAttr.vcf": "issue 17 §4: the phone 123 is dropped",
-    "sipxecs_StevenSpielberg.vcf": "issue 17 §4: the phone 999 is dropped",
 }
 CASES = [pytest.param(p, id=p.name, marks=[pytest.mark.xfail(strict=True, reason=NOT_YET[p.name])]
                       if p.name in NOT_YET else []) for p in FILES]

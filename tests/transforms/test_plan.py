@@ -55,7 +55,7 @@ def crm(*, companies: list[dict] = (), persons: list[dict] = (), emails: list[di
                          pl.lit("email").alias("table"), pl.col("crm_id").alias("value_id"),
                          pl.lit(None, pl.String).alias("kind"), pl.col("address").alias("value"),
                          pl.col("address").str.to_lowercase().alias("key"),
-                         pl.lit(1, pl.Int64).alias("rank"))
+                         pl.lit(None, pl.String).alias("e164"), pl.lit(1, pl.Int64).alias("rank"))
     return replace(snap, companies=comp, persons=pers, values=values.cast(EXISTING_SCHEMA),
                    company_keys=company_keys.cast(KEYS_SCHEMA),
                    person_keys=pl.concat([name_keys, email_keys]).cast(KEYS_SCHEMA))

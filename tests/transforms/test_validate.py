@@ -74,3 +74,51 @@ def test_rejects_are_staged_with_row_column_value_reason(tmp_path, db):
     assert got[0][:3] == (3, "E-post", "bad-address")
     assert "not a valid email" in got[0][3]
     assert table(db, "SELECT count(*) FROM company").item() == 1  # Beta's row was not applied
+
+
+def test_a_phone_with_digits_is_kept_as_given_and_only_text_is_dropped():
+    """SPEC §3: no country known, or not a complete number: kept, number_e164 empty, a
+    warning; "telefon mangler" holds no number: dropped."""
+    rows = _rows(person_last_name=["A", "B", "C"],
+                 person_mobile=["(650) 555-1212", "9986", "telefon mangler"])
+    c = check_rows(rows, settings=ImportSettings(), headers={"person_mobile": "Mobil"})
+    assert c.rows["person_mobile"].to_list() == ["(650) 555-1212", "9986", None]
+    assert c.rows["person_mobile__e164"].to_list() == [None, None, None]
+    assert c.rows["person_mobile__key"].to_list() == ["6505551212", "9986", None]
+    assert c.warnings.select("source_row", "code").rows() == [
+        (2, "phone_not_normalised"), (3, "phone_not_normalised"), (4, "invalid_value")]
+
+
+def test_a_phone_is_read_in_its_records_country():
+    rows = _rows(person_last_name=["A"], person_country=["USA"], person_mobile=["(650) 555-1212"])
+    c = check_rows(rows, settings=ImportSettings(), headers={})
+    assert c.rows["person_mobile__e164"].to_list() == ["+16505551212"]
+    assert c.warnings.height == 0
+
+
+def test_a_mobile_key_needs_digits_only():
+    rows = _rows(person_last_name=["A", "B"], person_mobile=["9986", "no number"])
+    c = check_rows(rows, settings=parse_settings({"person": {"match": "mobile"}}), headers={})
+    assert c.rejects.select("source_row", "field").rows() == [(3, "person_mobile")]
+    assert c.rows["person_mobile__key"].to_list() == ["9986"]
+
+
+def test_a_date_with_a_time_reads_as_its_date():
+    rows = _rows(person_last_name=["A"], person_birth_date=["1996-04-15T201243+04:00"])
+    c = check_rows(rows, settings=ImportSettings(), headers={})
+    assert c.rows["person_birth_date"].to_list() == ["1996-04-15"]
+
+
+def test_a_kept_phone_imports_once_and_matches_by_its_digits(tmp_path, db):
+    """Imported twice with merge, a phone without E.164 is one phone; a person is found by
+    such a mobile (its digits) when mobile is the match key."""
+    f = write_csv(tmp_path / "in.csv", ["First name", "Last name", "Mobile"],
+                  [["Ann", "Berg", "99 86"]])
+    settings = {"person": {"match": "mobile", "if_no_company": "without_company"}}
+    first = run_import(f, db, settings)
+    assert first["person"]["new"] == 1
+    assert table(db, "SELECT kind, number, number_e164 FROM phone").rows() == [
+        ("mobile", "99 86", None)]
+    again = run_import(f, db, settings)
+    assert (again["person"]["new"], again["person"]["unchanged"]) == (0, 1)
+    assert table(db, "SELECT count(*) FROM phone").item() == 1

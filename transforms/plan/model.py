@@ -23,16 +23,18 @@ LIST_FIELDS = {"company_category": "category", "company_business": "business",
 CHANGE_SCHEMA = pl.Schema({"group": pl.String, "crm_id": pl.Int64, "field": pl.String,
                            "old_value": pl.String, "new_value": pl.String,
                            "target_group": pl.String})
+# key: what values are compared on (phones: E.164, else digits); e164: a phone's E.164 form
 VALUE_SCHEMA = pl.Schema({"owner_kind": pl.String, "group": pl.String, "crm_id": pl.Int64,
                           "table": pl.String, "kind": pl.String, "value": pl.String,
-                          "key": pl.String, "rank": pl.Int64})
+                          "key": pl.String, "e164": pl.String, "rank": pl.Int64})
 DELETE_SCHEMA = pl.Schema({"owner_kind": pl.String, "group": pl.String, "crm_id": pl.Int64,
                            "table": pl.String, "value_id": pl.Int64, "kind": pl.String,
-                           "value": pl.String, "key": pl.String, "rank": pl.Int64})
+                           "value": pl.String, "key": pl.String, "e164": pl.String,
+                           "rank": pl.Int64})
 # the values CRM owners hold (phones, e-mails, URLs, interests), as the plan compares them
 EXISTING_SCHEMA = pl.Schema({"owner_kind": pl.String, "crm_id": pl.Int64, "table": pl.String,
                              "value_id": pl.Int64, "kind": pl.String, "value": pl.String,
-                             "key": pl.String, "rank": pl.Int64})
+                             "key": pl.String, "e164": pl.String, "rank": pl.Int64})
 KEYS_SCHEMA = pl.Schema({"crm_id": pl.Int64, "scope": pl.String, "key": pl.String})
 ERP_SCHEMA = pl.Schema({"crm_id": pl.Int64, "erp_key": pl.String})
 LIST_ITEM_SCHEMA = pl.Schema({"list_name": pl.String, "value": pl.String,

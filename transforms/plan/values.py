@@ -19,7 +19,8 @@ def url_key(expr: pl.Expr) -> pl.Expr:
 
 
 def multi_values(frame: pl.DataFrame) -> pl.DataFrame:
-    """Long frame of multi-valued cells: source_row, owner_kind, table, kind, value, key, ord."""
+    """Long frame of multi-valued cells: source_row, owner_kind, table, kind, value, key,
+    e164 (phones), ord."""
     parts = []
     for order, c in enumerate(frame.columns):
         f = base_field(c)
@@ -36,15 +37,20 @@ def multi_values(frame: pl.DataFrame) -> pl.DataFrame:
             part = frame.select("source_row", pl.col(c).alias("value"),
                                 url_key(pl.col(c)).alias("key"))
         else:
+            e164 = f"{c}__e164"
             part = frame.select("source_row", pl.col(c).alias("value"),
-                                pl.col(f"{c}__key").alias("key"))
+                                pl.col(f"{c}__key").alias("key"),
+                                (pl.col(e164) if e164 in frame.columns else pl.lit(None, pl.String))
+                                .alias("e164"))
+        if "e164" not in part.columns:
+            part = part.with_columns(pl.lit(None, pl.String).alias("e164"))
         parts.append(part.drop_nulls("value").with_columns(
             pl.lit(f.entity).alias("owner_kind"), pl.lit(f.multi).alias("table"),
             pl.lit(f.kind).cast(pl.String).alias("kind"), pl.lit(order).alias("ord")))
     if not parts:
         return pl.DataFrame(schema={"source_row": pl.Int64, "value": pl.String, "key": pl.String,
-                                    "owner_kind": pl.String, "table": pl.String,
-                                    "kind": pl.String, "ord": pl.Int32})
+                                    "e164": pl.String, "owner_kind": pl.String,
+                                    "table": pl.String, "kind": pl.String, "ord": pl.Int32})
     return pl.concat(parts, how="vertical_relaxed").drop_nulls("key")
 
 

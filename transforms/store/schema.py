@@ -27,13 +27,13 @@ class ValueTable:
     interest; each row owned by `owner_kind`/`owner_id`)."""
     id_column: str
     value: str  # the value as given
-    key: str | None = None  # its normalised key, where the CRM keeps one (phones: E.164)
+    e164: str | None = None  # a phone's E.164 form (empty where it has none)
     kind: bool = False  # phones have a kind (mobile, phone, fax …)
     rank: bool = True
 
 
 VALUE_STORAGE: dict[str, ValueTable] = {
-    "phone": ValueTable("phone_id", "number", key="number_e164", kind=True),
+    "phone": ValueTable("phone_id", "number", e164="number_e164", kind=True),
     "email": ValueTable("email_id", "address"),
     "url": ValueTable("url_id", "url"),
     "interest": ValueTable("interest_id", "value", rank=False),

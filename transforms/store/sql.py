@@ -74,17 +74,17 @@ def rows_by_id(table: str, key: str, ids: str) -> str:
 
 
 def owner_values(table: str, owners: str) -> str:
-    """owner_kind, crm_id, value_id, kind, value, key (E.164 phones; else NULL), rank of the
+    """owner_kind, crm_id, value_id, kind, value, e164 (phones; else NULL), rank of the
     values of one table that the owners in frame `owners` hold."""
     vt = VALUE_STORAGE[table]
 
     def col(name: str | None) -> str:
         return f"v.{ident(name)}" if name else "NULL"
 
-    vid, value, key = col(vt.id_column), col(vt.value), col(vt.key)
+    vid, value, e164 = col(vt.id_column), col(vt.value), col(vt.e164)
     kind, rank = col("kind" if vt.kind else None), col("rank" if vt.rank else None)
     return (f"SELECT v.owner_kind, v.owner_id AS crm_id, {vid} AS value_id, {kind} AS kind, "
-            f"{value} AS value, {key} AS key, {rank} AS rank FROM {ident(table)} v "
+            f"{value} AS value, {e164} AS e164, {rank} AS rank FROM {ident(table)} v "
             f"JOIN {ident(owners)} o ON v.owner_kind = o.owner_kind AND v.owner_id = o.crm_id")
 
 
