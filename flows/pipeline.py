@@ -191,7 +191,6 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
     (status completed, preview or failed). `prepared`: the file already read, mapped and
     validated elsewhere (a Dask worker)."""
     r = Run.start(req, run=run, report=report)
-    r.summary.file = str(Path(req.file))
     try:
         r.open(on_wait)
         if not (prepared is None and _in_chunks(r)):

@@ -46,8 +46,8 @@ class Run:
     def start(cls, req: ImportRequest, *, run: Callable[..., Any],
               report: Reporter | None) -> Run:
         started = datetime.now(UTC)
-        summary = RunSummary(run_id=rp.new_run_id(started), source=req.source, file=req.file,
-                             batch_id=req.batch_id)
+        summary = RunSummary(run_id=rp.new_run_id(started), source=req.source,
+                             file=str(Path(req.file)), batch_id=req.batch_id)
         return cls(req, run, TimedReporter(report or Reporter(), summary.timings), summary,
                    started, settings_json=json.dumps(req.settings.as_toml_dict()))
 
