@@ -8,7 +8,6 @@ the records linked to that ERP. Planning (`transforms.plan`) then reads nothing 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,15 +124,13 @@ def owner_values_of(store: CrmStore, owners: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_snapshot(store: CrmStore, rows: pl.DataFrame, settings: ImportSettings, *,
-                  erp_system: str | None = None, keys: CrmKeys | None = None,
-                  file_keys: Callable[[pl.DataFrame, ImportSettings], pl.DataFrame] = row_keys
-                  ) -> CrmSnapshot:
+                  erp_system: str | None = None, keys: CrmKeys | None = None) -> CrmSnapshot:
     """The CRM records, keys and values the validated `rows` can reach.
 
     `keys`: the CRM's keys already read for the whole file (a large file's chunks are
     planned against the CRM as it was before the first one); read here otherwise. Only the
     records these rows' keys reach are read, with their values."""
-    wanted = file_keys(rows, settings)
+    wanted = row_keys(rows, settings)  # (the plan's own keys: transforms.plan.rows)
     keys = (CrmKeys.found(store, settings, wanted.lazy()) if keys is None
             else keys.within(wanted))
     erp_company = erp_person = pl.DataFrame(schema=ERP_SCHEMA)
