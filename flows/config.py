@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flows.secrets import prefect_secret_password
-from transforms.store import CrmStore, StoreOptions, open_store
+
+if TYPE_CHECKING:  # (the stores need polars; the CLI reads the defaults here without it)
+    from transforms.store import CrmStore, StoreOptions
 
 DEFAULT_DB = "data/crm.duckdb"
 
@@ -25,6 +28,8 @@ def default_db(db: str | None = None) -> str:
 
 
 def store_options() -> StoreOptions:
+    from transforms.store import StoreOptions
+
     return StoreOptions(duckdb_memory=os.environ.get("CRM_IMPORT_DUCKDB_MEMORY") or None,
                         staging_path=os.environ.get("CRM_IMPORT_STAGING") or None,
                         password=prefect_secret_password)
@@ -33,4 +38,6 @@ def store_options() -> StoreOptions:
 def open_crm(target: str, *, wait: bool = True, on_wait: Callable[[str], None] | None = None,
              note: str = "") -> CrmStore:
     """`transforms.store.open_store` with the options the environment gives."""
+    from transforms.store import open_store
+
     return open_store(target, wait=wait, on_wait=on_wait, note=note, options=store_options())

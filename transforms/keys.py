@@ -61,7 +61,7 @@ NORMALISERS: dict[str, Normaliser] = {
     "digits": Normaliser(_over(lambda p: nz.digits_key(p[0])), lambda p: nz.digits_key(p[0]),
                          valid=_over(lambda p: nz.digits_key(p[0]).is_not_null())),
     "id": Normaliser(_over(_stripped), _stripped,
-                     valid=_over(lambda p: p[0].str.strip_chars().str.contains(r"^\d{1,18}$"))),
+                     valid=_over(lambda p: nz.is_crm_id(p[0]))),
     "person_name": Normaliser(_over(lambda p: nz.person_name_key(p[0], p[1])),
                               lambda p: nz.person_name_key(p[0], p[1])),
     "email": Normaliser(_validated, lambda p: nz.email_key(p[0]),

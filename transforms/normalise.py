@@ -45,6 +45,11 @@ def email_key(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase().replace("", None)
 
 
+def is_crm_id(expr: pl.Expr) -> pl.Expr:
+    """A CRM id as written in a file: a whole number (surrounding spaces allowed)."""
+    return expr.str.strip_chars().str.contains(r"^\d{1,18}$")
+
+
 def phone_key(e164: pl.Expr, value: pl.Expr) -> pl.Expr:
     """What phones are compared on: the E.164 form where the number has one, else its
     digits ("9986", "5555"); null: no digits, no number (SPEC §3: a phone with digits is

@@ -163,7 +163,8 @@ def _drop_invalid(frame: pl.LazyFrame, columns: list[str], phone_cols: list[str]
     """An invalid e-mail or phone that is not the match key is dropped alone, with a
     warning; a phone with digits but no E.164 form is kept as given, with a warning."""
     warn_parts = []
-    for c in [c for c in phone_cols if f"{c}__e164" in frame.collect_schema().names()]:
+    names = set(frame.collect_schema().names())
+    for c in [c for c in phone_cols if f"{c}__e164" in names]:
         kept = frame.filter(pl.col(f"{c}__key").is_not_null() & pl.col(f"{c}__e164").is_null())
         warn_parts.append(issues(kept, header=hdr(c), field=c, code="phone_not_normalised",
                                  reason="kept as given: no country code and none known for the "
@@ -191,7 +192,7 @@ def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str
         frame = frame.with_columns(parsed.cast(pl.String).alias("person_birth_date"))
     for c in ("company_id", "person_id"):
         if c in cols:
-            ok = pl.col(c).str.strip_chars().str.contains(r"^\d{1,18}$")
+            ok = nz.is_crm_id(pl.col(c))
             bad = frame.filter(pl.col(c).is_not_null() & ~ok)
             warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
                                      reason="not a CRM id; value dropped"))

@@ -16,13 +16,13 @@ from typing import Annotated, Any
 import typer
 
 from contracts.errors import CrmImportError
+from flows.config import default_db
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Bulk import of companies, persons and products into a CRM.")
 selection_app = typer.Typer(no_args_is_help=True, help="Work with the selections of a run.")
 app.add_typer(selection_app, name="selection")
 
-DEFAULT_DB = "data/crm.duckdb"  # (flows.config.DEFAULT_DB; kept here: no polars at start)
 DbOpt = Annotated[str | None, typer.Option("--db", help="CRM database: a DuckDB file or a "
                                            "postgresql://user@host:port/db URL (default "
                                            "$CRM_IMPORT_DB, else data/crm.duckdb)")]
@@ -51,7 +51,7 @@ def _store(db: str | None, *, wait: bool = True):
 
 
 def _db(db: str | None) -> str:
-    return db or os.environ.get("CRM_IMPORT_DB") or DEFAULT_DB
+    return default_db(db)
 
 
 def _emit(obj: Any) -> None:
