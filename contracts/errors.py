@@ -55,10 +55,15 @@ class MissingMatchColumn(CrmImportError):
 
 
 class SettingsInvalid(CrmImportError):
-    def __init__(self, path: str, key: str, problem: str, allowed: list[str] | None = None):
-        self.path, self.key, self.allowed = path, key, allowed or []
-        self.hint = f"allowed values: {', '.join(self.allowed)}" if self.allowed else ""
-        super().__init__(f"{path}: setting {key!r}: {problem}")
+    """Every problem of a settings file, at once: (key, what is wrong) pairs."""
+
+    def __init__(self, path: str, problems: list[tuple[str, str]]):
+        self.path, self.problems = path, problems
+        self.key = problems[0][0] if problems else ""
+        said = "; ".join(f"setting {k!r}: {p}" for k, p in problems)
+        self.hint = "`crm-import settings` lists every key"
+        super().__init__(f"{path}: {said}" if len(problems) < 2
+                         else f"{path}: {len(problems)} problems: {said}")
 
 
 class MappingInvalid(CrmImportError):
@@ -69,13 +74,15 @@ class MappingInvalid(CrmImportError):
 
 
 class TooManyRejects(CrmImportError):
-    def __init__(self, path: str, rejected: int, read: int, limit: float | int):
+    def __init__(self, path: str, rejected: int, read: int, limit: float | int,
+                 run_id: str = "RUN_ID"):
         self.path, self.rejected, self.read, self.limit = path, rejected, read, limit
         self.hint = (
-            "nothing was applied; see the rejected rows with `crm-import show RUN_ID`, "
-            "fix the file or its mapping, or raise [import] max_rejects"
+            f"nothing was applied; see the rejected rows with `crm-import show {run_id} "
+            "--rejects`, fix the file or its mapping, or raise [import] max_rejects"
         )
-        what = f"{limit:.0%} of the rows" if isinstance(limit, float) else f"{limit} rows"
+        what = (f"{limit:.0%} of the rows" if isinstance(limit, float)
+                else f"{limit} row{'' if limit == 1 else 's'}")
         super().__init__(
             f"{path}: {rejected} of {read} rows rejected, more than max_rejects allows ({what})"
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import textwrap
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -18,13 +20,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _key(default: Any, description: str = "", **kw: Any) -> Any:
+    """A settings key: its default and what it means (`crm-import settings` writes both)."""
+    return Field(default=default, description=description, **kw)
+
+
+PROTECT = "CRM columns never overwritten, even by replace (e.g. [\"name\", \"code\"])"
+
+
 class ImportSection(_Section):
-    phone_region: str = "NO"
-    # a share (0-1, a float) or a row count (an integer)
-    max_rejects: float | int = 0.5
-    # a CSV or sheet with more rows is imported in chunks of about this many (memory: one
-    # chunk's; at 1M rows, 250k-row chunks cost the time of 500k and 0.5 GB less)
-    chunk_rows: int = Field(default=250_000, ge=1000)
+    phone_region: str = _key("NO", "region for phone numbers without a country code, unless "
+                                   "the record names its country")
+    max_rejects: float | int = _key(0.5, "a share (0-1, a float) or a row count (an integer): "
+                                         "above it nothing is applied")
+    # at 1M rows, 250k-row chunks cost the time of 500k and 0.5 GB less
+    chunk_rows: int = _key(250_000, "a CSV or sheet with more rows is imported in chunks of "
+                                    "whole entities", ge=1000)
 
     @field_validator("phone_region")
     @classmethod
@@ -51,43 +62,51 @@ IfNoCompany = Literal["create_company", "skip", "without_company"]
 
 
 class CompanySection(_Section):
-    match: CompanyMatch = "name"
-    action: Action = "merge"
-    protect: tuple[str, ...] = ()
+    match: CompanyMatch = _key("name", "the key a company is found by in the CRM")
+    action: Action = _key("merge", "what happens to a company the CRM has")
+    protect: tuple[str, ...] = _key((), PROTECT)
 
 
 class PersonSection(_Section):
-    match: PersonMatch = "name"
-    action: Action = "merge"
-    protect: tuple[str, ...] = ()
-    if_no_company: IfNoCompany = "create_company"
+    match: PersonMatch = _key("name", "the key a person is found by (a name within its company)")
+    action: Action = _key("merge", "what happens to a person the CRM has")
+    protect: tuple[str, ...] = _key((), PROTECT)
+    if_no_company: IfNoCompany = _key("create_company", "a person row without a company: "
+                                      "a company named after the person, left out, or a "
+                                      "person without company")
 
 
 class PrivacySection(_Section):
-    legal_basis: str = "default"
-    consent_source: str = "import"
-    comment: str = ""
+    """set on every person the import creates; follows the action on matched ones"""
+
+    legal_basis: str = _key("default")
+    consent_source: str = _key("import")
+    comment: str = _key("")
 
 
 class ListsSection(_Section):
-    category: ListPolicy = "add"
-    business: ListPolicy = "add"
-    position: Literal["add", "blank"] = "add"
-    interest: ListPolicy = "add"
-    custom: ListPolicy = "add"
-    phones: MultiPolicy = "add"
-    urls_emails: MultiPolicy = "add"
+    """list fields: a value the CRM's list lacks is added, or the list's default, or left
+    blank; phones and e-mails/URLs of matched records: added (existing ones kept),
+    replaced, or ignored where the record has some"""
+
+    category: ListPolicy = _key("add")
+    business: ListPolicy = _key("add")
+    position: Literal["add", "blank"] = _key("add")
+    interest: ListPolicy = _key("add")
+    custom: ListPolicy = _key("add")
+    phones: MultiPolicy = _key("add")
+    urls_emails: MultiPolicy = _key("add")
 
 
 class ProductSection(_Section):
-    price_list: str = "Standard"
-    currency: str = "NOK"
-    match: Literal["name", "code", "name+code"] = "code"
-    action: Action = "merge"
-    protect: tuple[str, ...] = ()
-    new_category: Literal["add", "blank"] = "add"
-    new_family: Literal["add", "blank"] = "add"
-    new_type: Literal["add", "blank"] = "add"
+    price_list: str = _key("Standard", "created if missing; --price-list overrides it")
+    currency: str = _key("NOK", "for a price list created by the import")
+    match: Literal["name", "code", "name+code"] = _key("code", "within the price list")
+    action: Action = _key("merge")
+    protect: tuple[str, ...] = _key((), PROTECT)
+    new_category: Literal["add", "blank"] = _key("add", "a category the CRM's list lacks")
+    new_family: Literal["add", "blank"] = _key("add")
+    new_type: Literal["add", "blank"] = _key("add")
 
 
 class ImportSettings(_Section):
@@ -104,6 +123,11 @@ class ImportSettings(_Section):
         return self.model_dump(by_alias=True, mode="json")
 
 
+SECTIONS: dict[str, type[_Section]] = {"import": ImportSection, "company": CompanySection,
+                                       "person": PersonSection, "privacy": PrivacySection,
+                                       "lists": ListsSection, "product": ProductSection}
+
+
 # CRM columns a `protect` list may name, per entity.
 PROTECTABLE = {
     "company": ("name", "department", "number", "code", "vat_number", "orgnr", "category",
@@ -114,38 +138,76 @@ PROTECTABLE = {
 }
 
 
-def _allowed(model: type[BaseModel], name: str) -> list[str]:
-    field = model.model_fields.get(name)
-    if field is None:
-        return sorted(model.model_fields)
-    args = get_args(field.annotation)
+def _allowed(section: type[BaseModel] | None, name: str) -> list[str]:
+    field = section.model_fields.get(name) if section else None
+    args = get_args(field.annotation) if field else ()
     return [str(a) for a in args] if args and all(isinstance(a, str) for a in args) else []
 
 
+def _did_you_mean(word: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f" — did you mean {close[0]!r}?" if close else ""
+
+
+_NUMBER_ERRORS = {"float_parsing", "int_parsing", "float_type", "int_type", "int_from_float",
+                  "bool_type"}
+
+
+def _plain(err: Any) -> tuple[str, str]:
+    """One pydantic error as (key, what is wrong) in the words of the settings file."""
+    loc = [str(p) for p in err["loc"]]
+    section = SECTIONS.get(loc[0]) if loc else None
+    key, got, kind = ".".join(loc[:2]), err.get("input"), err["type"]
+    if kind == "extra_forbidden":
+        if len(loc) == 1:
+            return key, (f"unknown section [{loc[0]}]{_did_you_mean(loc[0], sorted(SECTIONS))} "
+                         f"(sections: {', '.join(sorted(SECTIONS))})")
+        names = sorted(section.model_fields) if section else []
+        return key, (f"unknown key{_did_you_mean(loc[1], names)} ([{loc[0]}] has: "
+                     f"{', '.join(names)})")
+    if len(loc) == 1:
+        return key, f"[{loc[0]}] must be a table of keys (e.g. [{loc[0]}] on a line of its own)"
+    allowed = _allowed(section, loc[1])
+    if kind == "literal_error" and allowed:
+        return key, (f"{got!r} is not one of: {', '.join(allowed)}"
+                     f"{_did_you_mean(str(got), allowed)}")
+    if kind in _NUMBER_ERRORS:
+        field = section.model_fields[loc[1]] if section else None
+        whole = field is not None and field.annotation is int
+        return key, f"{got!r} is not {'a whole number' if whole else 'a number'}"
+    if kind == "string_type":
+        return key, f"{got!r} is not text (write it in quotes)"
+    if kind in ("tuple_type", "list_type"):
+        return key, f"{got!r} is not a list (write e.g. [\"name\", \"code\"])"
+    if kind == "greater_than_equal":
+        return key, f"must be at least {err['ctx']['ge']} (got {got!r})"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return key, message if repr(got) in message else f"{message} (got {got!r})"
+
+
 def parse_settings(data: dict[str, Any], *, source: str = "settings") -> ImportSettings:
-    """Validate a settings mapping; the first problem becomes a `SettingsInvalid`."""
+    """Validate a settings mapping; every problem of it becomes one `SettingsInvalid`."""
+    problems: dict[str, str] = {}
     try:
-        settings = ImportSettings.model_validate(data)
+        settings: ImportSettings | None = ImportSettings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"] if not str(p).startswith(("literal[", "function-"))]
-        key = ".".join(loc)
-        sections: dict[str, type[BaseModel]] = {"import": ImportSection, "company": CompanySection,
-                   "person": PersonSection, "privacy": PrivacySection,
-                   "lists": ListsSection, "product": ProductSection}
-        section = sections.get(loc[0] if loc else "")
-        if err["type"] == "extra_forbidden":
-            allowed = sorted(ImportSettings.model_fields.keys() - {"import_"} | {"import"}) \
-                if section is None or len(loc) == 1 else sorted(section.model_fields)
-            raise SettingsInvalid(source, key, "unknown key", allowed) from None
-        allowed = _allowed(section, loc[1]) if section and len(loc) > 1 else []
-        got = err.get("input")
-        raise SettingsInvalid(source, key, f"{err['msg']} (got {got!r})", allowed) from None
+        settings = None
+        for err in exc.errors():
+            key, problem = _plain(err)
+            problems.setdefault(key, problem)  # (a float | int key fails as both: say it once)
     for entity in ("company", "person"):
-        bad = [f for f in getattr(settings, entity).protect if f not in PROTECTABLE[entity]]
+        given = (data.get(entity) or {}).get("protect") if isinstance(data.get(entity), dict) \
+            else None
+        if isinstance(given, str):
+            problems[f"{entity}.protect"] = f"{given!r} is not a list (write [{given!r}])"
+            continue
+        bad = [f for f in given or () if isinstance(f, str) and f not in PROTECTABLE[entity]]
         if bad:
-            raise SettingsInvalid(source, f"{entity}.protect", f"unknown field {bad[0]!r}",
-                                  list(PROTECTABLE[entity]))
+            problems[f"{entity}.protect"] = (
+                f"unknown field {bad[0]!r}{_did_you_mean(bad[0], list(PROTECTABLE[entity]))} "
+                f"(fields: {', '.join(PROTECTABLE[entity])})")
+    if problems or settings is None:
+        raise SettingsInvalid(source, list(problems.items()))
     return settings
 
 
@@ -154,5 +216,28 @@ def load_settings(path: str | Path | None) -> ImportSettings:
     if path is None:
         return ImportSettings()
     p = Path(path)
-    data = read_toml(p, lambda problem: SettingsInvalid(str(p), "(file)", problem))
+    data = read_toml(p, lambda problem: SettingsInvalid(str(p), [("(file)", problem)]))
     return parse_settings(data, source=str(p))
+
+
+def settings_file(settings: ImportSettings | None = None) -> str:
+    """A settings file with every key — at `settings`' values, else the defaults — and a
+    comment on each: its allowed values and what it means (`crm-import settings`)."""
+    import tomli_w
+
+    values = (settings or ImportSettings()).as_toml_dict()
+    lines = ["# crm-import import settings: every key, with a comment saying what it means and",
+             "# its allowed values. Keep only what you change; the rest are the defaults.",
+             "# Use it with: crm-import run FILE --settings THIS_FILE", ""]
+    for name, section in SECTIONS.items():
+        if section.__doc__:
+            lines += ["# " + line for line in textwrap.wrap(" ".join(section.__doc__.split()), 86)]
+        lines.append(f"[{name}]")
+        for key, field in section.model_fields.items():
+            assignment = tomli_w.dumps({key: values[name][key]}).strip()
+            comment = " | ".join(_allowed(section, key))
+            if field.description:
+                comment = f"{comment}: {field.description}" if comment else field.description
+            lines.append(f"{assignment:<26}  # {comment}" if comment else assignment)
+        lines.append("")
+    return "\n".join(lines)

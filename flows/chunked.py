@@ -240,7 +240,7 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
     write_outcomes(store, run_id=r.run_id, rejects=read.rejects, warnings=read.warnings,
                    plan=None)
     rp.check_rejects(r.summary.file, read.rejects["source_row"].n_unique(), r.summary.rows.read,
-                     req.settings.import_.max_rejects)
+                     req.settings.import_.max_rejects, r.run_id)
     counts = {e: no_counts() for e in ("company", "person")}  # (the summary's once concluded)
 
     def plan_and_apply_each() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from contracts.canonical import PlanRow
-from contracts.errors import CrmImportError, NoRows
+from contracts.errors import CrmImportError, NoRows, StoreUnavailable
 from flows import chunked
 from flows.faults import checkpoint
 from flows.request import ImportRequest, Reporter, T, TimedReporter, run_inline
@@ -209,6 +209,22 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
     summary = r.summary.as_json()
     r.report.summary(summary)
     return summary
+
+
+def refused(req: ImportRequest) -> dict[str, Any] | None:
+    """With --no-wait, a CRM another import holds: the failed summary at once, before a
+    Prefect flow is started for the run (None: the CRM is free, or the request waits)."""
+    if req.wait:
+        return None
+    r = Run.start(req, run=run_inline, report=None)
+    try:
+        r.open(None)
+    except StoreUnavailable as exc:
+        r.summary.failed(str(exc))
+        return r.summary.as_json()
+    finally:
+        r.close()
+    return None
 
 
 def _in_chunks(r: Run) -> bool:

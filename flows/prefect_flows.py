@@ -126,7 +126,7 @@ def _params(req: ImportRequest, **extra: Any) -> dict[str, Any]:
     return dict(file=req.file, db=hide_password(req.db), settings=req.settings,
                 source=req.source, mapping_file=req.mapping_file, sheet=req.sheet,
                 encoding=req.encoding, exclude_rows=list(req.exclude_rows), dry_run=req.dry_run,
-                **extra)
+                once=req.once, wait=req.wait, **extra)
 
 
 def _request(*, db: str, settings: ImportSettings | None,
@@ -141,7 +141,8 @@ def _request(*, db: str, settings: ImportSettings | None,
 def import_contacts_flow(file: str, db: str, settings: ImportSettings | None = None,
                          source: str = "auto", mapping_file: str | None = None,
                          sheet: str | None = None, encoding: str | None = None,
-                         exclude_rows: list[int] | None = None, dry_run: bool = False):
+                         exclude_rows: list[int] | None = None, dry_run: bool = False,
+                         once: bool = False, wait: bool = True):
     """Import companies and persons from a spreadsheet or CSV into the CRM."""
     return _run_import(_request(**locals()))  # (locals: exactly the flow's parameters)
 
@@ -151,7 +152,7 @@ def import_products_flow(file: str, db: str, settings: ImportSettings | None = N
                          price_list: str | None = None, source: str = "auto",
                          mapping_file: str | None = None, sheet: str | None = None,
                          encoding: str | None = None, exclude_rows: list[int] | None = None,
-                         dry_run: bool = False):
+                         dry_run: bool = False, once: bool = False, wait: bool = True):
     """Import products from a spreadsheet or CSV into a price list."""
     return _run_import(_request(kind="products", **locals()))
 
@@ -159,7 +160,8 @@ def import_products_flow(file: str, db: str, settings: ImportSettings | None = N
 @flow(name="import-erp-actors", flow_run_name=_erp_run_name)
 def import_erp_actors_flow(connection: str, actor_type: str, db: str,
                            settings: ImportSettings | None = None, profile: str | None = None,
-                           where: dict[str, str] | None = None, dry_run: bool = False):
+                           where: dict[str, str] | None = None, dry_run: bool = False,
+                           wait: bool = True):
     """Import customers, suppliers or individuals from an ERP through a profile."""
     from transforms.erp import ErpRequest, safe_connection
 
@@ -167,7 +169,7 @@ def import_erp_actors_flow(connection: str, actor_type: str, db: str,
     erp = ErpRequest(connection, actor_type, profile, tuple((where or {}).items()))
     return _run_import(ImportRequest(file=safe_connection(connection), db=reveal_password(db),
                                      settings=settings or ImportSettings(), source="erp",
-                                     erp=erp, dry_run=dry_run))
+                                     erp=erp, dry_run=dry_run, wait=wait))
 
 
 def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
@@ -177,7 +179,7 @@ def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
         params = dict(connection=hide_password(req.erp.connection),
                       actor_type=req.erp.actor_type, db=hide_password(req.db),
                       settings=req.settings, profile=req.erp.profile,
-                      where=dict(req.erp.where), dry_run=req.dry_run)
+                      where=dict(req.erp.where), dry_run=req.dry_run, wait=req.wait)
         with tags("erp", req.erp.actor_type, *(["dry-run"] if req.dry_run else [])):
             return _result(import_erp_actors_flow, **params)
     params = _params(req)
@@ -226,7 +228,7 @@ def import_folder_flow(folder: str, db: str, batch_id: str | None = None,
                        mapping_file: str | None = None, dry_run: bool = False,
                        sheet: str | None = None, encoding: str | None = None,
                        exclude_rows: list[int] | None = None, once: bool = False,
-                       chunks: int = 1) -> list[dict]:
+                       wait: bool = True, chunks: int = 1) -> list[dict]:
     """Import every file of a folder: each prepared as a task on the flow's task runner
     (Dask workers, with `--runner dask`; `chunks` > 1: each file as that many tasks, each
     validating a share of its rows), then planned and loaded here, one run per file."""
@@ -235,7 +237,7 @@ def import_folder_flow(folder: str, db: str, batch_id: str | None = None,
 
     req = _request(file=folder, db=db, settings=settings, source=source,
                    mapping_file=mapping_file, dry_run=dry_run, sheet=sheet, encoding=encoding,
-                   exclude_rows=exclude_rows, once=once)
+                   exclude_rows=exclude_rows, once=once, wait=wait)
     requests = file_requests(req, Path(folder), batch_id)
     prepare = task(name="prepare", cache_policy=NO_CACHE,
                    task_run_name="prepare · {req.file} · {part}/{parts}")(prepare_remote)
@@ -265,7 +267,7 @@ def run_folder_with_prefect(req: ImportRequest, folder: str, *, batch_id: str | 
                             workers: int | None = None, chunks: int = 1) -> list[dict]:
     flow_fn = import_folder_flow.with_options(task_runner=task_runner_for(runner, workers))
     with tags("folder", runner.split(":")[0], *(["dry-run"] if req.dry_run else [])):
-        params = _params(req, batch_id=batch_id, once=req.once, chunks=chunks)
+        params = _params(req, batch_id=batch_id, chunks=chunks)
         return flow_fn(folder=folder, **{k: v for k, v in params.items() if k != "file"})
 
 

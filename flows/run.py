@@ -25,7 +25,7 @@ from transforms import report as rp
 from transforms.runs import earlier_imports
 from transforms.sources.table import RawTable
 from transforms.store import CrmStore
-from transforms.summary import RunSummary
+from transforms.summary import RunSummary, warning_total
 
 log = logging.getLogger("crm_import")
 
@@ -111,9 +111,10 @@ class Run:
         self.summary.warnings = rp.warnings_list(warnings) + (extra or [])
         self.summary.note_duplicate()
         self.report.rejects(rejects)
-        log.info("run %s: %d rows rejected, %d warnings", self.run_id, rejected, warnings.height)
+        log.info("run %s: %d rows rejected, %d warnings", self.run_id, rejected,
+                 warning_total(self.summary.warnings))
         rp.check_rejects(self.summary.file, rejected, self.summary.rows.read,
-                         self.req.settings.import_.max_rejects)
+                         self.req.settings.import_.max_rejects, self.run_id)
 
     def commit(self, body: Callable[[], None]) -> None:
         """Run `body` (which applies, unless this is a preview) and close the run record:

@@ -15,6 +15,7 @@ import polars as pl
 from contracts.errors import CrmImportError
 from transforms.store.base import CrmStore
 from transforms.summary import ENTITIES, OUTCOMES
+from transforms.wording import count, plural
 
 MAX_WARNINGS_LISTED = 100
 
@@ -64,23 +65,26 @@ def warnings_list(warnings: pl.DataFrame) -> list[dict[str, Any]]:
            for r, c, k, m in zip(listed["source_row"].to_list(), listed["column"].to_list(),
                                  listed["code"].to_list(), listed["reason"].to_list(), strict=True)]
     if warnings.height > MAX_WARNINGS_LISTED:
-        out.append({"row": None, "column": None, "code": "more",
-                    "message": f"{warnings.height - MAX_WARNINGS_LISTED} more warnings in "
-                               "staging.warnings"})
+        more = warnings.height - MAX_WARNINGS_LISTED
+        out.append({"row": None, "column": None, "code": "more", "count": more,
+                    "message": f"{count(more, 'more warning')} in staging.warnings"})
     no_key = warnings.filter(pl.col("code") == "no_match_key").height
     if no_key:
         out.insert(0, {"row": None, "column": None, "code": "no_match_key",
-                       "message": f"{no_key} rows had an empty match key and were created as "
-                                  "new; importing the file again creates them again"})
+                       "message": f"{count(no_key, 'row')} had an empty match key and "
+                                  f"{plural(no_key, 'was')} created as new; importing the "
+                                  "file again creates "
+                                  f"{'it' if no_key == 1 else 'them'} again"})
     return out
 
 
-def check_rejects(path: str, rejected: int, read: int, limit: float | int) -> None:
+def check_rejects(path: str, rejected: int, read: int, limit: float | int,
+                  run_id: str) -> None:
     """Above `[import] max_rejects` (a share, or a row count) nothing is applied."""
     from contracts.errors import TooManyRejects
 
     if rejected > limit * read if isinstance(limit, float) else rejected > limit:
-        raise TooManyRejects(path, rejected, read, limit)
+        raise TooManyRejects(path, rejected, read, limit, run_id)
 
 
 def record_run(store: CrmStore, summary: dict[str, Any], *, settings_json: str, sha256: str | None,

@@ -18,6 +18,12 @@ def no_counts() -> Counts:
     return dict.fromkeys(OUTCOMES, 0)
 
 
+def warning_total(warnings: list[dict[str, Any]]) -> int:
+    """How many warnings a summary's list stands for: those listed, and those its `more`
+    entry counts (the list stops at 100; staging.warnings has them all)."""
+    return sum(int(w.get("count") or 0) if w.get("code") == "more" else 1 for w in warnings)
+
+
 @dataclass
 class Rows:
     read: int = 0

@@ -26,6 +26,7 @@ from transforms.apply import update_fields
 from transforms.store import ID_COLUMN
 from transforms.store import sql as q
 from transforms.store.base import CrmStore
+from transforms.wording import count
 
 RECORD_TABLES = ("company", "person", "product")
 CONFLICT_SCHEMA = pl.Schema({"entity": pl.String, "entity_id": pl.Int64, "field": pl.String,
@@ -365,12 +366,14 @@ def _foreign_values(store: CrmStore, table: str, owner_ids: pl.Series, created_v
 
 def _message(r: UndoResult, *, dry_run: bool) -> str:
     verb = "would delete" if dry_run else "deleted"
-    parts = [f"{verb} " + (", ".join(f"{n} {t}" for t, n in r.deleted.items()) or "nothing"),
-             f"{'would restore' if dry_run else 'restored'} {r.restored_fields} fields and "
-             f"{r.restored_records} removed records"]
+    parts = [f"{verb} " + (", ".join(count(n, t.replace("_", " ")) for t, n in r.deleted.items())
+                          or "nothing"),
+             f"{'would restore' if dry_run else 'restored'} {count(r.restored_fields, 'field')} "
+             f"and {count(r.restored_records, 'removed record')}"]
     if r.conflicts.height:
-        parts.append(f"{r.conflicts.height} conflicts left as they are (see conflicts; --force "
-                     "restores changed values)")
+        parts.append(f"{count(r.conflicts.height, 'conflict')} left as "
+                     f"{'it is' if r.conflicts.height == 1 else 'they are'} (see conflicts; "
+                     "--force restores changed values)")
     if r.later_runs:
         parts.append("later runs touched the same records: " + ", ".join(r.later_runs))
     return "; ".join(parts)

@@ -9,7 +9,19 @@ from typing import Annotated
 import typer
 
 from contracts.errors import CrmImportError
-from flows.cli.common import DbOpt, JsonOpt, _db, _emit, _fail, _print_summary, _store, app, command
+from flows.cli.common import (
+    DbOpt,
+    JsonOpt,
+    _db,
+    _emit,
+    _fail,
+    _print_summary,
+    _store,
+    app,
+    command,
+    existing_file,
+    me,
+)
 
 
 @command(app)
@@ -26,8 +38,11 @@ def serve(
     erp_cron: Annotated[str, typer.Option(help="when to sync the ERP (cron)")] = "0 2 * * *",
     db: DbOpt = None,
 ) -> None:
-    """Serve the deployments (drop folder, ERP sync, any import on demand) to a Prefect
-    server: set PREFECT_API_URL first (e.g. `prefect server start`, see the README)."""
+    """Serve the Prefect deployments (drop folder, ERP sync).
+
+    Also any import on demand. Set PREFECT_API_URL first (e.g. `prefect server start`, see
+    the README).
+    """
     if not os.environ.get("PREFECT_API_URL"):
         _fail(CrmImportError("no Prefect server: PREFECT_API_URL is not set — start one with "
                              "`prefect server start --host 127.0.0.1` and set "
@@ -52,18 +67,20 @@ def serve(
 def erp_sample(
     output: Annotated[Path, typer.Option("-o", "--output", help="the SQLite file to write")] =
     Path("data/samples/erp/northwind.sqlite"),
-    sql: Annotated[Path | None, typer.Option(help="the PostgreSQL dump to load (default: "
-                                                  "../shared/fixtures/erp/northwind_psql_pthom.sql)")] = None,
+    sql: Annotated[Path | None, typer.Option(callback=existing_file,
+                                             help="the PostgreSQL dump to load (default: the "
+                                                  "one shipped, data/samples/erp/northwind.sql)")
+                   ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build the sample ERP (Northwind) as a SQLite file from its PostgreSQL dump."""
+    """Build the sample ERP (Northwind) as a SQLite file.
+
+    From the PostgreSQL dump shipped in data/samples/erp/.
+    """
+    from flows.demo import SAMPLES
     from transforms.erp import build_sample
 
-    source = sql or Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "erp" / \
-        "northwind_psql_pthom.sql"
-    if not source.is_file():
-        _fail(CrmImportError(f"{source}: no such file — give the Northwind dump with --sql"),
-              as_json)
+    source = sql or SAMPLES / "erp" / "northwind.sql"
     counts = build_sample(source, output)
     if as_json:
         _emit({"file": str(output), "tables": counts})
@@ -71,10 +88,41 @@ def erp_sample(
     typer.echo(f"{output}: " + ", ".join(f"{t} {n}" for t, n in counts.items() if n))
 
 
+@command(app)
+def settings(
+    file: Annotated[Path | None, typer.Argument(callback=existing_file,
+                                                help="a settings file to check (and, with -o, "
+                                                     "to write out with every key)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write the settings "
+                                                "file here instead of printing it")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show or write the import settings, every key explained.
+
+    Every key with its default and allowed values; with FILE, that file checked (every
+    problem at once) and every key at its values.
+    """
+    from contracts.settings import load_settings, settings_file
+
+    chosen = load_settings(file)
+    text = settings_file(chosen)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    if as_json:
+        _emit({"status": "completed", "file": str(output) if output else None,
+               "settings": chosen.as_toml_dict()})
+    elif output:
+        typer.echo(f"settings written to {output} (use it with --settings {output})")
+    else:
+        typer.echo(text, nl=False)
+
+
 @command(app, "init-db")
 def init_db(db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Create the CRM schema (or bring it up to date) — for a database owner, once, when the
-    users who import may not create tables."""
+    """Create or upgrade the CRM schema (for a database owner).
+
+    Once, when the users who import may not create tables.
+    """
     with _store(db) as store:
         result = {"status": "completed", "db": store.target, "store": store.kind,
                   "schema_version": store.schema_version()}
@@ -85,8 +133,10 @@ def init_db(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @command(app)
-def demo(db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Seed a demo CRM and import the bundled sample spreadsheet: the main job, end to end."""
+def demo(db: Annotated[str | None, typer.Option("--db", help="the demo CRM (default "
+                                                   "data/demo.duckdb)")] = None,
+         as_json: JsonOpt = False) -> None:
+    """Import the sample spreadsheet into a seeded demo CRM."""
     from flows.demo import run_demo
     from transforms.store.urls import safe_connection
 
@@ -98,7 +148,7 @@ def demo(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         target = safe_connection(target)
         typer.echo(f"demo CRM {target}: seeded with {seeded['company']['new']} companies and "
                    f"{seeded['person']['new']} persons; now importing the sample spreadsheet\n")
-        _print_summary(summary)
-        typer.echo(f"\nlook around: crm-import show {summary['run_id']} --rejects --db {target}")
+        _print_summary(summary, target)
+        typer.echo("\nlook around: " + me(f"show {summary['run_id']} --rejects", target))
     if summary["status"] == "failed":
         raise typer.Exit(1)

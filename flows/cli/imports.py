@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -19,6 +19,7 @@ from flows.cli.common import (
     NoWaitOpt,
     SettingsOpt,
     SheetOpt,
+    SourceOpt,
     _db,
     _emit,
     _fail,
@@ -29,17 +30,23 @@ from flows.cli.common import (
     _waiting,
     app,
     command,
+    existing_file,
+    existing_path,
+    me,
 )
-from transforms.sources.registry import SOURCES
+from transforms.sources.registry import IMPORTABLE
+from transforms.wording import count
+
+FILE_TYPES = " ".join(sorted(IMPORTABLE))
 
 
 @command(app)
 def run(
-    file: Annotated[Path, typer.Argument(help="spreadsheet, CSV, vCard (.vcf) or JSON export "
-                                               "to import, or a folder of them (one run per "
-                                               "file, under one batch id)")],
-    source: Annotated[str, typer.Option(help="|".join(SOURCES) + " (auto: by "
-                                             "extension and header signature)")] = "auto",
+    file: Annotated[Path, typer.Argument(callback=existing_path, help="spreadsheet, CSV, vCard or JSON "
+                                               "export to import, or a folder of them (one "
+                                               "run per file, under one batch id); file "
+                                               f"types: {FILE_TYPES}")],
+    source: SourceOpt = "auto",
     settings: SettingsOpt = None,
     mapping: MappingOpt = None,
     sheet: SheetOpt = None,
@@ -62,7 +69,10 @@ def run(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import companies and persons from FILE (or from every file of a folder)."""
+    """Import companies and persons from a file or a folder.
+
+    A folder imports each of its files as a run of its own, under one batch id.
+    """
     if runner != "local" and runner != "dask" and not runner.startswith("dask://"):
         _fail(CrmImportError(f"--runner {runner}: not a runner — allowed: local, dask, "
                              "dask://HOST:PORT"), as_json)
@@ -110,7 +120,7 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
                                             runner=runner, workers=workers, chunks=chunks)
     if not file.is_dir():  # one file on Dask: its summary, as `run FILE` prints it
         summary = summaries[0]
-        _show(summary, as_json)
+        _show(summary, as_json, req.db)
         if summary["status"] == "failed":
             raise typer.Exit(1)
         return
@@ -120,10 +130,10 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
         _emit(result)
     else:
         for s in summaries:
-            _print_summary(s)
+            _print_summary(s, db)
             typer.echo("")
-        typer.echo(f"batch {batch_id}: {result['files']} files, {result['failed']} failed "
-                   f"(crm-import runs lists them)")
+        typer.echo(f"batch {batch_id}: {count(result['files'], 'file')}, {result['failed']} "
+                   f"failed ({me('runs', db)} lists them)")
     if result["failed"]:
         raise typer.Exit(1)
 
@@ -157,9 +167,11 @@ def _import_and_exit(req, as_json: bool) -> None:
 
 @command(app)
 def products(
-    file: Annotated[Path, typer.Argument(help="spreadsheet or CSV of products")],
+    file: Annotated[Path, typer.Argument(callback=existing_file,
+                                         help="spreadsheet or CSV of products")],
     price_list: Annotated[str | None, typer.Option("--price-list", help="price list to import "
-                                                   "into (default: [product] price_list)")] = None,
+                                                   "into (default: the settings' "
+                                                   "product.price_list, \"Standard\")")] = None,
     settings: SettingsOpt = None,
     mapping: MappingOpt = None,
     sheet: SheetOpt = None,
@@ -171,7 +183,10 @@ def products(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import products from FILE into a price list (created if missing)."""
+    """Import products from a file into a price list.
+
+    The price list is created if the CRM lacks it.
+    """
     _run_import(as_json, file=file, db=db, settings=settings, mapping=mapping, kind="products",
                 price_list=price_list, sheet=sheet, encoding=encoding, exclude_rows=exclude_rows,
                 dry_run=dry_run, once=once, no_wait=no_wait)
@@ -181,8 +196,8 @@ def products(
 def erp(
     connection: Annotated[str, typer.Argument(help="a SQLite file, a postgresql:// URL, or an "
                                                    "export file (CSV/Excel/JSON)")],
-    actor_type: Annotated[str, typer.Option("--actor-type",
-                                            help="customers | suppliers | individuals")],
+    actor_type: Annotated[Literal["customers", "suppliers", "individuals"],
+                          typer.Option("--actor-type", help="which ERP actors to import")],
     profile: Annotated[str | None, typer.Option(help="a shipped profile (northwind, generic) "
                                                      "or a profile TOML file")] = None,
     where: Annotated[list[str] | None, typer.Option(
@@ -194,11 +209,17 @@ def erp(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import customers, suppliers or individuals from an ERP (matched on their ERP key)."""
+    """Import customers, suppliers or individuals from an ERP.
+
+    They are matched on their ERP key, which the CRM records keep.
+    """
     from contracts.settings import load_settings
     from flows.pipeline import ImportRequest
     from transforms.erp import ErpRequest, parse_where, safe_connection
 
+    if "://" not in connection and not Path(connection).is_file():
+        raise typer.BadParameter(f"{connection}: no such file (give a SQLite file, an export "
+                                 "file or a postgresql:// URL)", param_hint="'CONNECTION'")
     request = ErpRequest(connection, actor_type, profile, parse_where(where or []))
     req = ImportRequest(file=safe_connection(connection), db=_db(db), source="erp",
                         settings=load_settings(settings), erp=request, dry_run=dry_run,
@@ -208,13 +229,15 @@ def erp(
 
 @command(app)
 def mapping(
-    file: Annotated[Path, typer.Argument(help="spreadsheet, CSV or contact export")],
+    file: Annotated[Path, typer.Argument(callback=existing_file,
+                                         help="spreadsheet, CSV or contact export")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write a mapping TOML")] = None,
-    mapping_file: Annotated[Path | None, typer.Option("--mapping", help="start from this mapping")] = None,
-    sheet: Annotated[str | None, typer.Option(help="sheet name")] = None,
-    encoding: Annotated[str | None, typer.Option(help="text encoding of a CSV")] = None,
-    kind: Annotated[str, typer.Option("--kind", help="contacts | products")] = "contacts",
-    source: Annotated[str, typer.Option(help="|".join(SOURCES))] = "auto",
+    mapping_file: Annotated[Path | None, typer.Option("--mapping", callback=existing_file,
+                                                      help="start from this mapping")] = None,
+    sheet: SheetOpt = None,
+    encoding: EncodingOpt = None,
+    kind: Annotated[Literal["contacts", "products"], typer.Option("--kind")] = "contacts",
+    source: SourceOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Show (and save) the automatic column mapping of FILE."""
@@ -260,19 +283,21 @@ def mapping(
 
 @command(app)
 def template(
-    kind: Annotated[str, typer.Argument(help="contacts | products")],
+    kind: Annotated[Literal["contacts", "products"], typer.Argument(help="what the template "
+                                                                   "is for")],
     output: Annotated[Path, typer.Option("-o", "--output", help="the .xlsx to write")],
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write an import template: our headers, a note on each, drop-downs of the CRM's lists."""
+    """Write an import template (.xlsx) to fill in.
+
+    Our headers in order, a note on each, drop-downs of the CRM's list values.
+    """
     from transforms.template import write_template
 
-    if kind not in ("contacts", "products"):
-        raise typer.BadParameter("contacts or products")
     with _store(db) as store:
         columns = write_template(store, kind, output)
     if as_json:
         _emit({"template": kind, "file": str(output), "columns": columns})
     else:
-        typer.echo(f"{kind} template with {len(columns)} columns written to {output}")
+        typer.echo(f"{kind} template with {count(len(columns), 'column')} written to {output}")

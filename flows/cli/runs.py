@@ -14,16 +14,24 @@ from flows.cli.common import (
     DbOpt,
     JsonOpt,
     NoWaitOpt,
-    _console,
+    Out,
     _db,
     _emit,
-    _frame_table,
     _print_summary,
     _store,
     app,
     command,
     selection_app,
 )
+from transforms.wording import count
+
+RunIdArg = Annotated[str, typer.Argument(metavar="RUN_ID", help="a run id from `crm-import "
+                                         "runs`, or `last` for the newest run")]
+UndoRunArg = Annotated[str, typer.Argument(metavar="RUN_ID", help="a run id from `crm-import "
+                                           "runs`, or `last` for the newest completed run")]
+SelectionArg = Annotated[str, typer.Argument(metavar="SELECTION", help="RUN_ID-new or "
+                                             "RUN_ID-updated (`last-new`, `last-updated`: "
+                                             "the newest completed run's)")]
 
 
 @command(app)
@@ -39,106 +47,176 @@ def runs(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     if frame.height == 0:
         typer.echo("no runs yet")
         return
+    out = Out()
+    out.table(_runs_table(frame), "import runs, newest first", flexible=("file",), wrap=False,
+              keep=("run_id", "status", "file", "companies", "persons", "rows"))
+    out.line("companies, persons, products: +created ~updated", indent=0)
+
+
+def _runs_table(frame):
+    """The runs as people read them: a file's name, the minute it started, and per entity
+    `+created ~updated` in one narrow column (--json has every count)."""
     import polars as pl
 
-    shown = frame.with_columns(  # the terminal shows names and seconds; --json has it all
-        pl.col("file").str.replace(r"^.*[/\\]", ""),
-        pl.col("started_at").dt.strftime("%Y-%m-%d %H:%M:%S"))
-    if shown["batch_id"].null_count() == shown.height:
-        shown = shown.drop("batch_id")  # (a column only once folders were imported)
-    else:
-        shown = shown.with_columns(pl.col("batch_id").fill_null(""))
-    _console().print(_frame_table(shown, "import runs, newest first"))
+    def counts(entity: str) -> pl.Expr:
+        new, updated = pl.col(f"{entity}_new"), pl.col(f"{entity}_updated")
+        return (pl.when(pl.col("status") != "failed")
+                .then(pl.format("+{} ~{}", new, updated)).otherwise(pl.lit("")))
+
+    shown = frame.select(
+        "run_id", pl.col("started_at").dt.strftime("%Y-%m-%d %H:%M").alias("started"),
+        "status", "source", pl.col("file").str.replace(r"^.*[/\\]", ""),
+        pl.col("rows_read").alias("rows"), pl.col("rows_rejected").alias("rejected"),
+        counts("company").alias("companies"), counts("person").alias("persons"),
+        counts("product").alias("products"), pl.col("batch_id").fill_null("").alias("batch"))
+    no_products = frame["product_new"].sum() + frame["product_updated"].sum() == 0
+    empty = ["products"] * no_products + ["batch"] * (shown["batch"] == "").all()
+    return shown.drop(empty)  # (columns only once products or folders were imported)
 
 
 @command(app)
 def show(
-    run_id: Annotated[str, typer.Argument(help="a run id from `crm-import runs`")],
+    run_id: RunIdArg,
     rejects: Annotated[bool, typer.Option("--rejects", help="list the rejected rows")] = False,
+    warnings: Annotated[bool, typer.Option("--warnings", help="list every warning (paged on "
+                                           "a terminal)")] = False,
+    changes: Annotated[bool, typer.Option("--changes", help="list the field changes to records "
+                                          "that were there, old → new (also of a preview)")
+                       ] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="with --rejects: write "
                                                 "the rejected rows as they came in, plus row, "
                                                 "column and reason, to .xlsx or .csv")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one run: its summary, and with --rejects its rejected rows."""
+    """Show a run: summary, rejected rows, warnings, changes."""
     from transforms.export import rejects_frame, write_table
-    from transforms.runs import rejected_records, run_rejects, run_summary
+    from transforms.runs import (
+        rejected_records,
+        resolve_run,
+        run_changes,
+        run_rejects,
+        run_summary,
+        run_warnings,
+    )
 
+    if output and not rejects:
+        raise typer.BadParameter("-o writes the rejected rows: add --rejects")
     with _store(db) as store:
+        run_id = resolve_run(store, run_id)
         summary = run_summary(store, run_id)
         bad = run_rejects(store, run_id) if rejects else None
+        warned = run_warnings(store, run_id, summary) if warnings else None
+        changed = run_changes(store, run_id) if changes else None
         if rejects and output:
             write_table(rejects_frame(*rejected_records(store, run_id)), output, sheet="rejects")
             summary = {**summary, "rejects_file": str(output)}
     if as_json:
-        if bad is not None:
-            summary = {**summary, "rejects": bad.to_dicts()}
-        _emit(summary)
+        extra = {"rejects": bad, "warnings": warned, "changes": changed}
+        _emit({**summary, **{k: v.to_dicts() for k, v in extra.items() if v is not None}})
         return
-    _print_summary(summary)
+    if warned is not None or changed is not None:
+        _show_lists(summary, warned, changed)
+        return
+    _print_summary(summary, db, hints=bad is None)
     if bad is not None:
-        _console().print(_frame_table(bad, "rejected rows"))
+        Out().table(bad, f"rejected rows ({bad['row'].n_unique()})", flexible=("value", "reason"))
     if summary.get("rejects_file"):
         typer.echo(f"rejected rows written to {summary['rejects_file']}")
 
 
+def _show_lists(summary: dict, warned, changed) -> None:
+    """A run's warnings and changes in full: paged when they are longer than a terminal."""
+    out = Out()
+    lines = [f"run {summary['run_id']}: {summary['status']}  ({summary.get('file')})"]
+    if warned is not None:
+        lines.append(f"{count(warned.height, 'warning')}:")
+        for row, column, _code, message in warned.iter_rows():
+            lines.append(f"  {f'row {row}, {column}: ' if row is not None else ''}{message}")
+    if changed is not None:
+        verb = "would change" if summary["status"] == "preview" else "changed"
+        records = changed.select("entity", "crm_id").n_unique()
+        lines.append(f"{verb} {count(changed.height, 'value')} in {count(records, 'record')}:")
+        last = None
+        for entity, crm_id, record, row, field, old, new in changed.iter_rows():
+            if (entity, crm_id) != last:
+                lines.append(f"  {entity} {crm_id} {record or ''} (row {row})".rstrip())
+                last = (entity, crm_id)
+            lines.append(f"    {field}: {_value(old)} → {_value(new)}")
+    if out.terminal and len(lines) > out.console.height - 2:
+        with out.console.pager():
+            out.console.print("\n".join(lines), markup=False, highlight=False)
+        return
+    for line in lines:
+        out.line(line, indent=0)
+
+
+def _value(v: str | None) -> str:
+    return "(empty)" if v is None or v == "" else repr(v) if v != v.strip() else v
+
+
 @command(selection_app, "show")
 def selection_show(
-    selection_id: Annotated[str, typer.Argument(help="RUN_ID-new or RUN_ID-updated")],
+    selection_id: SelectionArg,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the members of a selection."""
-    from transforms.runs import selection_members
+    from transforms.runs import resolve_selection, selection_members
 
     with _store(db) as store:
+        selection_id = resolve_selection(store, selection_id)
         members = selection_members(store, selection_id)
     if as_json:
         _emit({"selection_id": selection_id, "members": members.to_dicts()})
         return
-    _console().print(_frame_table(members, selection_id))
+    Out().table(members, f"{selection_id}: {count(members.height, 'record')}",
+                flexible=("name", "detail"))
 
 
 @command(selection_app, "export")
 def selection_export(
-    selection_id: Annotated[str, typer.Argument(help="RUN_ID-new or RUN_ID-updated")],
+    selection_id: SelectionArg,
     output: Annotated[Path, typer.Option("-o", "--output", help=".xlsx or .csv")],
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export the members of a selection with their key fields."""
     from transforms.export import write_table
-    from transforms.runs import selection_export_frame
+    from transforms.runs import resolve_selection, selection_export_frame
 
     with _store(db) as store:
+        selection_id = resolve_selection(store, selection_id)
         frame = selection_export_frame(store, selection_id)
     write_table(frame, output, sheet="selection")
     result = {"selection_id": selection_id, "rows": frame.height, "file": str(output)}
     if as_json:
         _emit(result)
     else:
-        typer.echo(f"{frame.height} records written to {output}")
+        typer.echo(f"{count(frame.height, 'record')} written to {output}")
 
 
 @command(selection_app, "delete")
 def selection_delete(
-    selection_id: Annotated[str, typer.Argument(help="RUN_ID-new or RUN_ID-updated")],
+    selection_id: SelectionArg,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count only")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete the selection's records (recorded as a run: `undo` brings them back)."""
+    from transforms.runs import resolve_selection
     from transforms.selection import delete_selection
 
     with _store(db) as store:
+        selection_id = resolve_selection(store, selection_id)
         preview = delete_selection(store, selection_id, dry_run=True)
         n = preview["deleted"]
         if not dry_run and not yes and sys.stdin.isatty() and not as_json:
             total = n["company"] + n["person"]
-            answer = typer.prompt(f"delete {n['company']} companies and {n['person']} persons? "
-                                  f"type {total} to confirm", default="")
+            answer = typer.prompt(f"delete {count(n['company'], 'company')} and "
+                                  f"{count(n['person'], 'person')}? type {total} to confirm",
+                                  default="")
             if answer.strip() != str(total):
                 typer.echo("nothing deleted")
                 raise typer.Exit(1)
@@ -147,14 +225,14 @@ def selection_delete(
         _emit(result)
     else:
         verb = "would delete" if dry_run else "deleted"
-        typer.echo(f"{verb} {result['deleted']['company']} companies and "
-                   f"{result['deleted']['person']} persons"
+        typer.echo(f"{verb} {count(result['deleted']['company'], 'company')} and "
+                   f"{count(result['deleted']['person'], 'person')}"
                    + ("" if dry_run else f" (run {result['run_id']}; undo brings them back)"))
 
 
 @command(app)
 def undo(
-    run_id: Annotated[str, typer.Argument(help="a run id from `crm-import runs`")],
+    run_id: UndoRunArg,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report only")] = False,
     force: Annotated[bool, typer.Option("--force", help="also restore values changed after "
                                         "the run, and delete records edited since")] = False,
@@ -162,9 +240,16 @@ def undo(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Undo a run: delete what it created, restore what it changed (one transaction)."""
+    """Undo a run: delete what it created, restore what it changed.
+
+    One transaction; values changed since the run are conflicts, left alone unless --force.
+    """
+    from transforms.runs import resolve_run
     from transforms.undo import undo_run
 
+    if run_id == "last":
+        with _store(db, wait=not no_wait) as store:
+            run_id = resolve_run(store, run_id, completed=True)
     if os.environ.get("PREFECT_API_URL"):
         from flows.prefect_flows import undo_flow
         from transforms.store.urls import hide_password
@@ -190,7 +275,10 @@ def purge(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete staging rows and change-log values of old runs (personal data)."""
+    """Delete old runs' staging rows and logged values.
+
+    They hold personal data; a purged run can no longer be undone.
+    """
     from transforms.selection import parse_age
     from transforms.selection import purge as purge_runs
 
@@ -201,4 +289,5 @@ def purge(
         _emit(result)
     else:
         verb = "would purge" if dry_run else "purged"
-        typer.echo(f"{verb} {len(result['runs'])} runs started before {result['cutoff']}")
+        typer.echo(f"{verb} {count(len(result['runs']), 'run')} started before "
+                   f"{result['cutoff']}")

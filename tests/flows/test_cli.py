@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO, table, write_xlsx
+from tests.conftest import REPO, seed, table, write_xlsx
 
 pytestmark = pytest.mark.both_stores
 
@@ -80,25 +81,84 @@ def test_runs_show_selection_and_rejects(tmp_path, db):
     assert "completed" in text and "company" in text
 
 
+def _cells(line: str) -> list[str]:
+    return re.split(r"\s{2,}", line.strip())
+
+
 def test_terminal_tables_show_the_json_facts(tmp_path, db):
     """`runs` and `show` print, as tables, the same counts their --json gives."""
-    import re
-
     cli("run", str(_contacts(tmp_path)), "--json", "--settings",
         str(_settings(tmp_path, '[person]\nmatch = "email"\n')), db=db)
     run = json.loads(cli("runs", "--json", db=db).stdout)["runs"][0]
-    line = next(ln for ln in cli("runs", db=db).stdout.splitlines() if run["run_id"] in ln)
-    cells = [c.strip() for c in re.split(r"[│┃]", line) if c.strip()]
-    assert cells[:4] == [run["run_id"], run["status"], run["source"], "kunder.xlsx"]
-    assert cells[5:] == [str(run[k]) for k in ("rows_read", "rows_rejected", "company_new",
-                                                "company_updated", "person_new", "person_updated")]
+    lines = cli("runs", db=db).stdout.splitlines()
+    heads = _cells(next(ln for ln in lines if ln.strip().startswith("run_id")))
+    row = dict(zip(heads, _cells(next(ln for ln in lines if run["run_id"] in ln)), strict=True))
+    assert row == {"run_id": run["run_id"], "started": f"{run['started_at']:%Y-%m-%d %H:%M}"
+                   if not isinstance(run["started_at"], str) else row["started"],
+                   "status": run["status"], "source": run["source"], "file": "kunder.xlsx",
+                   "rows": str(run["rows_read"]), "rejected": str(run["rows_rejected"]),
+                   "companies": f"+{run['company_new']} ~{run['company_updated']}",
+                   "persons": f"+{run['person_new']} ~{run['person_updated']}"}
+    assert row["started"] == run["started_at"][:16].replace("T", " ")
     shown = json.loads(cli("show", run["run_id"], "--rejects", "--json", db=db).stdout)
     text = cli("show", run["run_id"], "--rejects", db=db).stdout
     for entity in ("company", "person"):
-        row = next(ln.split() for ln in text.splitlines() if ln.split()[:1] == [entity])
-        assert row[1:] == [str(v) for v in shown[entity].values()]
+        counts = next(ln.split() for ln in text.splitlines() if ln.split()[:1] == [entity])
+        assert counts[1:] == [str(v) for v in shown[entity].values()]
     reject = shown["rejects"][0]
-    assert re.search(rf"│ {reject['row']}\s+│ {reject['column']}\s+│", text)
+    assert re.search(rf"^{reject['row']}\s+{re.escape(reject['column'])}\s", text, re.M)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_runs_table_fits_the_terminal(tmp_path, db, columns):
+    """Never wider than the terminal, no column squeezed to nothing: columns are left out
+    by priority (and said), a long file name is cut with an ellipsis."""
+    long_name = tmp_path / ("kundeliste eksportert fra regnskapssystemet " * 2 + ".xlsx")
+    _contacts(tmp_path).rename(long_name)
+    cli("run", str(long_name), "--json", db=db)
+    cli("run", str(_contacts(tmp_path)), "--json", db=db)
+    runs = json.loads(cli("runs", "--json", db=db).stdout)["runs"]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {
+        "COLUMNS": str(columns)}
+    out = subprocess.run([*CLI, "runs", "--db", str(db)], capture_output=True, text=True,
+                         env=env, cwd=REPO, check=True).stdout
+    lines = out.splitlines()
+    assert max(len(ln) for ln in lines) <= columns
+    heads = _cells(next(ln for ln in lines if ln.strip().startswith("run_id")))
+    assert {"run_id", "status", "file", "companies", "persons", "rows"} <= set(heads)
+    if columns >= 120:
+        assert {"started", "source", "rejected"} <= set(heads)
+    else:
+        assert "too narrow for" in out  # what was left out is said
+    for run in runs:
+        row = dict(zip(heads, _cells(next(ln for ln in lines if run["run_id"] in ln)),
+                       strict=True))
+        assert row["status"] == run["status"]
+        assert row["companies"] == f"+{run['company_new']} ~{run['company_updated']}"
+        name = Path(run["file"]).name
+        assert row["file"] == name or (row["file"].endswith("…") and len(row["file"]) >= 8
+                                       and name.startswith(row["file"][:-1]))
+
+
+def test_show_changes_of_a_preview_old_to_new(tmp_path, db):
+    """A preview shows what it would change without SQL: per record, field, old → new."""
+    seed(db, companies=[{"company_id": 1, "name": "Nordlys AS", "city": "Bergen",
+                         "street": None}])
+    f = str(_contacts(tmp_path))
+    preview = json.loads(cli("run", f, "--dry-run", "--json", "--settings",
+                             str(_settings(tmp_path, '[company]\naction = "replace"\n')),
+                             db=db).stdout)
+    shown = json.loads(cli("show", preview["run_id"], "--changes", "--json", db=db).stdout)
+    changes = {(c["entity"], c["crm_id"], c["field"]): (c["old_value"], c["new_value"])
+               for c in shown["changes"]}
+    assert changes[("company", 1, "city")] == ("Bergen", "Oslo")
+    assert changes[("company", 1, "street")] == (None, "Storgata 1")
+    assert {c["record"] for c in shown["changes"] if c["entity"] == "company"} == {"Nordlys AS"}
+    text = cli("show", "last", "--changes", db=db).stdout
+    assert f"would change {len(shown['changes'])} values in" in text
+    assert re.search(r"^  company 1 Nordlys AS \(row \d+\)$", text, re.M)
+    assert "    city: Bergen → Oslo" in text and "    street: (empty) → Storgata 1" in text
+    assert table(db, "SELECT city FROM company").item() == "Bergen"  # a preview: nothing done
 
 
 def test_dry_run_then_run(tmp_path, db):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contracts.errors import SourceUnreadable
+from transforms.sources.sniff import misnamed
 
 if TYPE_CHECKING:
     from transforms.sources.table import RawTable
@@ -126,4 +127,8 @@ def read_source(path: str | Path, *, source: str = "auto", sheet: str | None = N
     if source not in SOURCES:
         raise SourceUnreadable(str(p), f"unknown --source {source!r}",
                                hint="one of: " + ", ".join(SOURCES))
-    return reader_of(p, source).read(p, ReadOptions(source, sheet, encoding))
+    reader = reader_of(p, source)
+    wrong = misnamed(p, workbook_reader=reader.name == "excel")
+    if wrong:
+        raise SourceUnreadable(str(p), *wrong)
+    return reader.read(p, ReadOptions(source, sheet, encoding))

@@ -95,7 +95,7 @@ def build(folder: Path | None) -> list[Case]:
     w("pdf.xlsx", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n")
     add("a PDF named .xlsx", "pdf.xlsx", "error", "cannot read the file")
     w("zip_as.csv", data)
-    add("an xlsx named .csv", "zip_as.csv", "error", "not UTF-8")
+    add("an xlsx named .csv", "zip_as.csv", "error", "it is an Excel workbook")
     t("csv_as.xlsx", HEADER + GOOD_ROW)
     add("a csv named .xlsx", "csv_as.xlsx", "error", "cannot read the file")
     w("notes.pdf", b"%PDF-1.4")
