@@ -24,11 +24,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from contracts.actors import ACTOR_TYPES, ActorType  # noqa: F401 - (re-exported)
 from contracts.errors import ErpProfileInvalid, read_toml
 from contracts.fields import FIELDS_BY_NAME
 
-ActorType = Literal["customers", "suppliers", "individuals"]
-ACTOR_TYPES = ("customers", "suppliers", "individuals")
 PROFILES = Path(__file__).resolve().parent / "profiles"
 # fields the import itself fills from the key; a profile does not map them
 DERIVED = ("company_erp_key", "company_erp_system", "person_erp_key", "person_erp_system",

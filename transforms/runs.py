@@ -77,7 +77,8 @@ def run_changes(store: CrmStore, run_id: str) -> pl.DataFrame:
     the old and the new value (staging.changes), with the record's name from the CRM."""
     changes = store.staging.query(
         "SELECT entity, crm_id, source_row AS \"row\", field, old_value, new_value "
-        "FROM staging.changes WHERE run_id = ? ORDER BY entity, crm_id, field, source_row",
+        "FROM staging.changes WHERE run_id = ? "
+        "ORDER BY entity, crm_id NULLS LAST, source_row, field",
         [run_id])
     labels = []
     for entity, sql in CHANGE_LABELS.items():

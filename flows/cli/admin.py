@@ -149,6 +149,7 @@ def demo(db: Annotated[str | None, typer.Option("--db", help="the demo CRM (defa
         typer.echo(f"demo CRM {target}: seeded with {seeded['company']['new']} companies and "
                    f"{seeded['person']['new']} persons; now importing the sample spreadsheet\n")
         _print_summary(summary, target)
-        typer.echo("\nlook around: " + me(f"show {summary['run_id']} --rejects", target))
+        typer.echo("\nwhat it changed in the records that were there: "
+                   + me(f"show {summary['run_id']} --changes", target))
     if summary["status"] == "failed":
         raise typer.Exit(1)

@@ -10,6 +10,7 @@ import logging
 import os
 import shlex
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,11 +53,15 @@ class CrmGroup(TyperGroup):
         except typer.Abort:
             typer.echo("aborted", err=True)
             rv = 1
-        except Exception as exc:  # a bug: one line, the traceback only with -v
+        except Exception as exc:  # a bug: one line (one JSON object), the traceback with -v
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            if "--json" in argv:
+                _emit({"status": "failed", "errors": [message]})
             if "-v" in argv:
-                raise
-            typer.echo(f"error: internal error: {type(exc).__name__}: {exc} (run it again "
-                       "with -v for the traceback, and report it)", err=True)
+                traceback.print_exc()
+            else:
+                typer.echo(f"error: {message} (run it again with -v for the traceback, and "
+                           "report it)", err=True)
             rv = 1
         code = rv if isinstance(rv, int) else 0
         if standalone_mode:
@@ -68,12 +73,12 @@ def _usage_error(exc: click.UsageError, as_json: bool) -> int:
     if isinstance(exc, click.NoArgsIsHelpError):  # `crm-import` alone: the help, no error
         typer.echo(exc.format_message())
         return 0
-    message = exc.format_message()
-    command = exc.ctx.command_path if exc.ctx is not None else "crm-import"
+    message = exc.format_message().replace("Value error, ", "")  # (typer's Literal check)
+    command = exc.ctx.command_path.split()[1:] if exc.ctx is not None else []
     if as_json:
         _emit({"status": "failed", "errors": [message]})
     else:
-        typer.echo(f"error: {message} (see `{command} --help`)", err=True)
+        typer.echo(f"error: {message} (see `{me(' '.join([*command, '--help']))}`)", err=True)
     return 2
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from contracts.actors import ACTOR_TYPES
 from contracts.errors import CrmImportError
 from flows.cli.common import (
     DbOpt,
@@ -192,12 +193,19 @@ def products(
                 dry_run=dry_run, once=once, no_wait=no_wait)
 
 
+def _actor_type(value: str) -> str:
+    if value not in ACTOR_TYPES:
+        raise typer.BadParameter(f"unknown actor type {value!r} — one of: "
+                                 + ", ".join(ACTOR_TYPES))
+    return value
+
+
 @command(app)
 def erp(
     connection: Annotated[str, typer.Argument(help="a SQLite file, a postgresql:// URL, or an "
                                                    "export file (CSV/Excel/JSON)")],
-    actor_type: Annotated[Literal["customers", "suppliers", "individuals"],
-                          typer.Option("--actor-type", help="which ERP actors to import")],
+    actor_type: Annotated[str, typer.Option("--actor-type", callback=_actor_type,
+                                            help=f"which ERP actors: {', '.join(ACTOR_TYPES)}")],
     profile: Annotated[str | None, typer.Option(help="a shipped profile (northwind, generic) "
                                                      "or a profile TOML file")] = None,
     where: Annotated[list[str] | None, typer.Option(

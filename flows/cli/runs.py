@@ -23,7 +23,7 @@ from flows.cli.common import (
     command,
     selection_app,
 )
-from transforms.wording import count
+from transforms.wording import count, plural
 
 RunIdArg = Annotated[str, typer.Argument(metavar="RUN_ID", help="a run id from `crm-import "
                                          "runs`, or `last` for the newest run")]
@@ -127,6 +127,8 @@ def show(
 
 def _show_lists(summary: dict, warned, changed) -> None:
     """A run's warnings and changes in full: paged when they are longer than a terminal."""
+    import polars as pl
+
     out = Out()
     lines = [f"run {summary['run_id']}: {summary['status']}  ({summary.get('file')})"]
     if warned is not None:
@@ -135,14 +137,19 @@ def _show_lists(summary: dict, warned, changed) -> None:
             lines.append(f"  {f'row {row}, {column}: ' if row is not None else ''}{message}")
     if changed is not None:
         verb = "would change" if summary["status"] == "preview" else "changed"
-        records = changed.select("entity", "crm_id").n_unique()
-        lines.append(f"{verb} {count(changed.height, 'value')} in {count(records, 'record')}:")
+        there = changed.filter(pl.col("crm_id").is_not_null())  # new records: no "old"
+        records = there.select("entity", "crm_id").n_unique()
+        lines.append(f"{verb} {count(there.height, 'value')} in {count(records, 'record')} "
+                     f"that {plural(records, 'was')} there:")
         last = None
-        for entity, crm_id, record, row, field, old, new in changed.iter_rows():
+        for entity, crm_id, record, row, field, old, new in there.iter_rows():
             if (entity, crm_id) != last:
-                lines.append(f"  {entity} {crm_id} {record or ''} (row {row})".rstrip())
+                lines.append(f"  {entity} {crm_id} {record or ''} (row {row})")
                 last = (entity, crm_id)
             lines.append(f"    {field}: {_value(old)} → {_value(new)}")
+        if there.height < changed.height:
+            lines.append(f"(and {count(changed.height - there.height, 'value')} of new records: "
+                         "phones, e-mails, URLs, interests; --json lists them)")
     if out.terminal and len(lines) > out.console.height - 2:
         with out.console.pager():
             out.console.print("\n".join(lines), markup=False, highlight=False)

@@ -155,7 +155,7 @@ def test_show_changes_of_a_preview_old_to_new(tmp_path, db):
     assert changes[("company", 1, "street")] == (None, "Storgata 1")
     assert {c["record"] for c in shown["changes"] if c["entity"] == "company"} == {"Nordlys AS"}
     text = cli("show", "last", "--changes", db=db).stdout
-    assert f"would change {len(shown['changes'])} values in" in text
+    assert f"would change {len(shown['changes'])} values in 1 record that was there" in text
     assert re.search(r"^  company 1 Nordlys AS \(row \d+\)$", text, re.M)
     assert "    city: Bergen → Oslo" in text and "    street: (empty) → Storgata 1" in text
     assert table(db, "SELECT city FROM company").item() == "Bergen"  # a preview: nothing done

@@ -156,13 +156,14 @@ def test_counts_read_right_one_and_many(tmp_path):
 
 def test_the_demo_hint_works_as_printed(tmp_path):
     done = crm("demo", "--db", str(tmp_path / "demo.duckdb"))
-    hint = re.search(r"look around: (.*)$", done.stdout, re.M).group(1)
+    hint = re.search(r"records that were there: (.*)$", done.stdout, re.M).group(1)
     assert hint.startswith("crm-import show r")
     again = subprocess.run(hint.replace("crm-import", CLI, 1), shell=True, capture_output=True,
                            text=True, env=ENV, cwd=tmp_path)
-    assert again.returncode == 0 and "rejected rows" in again.stdout
+    assert again.returncode == 0 and re.search(r"changed \d+ values? in \d+ records? that "
+                                               r"(was|were) there", again.stdout)
     under_uv = crm("demo", "--db", str(tmp_path / "demo2.duckdb"), env=ENV | {"UV": "/bin/uv"})
-    assert "look around: uv run crm-import show r" in under_uv.stdout
+    assert "records that were there: uv run crm-import show r" in under_uv.stdout
 
 
 def test_help_is_whole(tmp_path):
@@ -263,3 +264,16 @@ def test_wrapped_lines_hang_under_their_text_on_a_terminal(capsys):
     off.terminal = False  # a pipe or a file: one line, however long
     off.line("x " * 200, label="warning: ")
     assert capsys.readouterr().out == "  warning: " + "x " * 200 + "\n"
+
+
+def test_an_internal_error_is_one_line_and_with_json_one_object(tmp_path):
+    db, file = tmp_path / "crm.duckdb", people(tmp_path)
+    env = ENV | {"CRM_IMPORT_FAIL_AT": "plan"}  # an exception no user error explains
+    done = crm("run", str(file), "--db", str(db), "--json", env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    said = json.loads(done.stdout)
+    assert said["status"] == "failed"
+    assert said["errors"] == ["internal error: InjectedFault: fault injected at stage 'plan' "
+                              "(CRM_IMPORT_FAIL_AT)"]
+    verbose = crm("run", str(file), "--db", str(db), "-v", env=env)
+    assert verbose.returncode == 1 and "Traceback (most recent call last)" in verbose.stderr
