@@ -60,7 +60,7 @@ class SettingsInvalid(CrmImportError):
     def __init__(self, path: str, problems: list[tuple[str, str]]):
         self.path, self.problems = path, problems
         self.key = problems[0][0] if problems else ""
-        said = "; ".join(f"setting {k!r}: {p}" for k, p in problems)
+        said = "; ".join(p if k == "(file)" else f"setting {k!r}: {p}" for k, p in problems)
         self.hint = "`crm-import settings` lists every key"
         super().__init__(f"{path}: {said}" if len(problems) < 2
                          else f"{path}: {len(problems)} problems: {said}")
@@ -143,6 +143,12 @@ def read_toml(path: Path, fail: Callable[[str], Exception]) -> dict:
         return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise fail("file not found") from None
+    except IsADirectoryError:
+        raise fail("is a folder, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 text (byte {exc.start + 1}): save it as UTF-8") from None
+    except OSError as exc:
+        raise fail(f"cannot read it: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise fail(f"not valid TOML: {exc}") from None
 

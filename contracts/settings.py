@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import textwrap
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -46,6 +47,13 @@ class ImportSection(_Section):
             raise ValueError(f"{v!r} is not a region code phonenumbers knows (e.g. NO, SE, DK, DE)")
         return v.upper()
 
+    @field_validator("max_rejects", "chunk_rows", mode="before")
+    @classmethod
+    def _not_a_flag(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # (TOML's true would pass as the number 1)
+            raise ValueError(f"{str(v).lower()} is not a number")
+        return v
+
     @field_validator("max_rejects")
     @classmethod
     def _max(cls, v: float | int) -> float | int:
@@ -79,9 +87,16 @@ class PersonSection(_Section):
 class PrivacySection(_Section):
     """set on every person the import creates; follows the action on matched ones"""
 
-    legal_basis: str = _key("default")
-    consent_source: str = _key("import")
-    comment: str = _key("")
+    legal_basis: str = _key("default", max_length=100)
+    consent_source: str = _key("import", max_length=100)
+    comment: str = _key("", max_length=2000)
+
+    @field_validator("legal_basis", "consent_source", "comment")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", v):
+            raise ValueError("holds a control character (a NUL?); write plain text")
+        return v
 
 
 class ListsSection(_Section):
@@ -181,8 +196,11 @@ def _plain(err: Any) -> tuple[str, str]:
         return key, f"{got!r} is not a list (write e.g. [\"name\", \"code\"])"
     if kind == "greater_than_equal":
         return key, f"must be at least {err['ctx']['ge']} (got {got!r})"
+    if kind == "string_too_long":
+        return key, f"is {len(got)} characters long; at most {err['ctx']['max_length']}"
     message = str(err["msg"]).removeprefix("Value error, ")
-    return key, message if repr(got) in message else f"{message} (got {got!r})"
+    said = repr(got) in message or str(got).lower() in message.lower() or len(repr(got)) > 40
+    return key, message if said else f"{message} (got {got!r})"
 
 
 def parse_settings(data: dict[str, Any], *, source: str = "settings") -> ImportSettings:

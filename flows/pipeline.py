@@ -200,8 +200,7 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         r.summary.failed(str(exc))
         r.record_failure()
     except BaseException as exc:  # a bug or a kill: the transaction rolled back; say so on record
-        r.summary.status = "failed"
-        r.summary.errors.append(f"internal error: {type(exc).__name__}: {exc}")
+        r.summary.failed(f"internal error: {type(exc).__name__}: {exc}")  # (counts: 0 applied)
         r.record_failure()
         raise
     finally:

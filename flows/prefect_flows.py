@@ -302,6 +302,9 @@ def drop_folder_flow(folder: str, db: str, dry_run: bool = False) -> list[dict[s
         else:
             summary = _result(import_contacts_flow, file=str(file), db=db, settings=settings,
                               dry_run=dry_run)
+            if not isinstance(summary, dict):  # the flow run crashed: its exception
+                summary = {"status": "failed", "run_id": "no-run",
+                           "errors": [f"internal error: {type(summary).__name__}: {summary}"]}
         target = (done if summary.get("status") in ("completed", "preview") else failed)
         moved = target / f"{file.stem}.{summary.get('run_id', 'no-run')}{file.suffix}"
         file.replace(moved)

@@ -151,7 +151,8 @@ def _query_actors(con: Any, shown: str, actor: ActorProfile, where: Where, place
 
 def _read_sqlite(path: str, actor: ActorProfile, where: Where) -> tuple[pl.DataFrame, list[str], None]:
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # a URI: its path quoted, so that "#", "?" or "%" in a name stay part of it
+        con = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise ErpUnavailable(path, str(exc)) from None
     return _query_actors(con, path, actor, where, "?", sqlite3.Error)

@@ -8,6 +8,7 @@ value gets a leading apostrophe, the convention both programs show as text.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -24,11 +25,20 @@ class ExportFailed(CrmImportError):
         super().__init__(f"{path}: cannot write the export: {reason}")
 
 
+def text_workbook(path: str | Path) -> xlsxwriter.Workbook:
+    """A workbook that writes every string as a string cell: never a formula, number or
+    link (a CRM list value `=HYPERLINK(…)` stays text) — for every export and template."""
+    return xlsxwriter.Workbook(path, {"strings_to_formulas": False, "strings_to_numbers": False,
+                                      "strings_to_urls": False})
+
+
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
-    """For CSV: values that would start a formula get a leading apostrophe."""
+    """For CSV: values — and headers — that would start a formula get a leading apostrophe."""
+    risky = re.compile(RISKY)
     return frame.with_columns(
         pl.when(pl.col(c).str.contains(RISKY)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c))
-        .alias(c) for c in frame.columns if frame.schema[c] == pl.String)
+        .alias(c) for c in frame.columns if frame.schema[c] == pl.String
+    ).rename(lambda c: "'" + c if risky.match(c) else c)
 
 
 def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data") -> Path:
@@ -41,8 +51,7 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data") -
             return p
         if p.suffix.lower() not in (".xlsx", ".xlsm"):
             raise ExportFailed(str(p), f"unknown export type {p.suffix!r}")
-        wb = xlsxwriter.Workbook(p, {"strings_to_formulas": False, "strings_to_numbers": False,
-                                     "strings_to_urls": False})
+        wb = text_workbook(p)
         ws = wb.add_worksheet(sheet)
         bold = wb.add_format({"bold": True})
         ws.write_row(0, 0, text.columns, bold)
@@ -73,5 +82,11 @@ def rejects_frame(raw: pl.DataFrame, rejects: pl.DataFrame) -> pl.DataFrame:
     headers = list(json.loads(rows["record"][0]))
     shape = pl.Struct(dict.fromkeys(headers, pl.String))
     decoded = rows.select(pl.col("record").str.json_decode(shape)).unnest("record")
-    return pl.concat([decoded, rows.select(pl.col("source_row").alias("row"), "column", "reason")],
+    # a file with row/column/reason columns of its own (an exported rejects file, rejected
+    # again) keeps them; ours get a mark
+    ours = {c: next(n for n in (c, f"{c} (rejected)", f"{c} (crm-import)") if n not in headers)
+            for c in ("row", "column", "reason")}
+    return pl.concat([decoded, rows.select(pl.col("source_row").alias(ours["row"]),
+                                           pl.col("column").alias(ours["column"]),
+                                           pl.col("reason").alias(ours["reason"]))],
                      how="horizontal")

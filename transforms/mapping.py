@@ -56,14 +56,26 @@ def read_mapping_file(path: str | Path | None) -> MappingFile:
         raise MappingInvalid(str(p), "expected a [columns] table of \"Header\" = \"field\" "
                              "(and optionally [build] field = \"{Header} …\")",
                              hint="write one with `crm-import mapping FILE -o M.toml`")
+    taken: dict[str, str] = {}  # field → the column that fills it
     for header, target in columns.items():
         if not isinstance(target, str) or (target != IGNORE and _base(target) not in FIELDS_BY_NAME):
             raise MappingInvalid(str(p), f"column {header!r}: unknown field {target!r}",
                                  hint="fields: " + ", ".join(FIELDS_BY_NAME))
+        if target in taken and FIELDS_BY_NAME[_base(target)].multi is None:
+            # one value per record: the second column would be dropped, or merge people
+            raise MappingInvalid(str(p), f"columns {taken[target]!r} and {header!r} both map "
+                                 f"to {target!r}, which holds one value",
+                                 hint="map one of them to another field, or leave it out "
+                                      "with \"\"")
+        if target != IGNORE:
+            taken.setdefault(target, header)
     for target, template in build.items():
         if _base(target) not in FIELDS_BY_NAME:
             raise MappingInvalid(str(p), f"[build] {target!r}: unknown field",
                                  hint="fields: " + ", ".join(FIELDS_BY_NAME))
+        if target in taken:
+            raise MappingInvalid(str(p), f"[build] {target!r}: column {taken[target]!r} maps "
+                                 "to that field too", hint="keep one of the two")
         if not isinstance(template, str) or not re.search(r"\{[^{}]+\}", template):
             raise MappingInvalid(str(p), f"[build] {target!r}: expected a text with {{Header}} parts")
     return MappingFile(columns, build)

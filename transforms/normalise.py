@@ -269,9 +269,12 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/
 
 def parse_date(expr: pl.Expr) -> pl.Expr:
     """Dates as written in Nordic/German/ISO files and Excel date cells, a time after an
-    ISO date left out ("1996-04-15T201243+04:00" is 1996-04-15); else null."""
+    ISO date left out ("1996-04-15T201243+04:00" is 1996-04-15), years 1800-2199; else
+    null."""
     text = expr.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T.*$", "$1")
-    return pl.coalesce([text.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS])
+    parsed = pl.coalesce([text.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS])
+    # "1/2/3" parses as the year 3: a year needs its four digits to be a date here
+    return pl.when(parsed.dt.year().is_between(1800, 2199)).then(parsed)
 
 
 def parse_decimal(expr: pl.Expr) -> pl.Expr:

@@ -72,6 +72,12 @@ def require_columns(columns: set[str], *, path: str, headers: list[str]) -> None
         raise MissingRequiredColumns(path, missing, headers)
 
 
+def _vat_rate(expr: pl.Expr) -> pl.Expr:
+    """A VAT rate as a percentage, 0 to 100 ("25", "25 %", "12,5"); else null."""
+    parsed = nz.parse_decimal(expr)
+    return pl.when(parsed.cast(pl.Float64, strict=False).is_between(0, 100)).then(parsed)
+
+
 def check_products(canonical: pl.DataFrame, *, headers: dict[str, str]) -> Checked:
     """Rejects: missing code/name/list price, a price that is no number ≥ 0, a value that
     cannot be stored. Warnings: a VAT rate or in-assortment flag that cannot be read."""
@@ -95,7 +101,7 @@ def check_products(canonical: pl.DataFrame, *, headers: dict[str, str]) -> Check
         negative = frame.filter(parsed.str.starts_with("-"))
         rejects.append(issues(negative, header=hdr(c), field=c, reason="a price must be ≥ 0"))
         frame = frame.with_columns(parsed.alias(c))
-    for c, parse, what in (("product_vat_rate", nz.parse_decimal, "a VAT rate"),
+    for c, parse, what in (("product_vat_rate", _vat_rate, "a VAT rate (0-100 %)"),
                            ("product_in_assortment", nz.parse_flag, "yes/no")):
         if c in frame.columns:
             bad = canonical.filter(pl.col(c).is_not_null() & parse(pl.col(c)).is_null())

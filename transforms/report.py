@@ -35,9 +35,14 @@ def file_sha256(path: str | Path) -> str:
 
 
 class ExcludeRowsInvalid(CrmImportError):
-    def __init__(self, text: str):
+    def __init__(self, text: str, problem: str = "is not a list of rows"):
         self.hint = "write row numbers as the file shows them, e.g. --exclude-rows 3,7-9"
-        super().__init__(f"--exclude-rows {text!r} is not a list of rows")
+        super().__init__(f"--exclude-rows {text if len(text) < 60 else text[:57] + '…'!r} "
+                         f"{problem}")
+
+
+MAX_ROW = 100_000_000  # beyond any file we import (10M rows is a large one)
+MAX_EXCLUDED = 1_000_000  # rows a person leaves out by number; more is another file
 
 
 def parse_row_list(text: str | None) -> list[int]:
@@ -53,6 +58,12 @@ def parse_row_list(text: str | None) -> list[int]:
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if hi < lo:
             raise ExcludeRowsInvalid(text)
+        if hi > MAX_ROW:
+            raise ExcludeRowsInvalid(text, f"names row {hi}, beyond any file (at most "
+                                           f"{MAX_ROW:,})")
+        if len(rows) + hi - lo + 1 > MAX_EXCLUDED:
+            raise ExcludeRowsInvalid(text, f"leaves out more than {MAX_EXCLUDED:,} rows; "
+                                           "import the part of the file you want instead")
         rows.extend(range(lo, hi + 1))
     return rows
 

@@ -42,10 +42,11 @@ def resolve_selection(store: CrmStore, selection_id: str) -> str:
 
 
 def run_summary(store: CrmStore, run_id: str) -> dict[str, Any]:
-    text = store.scalar("SELECT summary FROM import_run WHERE run_id = ?", [run_id])
-    if text is None:
+    found = store.query("SELECT summary, status FROM import_run WHERE run_id = ?", [run_id])
+    if found.height == 0:
         raise RunNotFound(run_id)
-    return json.loads(text)
+    # the record's status is the last word (undone, interrupted after a kill)
+    return {**json.loads(found["summary"][0]), "status": found["status"][0]}
 
 
 def run_warnings(store: CrmStore, run_id: str, summary: dict[str, Any]) -> pl.DataFrame:

@@ -93,7 +93,10 @@ def parse_age(text: str) -> timedelta:
 
 def purge(store: CrmStore, *, older_than: timedelta, dry_run: bool = False) -> dict[str, Any]:
     """Remove staging rows and change-log values of runs older than `older_than`."""
-    cutoff = datetime.now(UTC) - older_than
+    try:
+        cutoff = datetime.now(UTC) - older_than
+    except OverflowError:  # older than the calendar: no run is
+        cutoff = datetime.min.replace(tzinfo=UTC)
     runs = store.query("SELECT run_id FROM import_run WHERE started_at < ? AND purged_at IS NULL",
                        [cutoff.replace(tzinfo=None)])
     result = {"status": "preview" if dry_run else "completed", "runs": runs["run_id"].to_list(),

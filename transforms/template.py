@@ -6,7 +6,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from transforms.export import ExportFailed
+from transforms.export import ExportFailed, text_workbook
 from transforms.store.base import CrmStore
 
 # (header, what it holds, required, CRM list for a drop-down). Every header auto-maps.
@@ -57,7 +57,7 @@ def write_template(store: CrmStore, kind: str, path: str | Path) -> list[str]:
     lists = store.query("SELECT list_name, value FROM list_item ORDER BY list_name, is_default DESC, value")
     p = Path(path)
     try:
-        wb = xlsxwriter.Workbook(p)
+        wb = text_workbook(p)
         ws = wb.add_worksheet(kind)
         values = wb.add_worksheet("lists")  # drop-down sources, out of the way
         values.hide()

@@ -100,8 +100,10 @@ NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="if another crm-impor
 def existing_file(value: Path | None) -> Path | None:
     """A file argument that must be there: a usage error (exit 2, no run) if not."""
     if value is not None and not value.is_file():
-        raise typer.BadParameter(f"{value}: " + ("is a folder, not a file" if value.is_dir()
-                                                 else "no such file — check the path"))
+        raise typer.BadParameter(f"{value}: " + (
+            "is a folder, not a file" if value.is_dir()
+            else "is not a regular file (a pipe, device or socket)" if value.exists()
+            else "no such file — check the path"))
     return value
 
 

@@ -277,3 +277,23 @@ def test_an_internal_error_is_one_line_and_with_json_one_object(tmp_path):
                               "(CRM_IMPORT_FAIL_AT)"]
     verbose = crm("run", str(file), "--db", str(db), "-v", env=env)
     assert verbose.returncode == 1 and "Traceback (most recent call last)" in verbose.stderr
+
+
+def test_a_link_to_the_crm_shares_its_lock(tmp_path):
+    """(issue 22 #24: an import through a symlinked --db did not wait for one on the file)"""
+    from contracts.errors import StoreUnavailable
+    from flows.config import open_crm
+
+    real = tmp_path / "crm.duckdb"
+    (tmp_path / "link.duckdb").symlink_to(real)
+    with open_crm(str(real), note="run r-holder"), \
+            pytest.raises(StoreUnavailable, match="in use by run r-holder"):
+        open_crm(str(tmp_path / "link.duckdb"), wait=False)
+
+
+def test_purging_older_than_the_calendar_purges_nothing(tmp_path):
+    """(issue 22 #22: `purge --older-than 1000000d` ended in an OverflowError)"""
+    db = tmp_path / "crm.duckdb"
+    crm("run", str(people(tmp_path)), "--db", str(db))
+    done = crm("purge", "--older-than", "1000000d", "--db", str(db), "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["runs"] == []

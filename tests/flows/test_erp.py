@@ -42,6 +42,14 @@ def erp_import(connection, db, actor="customers", *, where=(), settings=None, pr
     return import_file(req)
 
 
+def test_an_erp_file_name_with_uri_characters_is_that_file(sample: Path, tmp_path: Path):
+    """(issue 22 #9: `north#wind.sqlite` was opened as `north`)"""
+    odd = Path(shutil.copy(sample, tmp_path / "north#wind 100%?.sqlite"))
+    (tmp_path / "north").write_bytes(b"")  # what the unquoted URI named
+    s = erp_import(odd, tmp_path / "crm.duckdb", dry_run=True)
+    assert s["status"] == "preview" and s["rows"]["read"] == 91, s["errors"]
+
+
 def test_customers_become_companies_with_their_contact(sample: Path, db: Path):
     s = erp_import(sample, db)
     assert s["status"] == "completed", s["errors"]

@@ -69,6 +69,25 @@ def test_drop_folder_deployment_imports_a_dropped_file(server, tmp_path):
         served.wait(timeout=30)
 
 
+def test_a_file_that_crashes_its_import_goes_to_failed_and_the_rest_go_on(server, tmp_path):
+    """(issue 22 #19: one bad file stopped the drop folder for good)"""
+    folder, db = tmp_path / "drop", tmp_path / "crm.duckdb"
+    inbox = folder / "inbox"
+    inbox.mkdir(parents=True)
+    for name in ("a.csv", "b.csv"):
+        write_csv(inbox / name, ["Company", "First name"], [["ACME AS", "Ola"]])
+    code = ("import json, sys; from flows.prefect_flows import drop_folder_flow; "
+            "print(json.dumps(drop_folder_flow(folder=sys.argv[1], db=sys.argv[2])))")
+    env = server.env() | {"CRM_IMPORT_FAIL_AT": "plan"}  # every import crashes
+    ran = subprocess.run([sys.executable, "-c", code, str(folder), str(db)], env=env, cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    results = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert [(r["file"], r["status"]) for r in results] == [("a.csv", "failed"), ("b.csv", "failed")]
+    assert sorted(p.name.split(".")[0] for p in (folder / "failed").iterdir()) == ["a", "b"]
+    assert not list(inbox.iterdir())
+
+
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                     reason="no Chromium (apt-get install chromium)")
 def test_run_pages_in_a_browser(server, tmp_path):

@@ -58,6 +58,14 @@ def test_a_fault_at_any_stage_leaves_the_crm_as_it_was(tmp_path, stage, mode, db
                         env=_env(), capture_output=True, text=True, cwd=REPO, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["company"]["new"] == 2
+    # the record of the stopped run: failed with nothing applied, or (killed) interrupted
+    runs = json.loads(subprocess.run([CLI, "runs", "--db", str(db), "--json"], env=_env(),
+                                     capture_output=True, text=True, cwd=REPO).stdout)["runs"]
+    stopped = [r for r in runs if r["run_id"] != json.loads(ok.stdout)["run_id"]]
+    assert {r["status"] for r in stopped} <= {"interrupted" if mode == "kill" else "failed"}
+    assert all(r["company_new"] == r["person_new"] == 0 for r in stopped)
+    if stage.startswith("load"):  # (on record by then: killed, it said "running" for ever)
+        assert [r["status"] for r in stopped] == ["interrupted" if mode == "kill" else "failed"]
 
 
 def test_two_imports_at_once_take_turns(tmp_path, db):

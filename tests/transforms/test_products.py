@@ -211,3 +211,33 @@ def test_contacts_template_maps_every_header(tmp_path, db):
         columns = write_template(store, "contacts", tmp_path / "c.xlsx")
     mapping = auto_map(columns)
     assert mapping.unmapped == [] and len(mapping.columns) == len(columns)
+
+
+def test_a_vat_rate_outside_0_to_100_is_dropped_with_a_warning(tmp_path, db):
+    """(issue 22 #22, #24: -25 was stored; 123456 overflowed DECIMAL(9,4) after validation)"""
+    f = write_csv(tmp_path / "p.csv", ["Code", "Name", "Price", "VAT"], [
+        ["A1", "Ok", "10", "25"], ["A2", "Minus", "10", "-25"], ["A3", "Huge", "10", "123456"],
+        ["A4", "Half", "10", "12,5 %"]])
+    s = products(f, db)
+    assert s["status"] == "completed" and s["product"]["new"] == 4
+    assert sorted(w["row"] for w in s["warnings"]) == [3, 4]
+    assert {w["message"] for w in s["warnings"]} == {"not a VAT rate (0-100 %); value dropped"}
+    rows = table(db, "SELECT code, vat_rate FROM product ORDER BY code").rows()
+    assert rows == [("A1", Decimal("25.0000")), ("A2", None), ("A3", None),
+                    ("A4", Decimal("12.5000"))]
+
+
+def test_templates_write_list_values_as_text_never_formulas(tmp_path, db):
+    """(issue 22 #14: a CRM list value `=HYPERLINK(…)` came out as a live formula)"""
+    import zipfile
+
+    with open_crm(str(db)) as store:
+        store.execute("INSERT INTO list_item VALUES (1, 'category', "
+                      "'=HYPERLINK(\"http://evil.example/t\",\"x\")', FALSE), "
+                      "(2, 'category', '@SUM(1+1)', FALSE), (3, 'category', '+1', FALSE)")
+        write_template(store, "contacts", tmp_path / "c.xlsx")
+    z = zipfile.ZipFile(tmp_path / "c.xlsx")
+    sheets = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
+    assert "<f>" not in sheets
+    strings = z.read("xl/sharedStrings.xml").decode()
+    assert "=HYPERLINK(" in strings and "@SUM(1+1)" in strings and ">+1<" in strings

@@ -130,3 +130,28 @@ def test_csv_title_line_above_the_header(tmp_path):
     t = read_source(f)
     assert t.headers == ["Company", "City", "Postcode"]
     assert t.frame.rows() == [(4, "ACME", "Oslo", "0150")]
+
+
+def test_the_rejects_export_neutralises_headers_and_keeps_the_files_own_row_column_reason(
+        tmp_path):
+    """(issue 22 #15: a header `=HYPERLINK(…)` came out live in CSV; #22: a rejects file
+    with its own row/column/reason columns, rejected again, crashed the export)"""
+    import json
+
+    import polars as pl
+
+    from transforms.export import rejects_frame, write_table
+
+    record = {"=HYPERLINK(\"http://x\")": "=1+1", "row": "5", "column": "E-post",
+              "reason": "old reason", "Name": "Ola"}
+    frame = rejects_frame(pl.DataFrame({"source_row": [7], "record": [json.dumps(record)]}),
+                          pl.DataFrame({"source_row": [7], "column": ["Name"],
+                                        "reason": ["too long"]}))
+    assert frame.columns == [*record, "row (rejected)", "column (rejected)", "reason (rejected)"]
+    write_table(frame, tmp_path / "r.csv")
+    import csv  # (polars leaves "" doubled in a header it reads)
+
+    with (tmp_path / "r.csv").open(encoding="utf-8", newline="") as fh:
+        header, row = list(csv.reader(fh))
+    assert header[0] == "'=HYPERLINK(\"http://x\")" and row[0] == "'=1+1"
+    assert row[1:] == ["5", "E-post", "old reason", "Ola", "7", "Name", "too long"]

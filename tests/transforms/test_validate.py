@@ -52,6 +52,15 @@ def test_dates_parse_or_warn():
     assert c.warnings["source_row"].to_list() == [4]
 
 
+def test_a_date_needs_a_four_digit_year():
+    """(issue 22 #24: "1/2/3" was stored as 0003-02-01)"""
+    rows = _rows(person_last_name=["A", "B", "C", "D"],
+                 person_birth_date=["1/2/3", "01.02.0990", "31.12.1899", "01/02/2003"])
+    c = check_rows(rows, settings=ImportSettings(), headers={})
+    assert c.rows["person_birth_date"].to_list() == [None, None, "1899-12-31", "2003-02-01"]
+    assert c.warnings["source_row"].to_list() == [2, 3]
+
+
 def test_a_row_naming_nobody_is_rejected():
     rows = _rows(company_city=["Oslo"], person_last_name=[None])
     c = check_rows(rows, settings=ImportSettings(), headers={})

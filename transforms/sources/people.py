@@ -106,7 +106,11 @@ def read_people(path: Path, data: Any) -> RawTable:
     for card, person in enumerate(persons, start=1):
         if not isinstance(person, dict):
             raise SourceUnreadable(str(path), f"entry {card} is not a person object")
-        props, skipped = _props(person)
+        try:
+            props, skipped = _props(person)
+        except (ValueError, TypeError, AttributeError, KeyError):  # a field of another shape
+            raise SourceUnreadable(str(path), f"entry {card}: a field is not shaped as the "
+                                   "People API writes it (a list of objects)") from None
         left_out |= skipped
         rows.extend((card, seq, "", name, types.lower(), value)
                     for seq, (name, types, value) in enumerate(props, start=1))

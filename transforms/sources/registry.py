@@ -55,6 +55,9 @@ def _read_json(path: Path, opts: ReadOptions) -> RawTable:
         data = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceUnreadable(str(path), f"not readable JSON: {exc}") from None
+    except RecursionError:
+        raise SourceUnreadable(str(path), "not readable JSON: nested too deeply to be a "
+                               "contacts export") from None
     if opts.source == "google" or is_people_json(data):
         return read_people(path, data)
     return read_vcard(path)
@@ -123,7 +126,8 @@ def read_source(path: str | Path, *, source: str = "auto", sheet: str | None = N
     if p.is_dir():
         raise SourceUnreadable(str(p), "is a folder, not a file", hint="give the path of one file")
     if not p.is_file():
-        raise SourceUnreadable(str(p), "no such file", hint="check the path")
+        raise SourceUnreadable(str(p), "not a regular file (a pipe, device or socket)"
+                               if p.exists() else "no such file", hint="check the path")
     if source not in SOURCES:
         raise SourceUnreadable(str(p), f"unknown --source {source!r}",
                                hint="one of: " + ", ".join(SOURCES))

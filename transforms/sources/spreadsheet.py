@@ -70,8 +70,11 @@ def find_header(cells: pl.DataFrame) -> int:
     return next(i for i, n in enumerate(filled) if n >= need)
 
 
+RESERVED = ("source_row",)  # our own column beside the file's: a header so named gets a number
+
+
 def _unique_headers(raw: list[str | None]) -> list[str]:
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = dict.fromkeys(RESERVED, 1)
     out = []
     for i, h in enumerate(raw):
         name = (h or "").strip() or f"column {i + 1}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from transforms.store.base import BaseStore, CrmStore
 from transforms.store.duckdb_store import DuckDBStore, require_duckdb_file
@@ -20,16 +21,27 @@ def open_store(target: str, *, wait: bool = True,
     advisory lock on a server): a second one waits (calling `on_wait` with what holds it)
     or, with wait=False, is refused.
     """
+    store: CrmStore
     if is_postgres(target):
         from transforms.store.postgres_store import PostgresStore
 
-        return PostgresStore(target, wait=wait, on_wait=on_wait, note=note, options=options)
-    if target != ":memory:":
-        require_duckdb_file(target)
-    lock = None if target == ":memory:" else RunLock(target + ".lock")
-    if lock is not None:
-        lock.acquire(wait=wait, on_wait=on_wait, note=note, target=target)
-    return DuckDBStore(target, lock=lock, options=options)
+        store = PostgresStore(target, wait=wait, on_wait=on_wait, note=note, options=options)
+    else:
+        if target != ":memory:":
+            require_duckdb_file(target)
+        # beside the file itself: a link to it (or another spelling of its path) shares it
+        lock = None if target == ":memory:" else RunLock(str(Path(target).resolve()) + ".lock")
+        if lock is not None:
+            lock.acquire(wait=wait, on_wait=on_wait, note=note, target=target)
+        store = DuckDBStore(target, lock=lock, options=options)
+    # we hold the CRM: a run still on record as going is one whose process is gone (a kill,
+    # a power cut); its transaction rolled back, and the record says so
+    store.execute(INTERRUPTED)
+    return store
+
+
+INTERRUPTED = ("UPDATE import_run SET status = 'interrupted' "
+               "WHERE finished_at IS NULL AND status IN ('running', 'preview')")
 
 
 __all__ = ["COLUMN_TYPES", "ID_COLUMN", "SCHEMA_VERSION", "BaseStore", "CrmStore", "DuckDBStore",

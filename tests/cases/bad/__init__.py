@@ -8,6 +8,7 @@ The files are generated, not committed: some are large (a 50 MB cell, 10,000 col
 from __future__ import annotations
 
 import io
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,6 +214,45 @@ def build(folder: Path | None) -> list[Case]:
     # (issue 22 #1: DuckDB opened a CSV as a view and the import "completed" into nothing)
     add("--db naming a CSV file", "good.csv", "error", "is not a DuckDB database",
         args=("--db", "{corpus}/good.csv"))
+    # (issue 22 #8: the second column was quietly unmapped and different people merged)
+    t("mapping_twice.toml", '[columns]\n"Company" = "company_name"\n'
+                            '"First name" = "company_name"\n')
+    add("a mapping sending two columns to one single-valued field", "good.csv", "error",
+        "columns 'Company' and 'First name' both map to 'company_name'",
+        args=("--mapping", "{corpus}/mapping_twice.toml"))
+    t("mapping_build_twice.toml", '[columns]\n"Company" = "company_name"\n'
+                                  '[build]\ncompany_name = "{Company} AS"\n')
+    add("a [build] field a column maps to as well", "good.csv", "error",
+        "[build] 'company_name': column 'Company' maps to that field too",
+        args=("--mapping", "{corpus}/mapping_build_twice.toml"))
+    # (issue 22 #24)
+    add("max_rejects = true", "good.csv", "error", "true is not a number",
+        settings="[import]\nmax_rejects = true\n")
+    add("a legal basis holding a NUL", "good.csv", "error", "holds a control character",
+        settings='[privacy]\nlegal_basis = "consent\\u0000"\n')
+    add("a 100,000-character consent comment", "good.csv", "error",
+        "is 100000 characters long; at most 2000",
+        settings=f'[privacy]\ncomment = "{"x" * 100_000}"\n')
+    # (issue 22 #22: each of these ended in a traceback)
+    t("deep.json", "[" * 10_000 + "]" * 10_000)
+    add("JSON nested 10,000 deep", "deep.json", "error", "nested too deeply")
+    t("people_shape.json", '{"connections": [{"names": "Ola", "emailAddresses": [{"value": 5}]}]}')
+    add("a People API field of the wrong type", "people_shape.json", "error",
+        "entry 1: a field is not shaped as the People API writes it")
+    t("source_row_header.csv", "source_row,Company,First name,Last name\n7,ACME AS,Ola,Hansen\n")
+    add("a header named source_row", "source_row_header.csv", "rows", "", rejected=0)
+    w("settings_latin1.toml", '[company]\nmatch = "n\u00e6me"\n'.encode("latin-1"))
+    add("a settings file that is not UTF-8", "good.csv", "error", "not UTF-8 text",
+        args=("--settings", "{corpus}/settings_latin1.toml"))
+    add("a mapping file that is not UTF-8", "good.csv", "error", "not UTF-8 text",
+        args=("--mapping", "{corpus}/settings_latin1.toml"))
+    add("--exclude-rows beyond any file", "good.csv", "error", "beyond any file",
+        args=("--exclude-rows", "2-99999999999999999999"))
+    add("--exclude-rows leaving out millions", "good.csv", "error", "leaves out more than",
+        args=("--exclude-rows", "1-3000000"))
+    if write:
+        os.mkfifo(folder / "fifo.csv")
+    add("a FIFO named as the file", "fifo.csv", "error", "not a regular file")
     return cases
 
 
