@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -10,14 +11,21 @@ def is_postgres(target: str) -> bool:
     return target.startswith(POSTGRES_SCHEMES)
 
 
+# user:password@ up to the last "@" (a password may hold "/", "#", "?" that a URL parser
+# would take for the path, fragment or query), and a password=… parameter
+_AUTH = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@]*):(?P<pw>.*)@(?P<rest>[^@]*)$",
+                   re.S)
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&]*")
+
+
 def safe_connection(connection: str) -> str:
-    """The connection as it may be shown and stored: a URL without its password."""
+    """The connection as it may be shown and stored: a URL without its password, however
+    it is written (in the authority, with characters a URL would escape, or as a query
+    parameter as libpq allows)."""
     if "://" not in connection:
         return connection
-    parts = urlsplit(connection)
-    if parts.password is None:
-        return connection
-    return urlunsplit(parts._replace(netloc=_netloc(parts, "***")))
+    masked = _AUTH.sub(r"\g<scheme>\g<user>:***@\g<rest>", connection)
+    return _QUERY_PASSWORD.sub(r"\1***", masked)
 
 
 def _netloc(parts: SplitResult, password: str | None) -> str:
