@@ -26,7 +26,8 @@ def resolve_run(store: CrmStore, run_id: str, *, completed: bool = False) -> str
     changed the CRM and is not undone — what undo and selections act on)."""
     if run_id != LAST:
         return run_id
-    where = "WHERE status = 'completed' AND undone_at IS NULL " if completed else ""
+    where = ("WHERE status IN ('completed', 'partly-undone') AND undone_at IS NULL "
+             if completed else "")
     newest = store.scalar(f"SELECT run_id FROM import_run {where}"
                           "ORDER BY started_at DESC, run_id DESC LIMIT 1")
     if newest is None:

@@ -43,7 +43,7 @@ class RunPurged(CrmImportError):
 @dataclass
 class UndoResult:
     run_id: str
-    status: str  # undone | preview | noop
+    status: str  # undone | partly-undone | preview | noop
     message: str = ""
     deleted: dict[str, int] = field(default_factory=dict)
     restored_fields: int = 0
@@ -120,12 +120,15 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
         result.later_runs = later["run_id"].to_list()
     fields = _field_restores(store, log, conflicts, force=force)
     records = _record_deletes(store, log, conflicts, force=force)
-    values = _value_deletes(log, records)
+    values = {t: _current(store, t, ids)[ID_COLUMN[t]].cast(pl.Int64)  # (those still there)
+              for t, ids in _value_deletes(log, records).items()}
     restores = {table: _decode(gone["old_value"], _schema(store, table))
                 for table in (*RECORD_TABLES, *VALUE_TABLES)
                 if (gone := log.filter((pl.col("entity") == table)
                                        & (pl.col("op") == "delete"))).height}
     result.conflicts = conflicts.frame(result.conflicts)
+    # records and fields it could not take back; (a list value kept because in use is not)
+    unfinished = result.conflicts.height > 0 and not force
     result.deleted = {t: int(s.len()) for t, s in {**records, **values}.items() if s.len()}
     result.restored_fields = sum(f.height for f in fields.values())
     result.restored_records = sum(f.height for f in restores.values())
@@ -133,16 +136,41 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
         with store.transaction():
             _restore_fields(store, fields)
             _delete(store, records, values)
+            # (after the deletes: a row whose id is still taken was put back by an earlier,
+            # partial undo)
+            restores = {t: _not_there(store, t, rows) for t, rows in restores.items()}
+            result.restored_records = sum(f.height for f in restores.values())
             for table, rows in restores.items():
+                if rows.height == 0:
+                    continue
                 store.register("undo_restore", rows)
                 store.execute(q.insert_select(table, rows.columns, "undo_restore"))
             _drop_list_items(store, log, conflicts, result)
             _drop_price_lists(store, log, result)
-            store.execute("UPDATE import_run SET status = 'undone', undone_at = ? WHERE run_id = ?",
-                          [datetime.now(UTC), run_id])
+            if unfinished:
+                # what conflicts stays to do: a later undo (settled, or --force) finishes it
+                result.status = PARTLY
+                store.execute("UPDATE import_run SET status = ? WHERE run_id = ?",
+                              [PARTLY, run_id])
+            else:
+                store.execute("UPDATE import_run SET status = 'undone', undone_at = ? "
+                              "WHERE run_id = ?", [datetime.now(UTC), run_id])
             store.unregister_all()
     result.message = _message(result, dry_run=dry_run)
     return result
+
+
+PARTLY = "partly-undone"  # conflicts kept it from finishing; undo may be run again
+
+
+def _not_there(store: CrmStore, table: str, rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows to put back that are not back already (an earlier, partial undo did)."""
+    key = ID_COLUMN[table]
+    store.register("undo_ids", rows.select(pl.col(key).alias("id")))
+    there = store.query(f"SELECT {q.ident(key)} AS id FROM {q.ident(table)} "
+                        "WHERE " + q.ident(key) + " IN (SELECT id FROM undo_ids)")
+    store.unregister_all()
+    return rows.filter(~pl.col(key).is_in(there["id"].cast(rows[key].dtype).to_list()))
 
 
 def _not_undoable(store: CrmStore, run_id: str) -> UndoResult | None:
@@ -153,7 +181,7 @@ def _not_undoable(store: CrmStore, run_id: str) -> UndoResult | None:
     status, undone_at, purged_at = run.row(0)
     if undone_at is not None:
         return UndoResult(run_id, "noop", f"run {run_id} was already undone at {undone_at:%Y-%m-%d %H:%M:%S}")
-    if status != "completed":
+    if status not in ("completed", PARTLY):
         return UndoResult(run_id, "noop", f"run {run_id} is {status}: it changed nothing, so "
                           "there is nothing to undo")
     if purged_at is not None:
@@ -195,6 +223,9 @@ def _field_restores(store: CrmStore, log: pl.DataFrame, conflicts: _Conflicts, *
                .with_columns(pl.col(key).cast(pl.Int64).alias("entity_id")).drop(key))
         # (compared as the log wrote them: as text)
         checked = upd.join(now, on=["entity_id", "field"], how="left")
+        # back at the old value: restored already (an earlier, partial undo), nothing to do
+        checked = checked.filter(pl.col("current_value").ne_missing(pl.col("old_value"))
+                                 | pl.col("current_value").eq_missing(pl.col("new_value")))
         moved = checked.filter(pl.col("current_value").ne_missing(pl.col("new_value")))
         conflicts.add(moved.rename({"new_value": "run_value"}), table, "changed after the run")
         restore[table] = checked if force else checked.join(moved.select("change_id"),
@@ -217,7 +248,9 @@ def _record_deletes(store: CrmStore, log: pl.DataFrame, conflicts: _Conflicts, *
         blocked = set(edited["entity_id"].to_list()) if not force else set()
         if table != "product":  # (products own nothing)
             blocked |= _held(store, table, made, created_values, delete_ids, conflicts)
-        delete_ids[table] = made.filter(~pl.col("entity_id").is_in(list(blocked)))["entity_id"]
+        there = cur[ID_COLUMN[table]].cast(pl.Int64)  # (gone already: an earlier, partial undo)
+        delete_ids[table] = made.filter(~pl.col("entity_id").is_in(list(blocked))
+                                        & pl.col("entity_id").is_in(there.to_list()))["entity_id"]
     return delete_ids
 
 
@@ -300,9 +333,12 @@ def _drop_list_items(store: CrmStore, log: pl.DataFrame, conflicts: _Conflicts,
                                     pl.col("value").alias("current_value")),
                       "list_item", "still used by records that stay")
         result.conflicts = conflicts.frame(result.conflicts)
-    store.register("undo_ids", pl.DataFrame({"id": item_ids.filter(~item_ids.is_in(kept_items.to_list()))}))
+    gone = item_ids.filter(~item_ids.is_in(kept_items.to_list()))
+    gone = _current(store, "list_item", gone)["list_item_id"]  # (not gone already)
+    store.register("undo_ids", pl.DataFrame({"id": gone}))
     store.execute(q.delete_ids("list_item", "list_item_id", "undo_ids"))
-    result.deleted["list_item"] = int(item_ids.len() - kept_items.len())
+    if gone.len():
+        result.deleted["list_item"] = int(gone.len())
 
 
 def _drop_price_lists(store: CrmStore, log: pl.DataFrame, result: UndoResult) -> None:
@@ -374,6 +410,9 @@ def _message(r: UndoResult, *, dry_run: bool) -> str:
         parts.append(f"{count(r.conflicts.height, 'conflict')} left as "
                      f"{'it is' if r.conflicts.height == 1 else 'they are'} (see conflicts; "
                      "--force restores changed values)")
+    if r.status == PARTLY:
+        parts.append("the run is partly undone: undo it again to finish, once the conflicts "
+                     "are settled, or with --force")
     if r.later_runs:
         parts.append("later runs touched the same records: " + ", ".join(r.later_runs))
     return "; ".join(parts)

@@ -166,3 +166,29 @@ def test_undo_of_a_run_gives_back_the_crm(crm_rows, file_rows, action, values, i
         result = _undo(db, s["run_id"])
         assert result.conflicts.height == 0
         assert table_hashes(db) == before
+
+
+def test_an_undo_kept_from_finishing_can_be_finished_later(tmp_path, db):
+    """(issue 22 #6: an undo with conflicts marked the run undone, so it could never be
+    finished) Partly undone: what conflicted stays; a later undo does the rest, once."""
+    _crm(db)
+    before = table_hashes(db)
+    s = run_import(_file(tmp_path), db)  # merge fills Beta's street
+    with open_crm(str(db)) as store:  # someone edits it by hand afterwards
+        store.execute("UPDATE company SET street = 'Edited 9' WHERE company_id = 2")
+    first = _undo(db, s["run_id"])
+    assert first.status == "partly-undone" and first.conflicts.height == 1
+    assert "undo it again to finish" in first.message
+    assert table(db, "SELECT status, undone_at FROM import_run WHERE run_id = ?",
+                 [s["run_id"]]).row(0) == ("partly-undone", None)
+    partly = table_hashes(db)
+    again = _undo(db, s["run_id"])  # nothing settled: the same conflict, nothing else to do
+    assert again.status == "partly-undone" and again.conflicts.height == 1
+    assert again.deleted == {} and again.restored_fields == 0 and again.restored_records == 0
+    assert table_hashes(db) == partly
+    with open_crm(str(db)) as store:  # settled: the hand edit is taken back
+        store.execute("UPDATE company SET street = 'Storgata 1' WHERE company_id = 2")
+    done = _undo(db, s["run_id"])
+    assert done.status == "undone" and done.conflicts.height == 0
+    assert table_hashes(db) == before
+    assert _undo(db, s["run_id"]).status == "noop"
