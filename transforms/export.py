@@ -8,15 +8,18 @@ value gets a leading apostrophe, the convention both programs show as text.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+import xlsxwriter.exceptions
 
 from contracts.errors import CrmImportError
 
 RISKY = r"^[=+\-@\t\r]"
+log = logging.getLogger("crm_import")
 
 
 class ExportFailed(CrmImportError):
@@ -51,6 +54,7 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data") -
             return p
         if p.suffix.lower() not in (".xlsx", ".xlsm"):
             raise ExportFailed(str(p), f"unknown export type {p.suffix!r}")
+        text = _note_cut_cells(text, p)
         wb = text_workbook(p)
         ws = wb.add_worksheet(sheet)
         bold = wb.add_format({"bold": True})
@@ -61,9 +65,30 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data") -
             ws.write_column(1, j, [v if v is not None else "" for v in values])
         ws.freeze_panes(1, 0)
         wb.close()
-    except OSError as exc:
-        raise ExportFailed(str(p), exc.strerror or str(exc)) from None
+    except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:  # (the latter: on close)
+        raise ExportFailed(str(p), getattr(exc, "strerror", None) or str(exc)) from None
     return p
+
+
+EXCEL_CELL = 32_767  # characters an Excel cell holds; xlsxwriter cuts the rest
+
+
+def _note_cut_cells(text: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Cells Excel cannot hold whole are cut there: a `note` column says which, per row, and
+    a warning says how many (a .csv export keeps them whole)."""
+    long = [c for c in text.columns if (text[c].str.len_chars() > EXCEL_CELL).any()]
+    if not long:
+        return text
+    cut = text.select(pl.sum_horizontal((pl.col(c).str.len_chars() > EXCEL_CELL)
+                                        .fill_null(False) for c in long)).to_series().sum()
+    log.warning("%s: %d cells longer than Excel's %d characters were cut (the note column "
+                "says where); export to .csv to keep them whole", path, cut, EXCEL_CELL)
+    note = pl.concat_str([pl.when(pl.col(c).str.len_chars() > EXCEL_CELL).then(pl.lit(c))
+                          for c in long], separator=", ", ignore_nulls=True)
+    # cut here: xlsxwriter's write_column stops at the first cell it has to cut
+    return text.with_columns(pl.col(long).str.slice(0, EXCEL_CELL), pl.when(note != "").then(
+        pl.lit(f"cut at {EXCEL_CELL:,} characters (Excel's limit): ") + note).alias(
+        next(n for n in ("note", "note (export)", "note (crm-import)") if n not in text.columns)))
 
 
 def rejects_frame(raw: pl.DataFrame, rejects: pl.DataFrame) -> pl.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import xlsxwriter
+import xlsxwriter.exceptions
 
 from transforms.export import ExportFailed, text_workbook
 from transforms.store.base import CrmStore
@@ -87,6 +88,6 @@ def write_template(store: CrmStore, kind: str, path: str | Path) -> list[str]:
         ws.freeze_panes(1, 0)
         ws.activate()
         wb.close()
-    except OSError as exc:
-        raise ExportFailed(str(p), exc.strerror or str(exc)) from None
+    except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:  # (the latter: on close)
+        raise ExportFailed(str(p), getattr(exc, "strerror", None) or str(exc)) from None
     return [h for h, *_ in spec]

@@ -297,3 +297,18 @@ def test_purging_older_than_the_calendar_purges_nothing(tmp_path):
     crm("run", str(people(tmp_path)), "--db", str(db))
     done = crm("purge", "--older-than", "1000000d", "--db", str(db), "--json")
     assert done.returncode == 0 and json.loads(done.stdout)["runs"] == []
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_an_export_into_a_missing_folder_is_one_line(tmp_path, suffix):
+    """(issue 22 #22: xlsxwriter's FileCreateError came out as a traceback)"""
+    db = tmp_path / "crm.duckdb"
+    crm("run", str(people(tmp_path)), "--db", str(db))
+    out = str(tmp_path / "no" / "such" / f"x{suffix}")
+    for argv in (["show", "last", "--rejects", "-o", out],
+                 ["selection", "export", "last-new", "-o", out],
+                 *([["template", "contacts", "-o", out]] if suffix == ".xlsx" else [])):
+        done = crm(*argv, "--db", str(db))
+        assert done.returncode == 2, done
+        assert done.stderr.startswith(f"error: {out}: cannot write the export")
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr

@@ -155,3 +155,21 @@ def test_the_rejects_export_neutralises_headers_and_keeps_the_files_own_row_colu
         header, row = list(csv.reader(fh))
     assert header[0] == "'=HYPERLINK(\"http://x\")" and row[0] == "'=1+1"
     assert row[1:] == ["5", "E-post", "old reason", "Ola", "7", "Name", "too long"]
+
+
+def test_the_xlsx_export_says_which_cells_excel_cut(tmp_path, caplog):
+    """(issue 22 #11: cells over 32,767 characters were cut silently)"""
+    import fastexcel
+    import polars as pl
+
+    from transforms.export import EXCEL_CELL, write_table
+
+    frame = pl.DataFrame({"Name": ["Ola", "Kari"], "Notes": ["x" * 40_000, "short"]})
+    write_table(frame, tmp_path / "r.xlsx")
+    back = fastexcel.read_excel(str(tmp_path / "r.xlsx")).load_sheet(0, dtypes="string").to_polars()
+    assert back.columns == ["Name", "Notes", "note"]
+    assert len(back["Notes"][0]) == EXCEL_CELL and back["Notes"][1] == "short"
+    assert back["note"].to_list() == ["cut at 32,767 characters (Excel's limit): Notes", None]
+    assert "1 cells longer than Excel's 32767 characters were cut" in caplog.text
+    write_table(frame, tmp_path / "r.csv")  # whole in a CSV
+    assert len(pl.read_csv(tmp_path / "r.csv")["Notes"][0]) == 40_000
