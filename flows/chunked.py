@@ -33,7 +33,7 @@ from flows.run import Run
 from transforms import chunks as ch
 from transforms import report as rp
 from transforms.apply import apply_plan
-from transforms.columns import map_columns
+from transforms.columns import map_columns, mapping_summary
 from transforms.plan import plan_contacts
 from transforms.snapshot import CrmKeys, read_snapshot
 from transforms.sources import RawTable, TableBatches, reader_of
@@ -197,9 +197,7 @@ def _read(r: Run, stream: CsvStream | TableBatches, folder: Path) -> Read:
     summary.rows.read = read_rows
     if req.exclude_rows:
         summary.rows.excluded = excluded
-    summary.mapping = {"columns": {mapped.headers[c]: c for c in mapped.headers
-                                      if mapped.headers[c] in stream.headers},
-                          "unmapped": mapped.unmapped}
+    summary.mapping = mapping_summary(mapped, stream.headers)
     log.info("run %s: %d rows read", r.run_id, read_rows)
     return Read(parts, key_parts, pl.concat(rejects, how="vertical_relaxed"),
                 pl.concat(warnings, how="vertical_relaxed"), mapped.headers,

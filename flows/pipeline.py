@@ -25,7 +25,7 @@ from flows.request import ImportRequest, Reporter, T, TimedReporter, run_inline
 from flows.run import Run
 from transforms import report as rp
 from transforms.apply import apply_plan
-from transforms.columns import Mapped, map_actors, map_columns
+from transforms.columns import Mapped, map_actors, map_columns, mapping_summary
 from transforms.erp import ErpActors, ErpRequest, gone_actors, read_actors
 from transforms.plan import Plan, plan_contacts
 from transforms.products import (
@@ -306,9 +306,7 @@ def _describe(summary: RunSummary, ready: Prepared) -> None:
     summary.rows.read = raw.frame.height
     summary.sheet, summary.encoding, summary.format = (raw.sheet or None, raw.encoding or None,
                                                        raw.format or None)
-    summary.mapping = {"columns": {mapped.headers[c]: c for c in mapped.headers
-                                   if mapped.headers[c] in raw.headers},
-                       "unmapped": mapped.unmapped}
+    summary.mapping = mapping_summary(mapped, raw.headers)
     if req.exclude_rows:
         summary.rows.excluded = raw.frame.filter(
             pl.col("source_row").is_in(list(req.exclude_rows))).height

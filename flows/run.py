@@ -109,6 +109,11 @@ class Run:
         rejected = rejects["source_row"].n_unique()
         self.summary.rows.rejected = rejected
         self.summary.warnings = rp.warnings_list(warnings) + (extra or [])
+        if absent := (self.summary.mapping or {}).get("absent"):  # a typo in the mapping?
+            self.summary.warnings.append({
+                "row": None, "column": None, "code": "mapping_absent",
+                "message": "the mapping file names columns this file lacks: "
+                           + ", ".join(absent)})
         self.summary.note_duplicate()
         self.report.rejects(rejects)
         log.info("run %s: %d rows rejected, %d warnings", self.run_id, rejected,

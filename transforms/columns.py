@@ -23,15 +23,29 @@ class Mapped:
     unmapped: list[str]
     has_company: bool
     has_person: bool
+    absent: tuple[str, ...] = ()  # columns the mapping file names that the file lacks
+
+
+def mapping_summary(mapped: Mapped, headers: list[str]) -> dict[str, object]:
+    """The summary's `mapping`: which column fills which field, the columns left unmapped,
+    and (only when there are some) the mapping file's columns the file lacks."""
+    out: dict[str, object] = {"columns": {mapped.headers[c]: c for c in mapped.headers
+                                          if mapped.headers[c] in headers},
+                              "unmapped": mapped.unmapped}
+    if mapped.absent:
+        out["absent"] = list(mapped.absent)
+    return out
 
 
 def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int, ...],
                 kind: str = "contacts") -> Mapped:
     mf = read_mapping_file(mapping_file)
+    absent = tuple(h for h in mf.columns if h not in raw.headers)
     if kind == "contacts" and raw.source in CONTACT_SOURCES:
         # an address-book export: its own header table / properties, and the export rules
         canonical, labels, unmapped = canonical_contacts(raw, mf.columns)
-        return leave_out(Mapped(canonical, labels, unmapped, True, True), raw, exclude_rows)
+        return leave_out(Mapped(canonical, labels, unmapped, True, True, absent), raw,
+                         exclude_rows)
     if kind == "products":
         mapping = auto_map(raw.headers, mf.columns, build=mf.build, aliases=PRODUCT_ALIASES,
                            generic_aliases={})
@@ -47,8 +61,8 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
         for part in ("person_first_name", "person_middle_name", "person_last_name"):
             headers.setdefault(part, headers["person_full_name"])
     return leave_out(Mapped(lazy.collect(), headers, mapping.unmapped,
-                             mapping.has_entity("company"), mapping.has_entity("person")),
-                      raw, exclude_rows)
+                             mapping.has_entity("company"), mapping.has_entity("person"),
+                             absent), raw, exclude_rows)
 
 
 def leave_out(mapped: Mapped, raw: RawTable, exclude_rows: tuple[int, ...]) -> Mapped:

@@ -55,6 +55,8 @@ def test_bad_input(case: Case, corpus: Path, tmp_path: Path):
         assert out["status"] == "completed"
         if case.rejected is not None:
             assert out["rows"]["rejected"] == case.rejected
+        if case.extra.get("warning"):
+            assert any(case.extra["warning"] in w["message"] for w in out["warnings"]), out
         if case.message:
             reasons = subprocess.run([CLI, "show", out["run_id"], "--rejects", "--json", "--db", str(db)],
                                      capture_output=True, text=True, cwd=REPO, env=env).stdout

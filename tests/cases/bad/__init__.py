@@ -225,6 +225,11 @@ def build(folder: Path | None) -> list[Case]:
     add("a [build] field a column maps to as well", "good.csv", "error",
         "[build] 'company_name': column 'Company' maps to that field too",
         args=("--mapping", "{corpus}/mapping_build_twice.toml"))
+    # (issue 22 #24: a column the mapping names and the file lacks was ignored unsaid)
+    t("mapping_absent.toml", '[columns]\n"Company" = "company_name"\n"Kundenr" = "company_number"\n')
+    add("a mapping naming a column the file lacks", "good.csv", "rows", "", rejected=0,
+        args=("--mapping", "{corpus}/mapping_absent.toml"),
+        extra={"warning": "the mapping file names columns this file lacks: Kundenr"})
     # (issue 22 #24)
     add("max_rejects = true", "good.csv", "error", "true is not a number",
         settings="[import]\nmax_rejects = true\n")
