@@ -28,9 +28,19 @@ class FolderEmpty(CrmImportError):
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The folder's importable files in name order (hidden and unfinished ones wait)."""
+    """The folder's importable files in name order (hidden and unfinished ones wait; a link
+    that leads out of the folder is left alone: see `outside_links`)."""
+    outside = set(outside_links(folder))
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in IMPORTABLE)
+                  and p.suffix.lower() in IMPORTABLE and p not in outside)
+
+
+def outside_links(folder: Path) -> list[Path]:
+    """Links in the folder to files outside it: never imported from a folder (a drop
+    folder must not become a way to read any file the importer can)."""
+    root = folder.resolve()
+    return sorted(p for p in folder.iterdir() if p.is_symlink()
+                  and not p.resolve().is_relative_to(root))
 
 
 def new_batch_id(now: datetime | None = None) -> str:
@@ -60,10 +70,13 @@ def batch_summary(batch_id: str, folder: str, runner: str,
                 total.setdefault(entity, {}).setdefault(outcome, 0)
                 total[entity][outcome] += n
     failed = [s for s in summaries if s["status"] == "failed"]
+    skipped = [{"file": p.name, "reason": "a link to a file outside the folder"}
+               for p in outside_links(Path(folder))]
     return {"batch_id": batch_id, "folder": folder, "runner": runner,
             "status": "failed" if failed else "completed", "files": len(summaries),
             "failed": len(failed), **total, "runs": summaries,
-            "errors": [f"{Path(s['file']).name}: {e}" for s in failed for e in s["errors"]]}
+            "errors": [f"{Path(s['file']).name}: {e}" for s in failed for e in s["errors"]],
+            **({"skipped": skipped} if skipped else {})}
 
 
 def import_each(requests: list[ImportRequest], *, run: Callable[..., Any] = run_inline,

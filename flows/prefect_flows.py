@@ -26,7 +26,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from contracts.settings import ImportSettings
-from flows.batch import IMPORTABLE
+from flows.batch import folder_files, outside_links
 from flows.pipeline import ImportRequest, Reporter, import_contacts
 from transforms.store.urls import hide_password, reveal_password
 
@@ -293,8 +293,9 @@ def drop_folder_flow(folder: str, db: str, dry_run: bool = False) -> list[dict[s
         d.mkdir(parents=True, exist_ok=True)
     logger = get_run_logger()
     results = []
-    for file in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")
-                       and p.suffix.lower() in IMPORTABLE):
+    for link in outside_links(inbox):
+        logger.warning("%s: a link to a file outside the folder: left alone", link.name)
+    for file in folder_files(inbox):
         try:
             settings = _settings_for(file)
         except Exception as exc:  # a bad settings file fails this file, not the others

@@ -133,6 +133,8 @@ def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | N
         for s in summaries:
             _print_summary(s, db)
             typer.echo("")
+        for skipped in result.get("skipped", []):
+            typer.echo(f"skipped {skipped['file']}: {skipped['reason']}")
         typer.echo(f"batch {batch_id}: {count(result['files'], 'file')}, {result['failed']} "
                    f"failed ({me('runs', db)} lists them)")
     if result["failed"]:

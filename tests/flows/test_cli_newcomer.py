@@ -312,3 +312,25 @@ def test_an_export_into_a_missing_folder_is_one_line(tmp_path, suffix):
         assert done.returncode == 2, done
         assert done.stderr.startswith(f"error: {out}: cannot write the export")
         assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_folder_import_leaves_links_out_of_the_folder_alone(tmp_path):
+    """(issue 22 #18: a link to /etc/shadow in a folder was read, and an error quoted it)"""
+    folder, outside = tmp_path / "inbox", tmp_path / "elsewhere"
+    folder.mkdir()
+    outside.mkdir()
+    people(folder)  # inbox/people.csv
+    secret = write_csv(outside / "secret.csv", ["Firma", "Fornavn"], [["Hemmelig AS", "Ola"]])
+    (folder / "secret.csv").symlink_to(secret)
+    (folder / "inside.csv").symlink_to(folder / "people.csv")  # a link within: imported
+    db = tmp_path / "crm.duckdb"
+    done = crm("run", str(folder), "--db", str(db), "--json")
+    batch = json.loads(done.stdout)
+    assert sorted(Path(r["file"]).name for r in batch["runs"]) == ["inside.csv", "people.csv"]
+    assert batch["skipped"] == [{"file": "secret.csv",
+                                 "reason": "a link to a file outside the folder"}]
+    text = crm("run", str(folder), "--db", str(db)).stdout
+    assert "skipped secret.csv: a link to a file outside the folder" in text
+    names = subprocess.run([CLI, "selection", "show", "last-new", "--db", str(db), "--json"],
+                           capture_output=True, text=True, env=ENV).stdout
+    assert "Hemmelig" not in names
