@@ -22,10 +22,12 @@ from flows.config import open_crm
 from flows.faults import checkpoint
 from flows.request import ImportRequest, Reporter, TimedReporter
 from transforms import report as rp
+from transforms.columns import MAX_VALUES
 from transforms.runs import earlier_imports
 from transforms.sources.table import RawTable
 from transforms.store import CrmStore
 from transforms.summary import RunSummary, warning_total
+from transforms.wording import count
 
 log = logging.getLogger("crm_import")
 
@@ -109,11 +111,17 @@ class Run:
         rejected = rejects["source_row"].n_unique()
         self.summary.rows.rejected = rejected
         self.summary.warnings = rp.warnings_list(warnings) + (extra or [])
-        if absent := (self.summary.mapping or {}).get("absent"):  # a typo in the mapping?
+        mapping = self.summary.mapping or {}
+        if absent := mapping.get("absent"):  # a typo in the mapping?
             self.summary.warnings.append({
                 "row": None, "column": None, "code": "mapping_absent",
                 "message": "the mapping file names columns this file lacks: "
                            + ", ".join(absent)})
+        for field_name, n in (mapping.get("left_out") or {}).items():
+            self.summary.warnings.append({
+                "row": None, "column": None, "code": "values_left_out",
+                "message": f"{count(n, 'value')} of {field_name} left out: a record keeps "
+                           f"its first {MAX_VALUES}"})
         self.summary.note_duplicate()
         self.report.rejects(rejects)
         log.info("run %s: %d rows rejected, %d warnings", self.run_id, rejected,

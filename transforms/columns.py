@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from contracts.errors import NoMappedColumns
-from contracts.fields import PRODUCT_ALIASES
+from contracts.fields import FIELDS_BY_NAME, PRODUCT_ALIASES, base_field
 from transforms.erp import ErpActors
 from transforms.mapping import apply_mapping, auto_map, read_mapping_file
 from transforms.products import require_columns
@@ -24,6 +24,33 @@ class Mapped:
     has_company: bool
     has_person: bool
     absent: tuple[str, ...] = ()  # columns the mapping file names that the file lacks
+    left_out: dict[str, int] | None = None  # field → values past MAX_VALUES (see cap_values)
+
+
+MAX_VALUES = 50  # values of one multi-valued field a record keeps (e-mails, phones, …)
+
+
+def cap_values(mapped: Mapped) -> Mapped:
+    """A record keeps the first MAX_VALUES values of a multi-valued field; the rest are
+    counted (a warning), not carried: a card with a thousand EMAIL lines, or a sheet with
+    hundreds of e-mail columns, costs what fifty do."""
+    def index(column: str) -> int:
+        tail = column.rpartition("_")[2]
+        return int(tail) if tail.isdigit() and column not in FIELDS_BY_NAME else 1
+
+    over: dict[str, list[str]] = {}
+    for c in mapped.canonical.columns:
+        f = base_field(c)
+        if f is not None and f.multi is not None and index(c) > MAX_VALUES:
+            over.setdefault(f.name, []).append(c)
+    if not over:
+        return mapped
+    counts = mapped.canonical.select(
+        pl.sum_horizontal(pl.col(cols).is_not_null()).sum().alias(f) for f, cols in over.items())
+    gone = [c for cols in over.values() for c in cols]
+    return replace(mapped, canonical=mapped.canonical.drop(gone),
+                   headers={k: v for k, v in mapped.headers.items() if k not in gone},
+                   left_out={f: int(n) for f, n in counts.row(0, named=True).items() if n})
 
 
 def mapping_summary(mapped: Mapped, headers: list[str]) -> dict[str, object]:
@@ -34,6 +61,8 @@ def mapping_summary(mapped: Mapped, headers: list[str]) -> dict[str, object]:
                               "unmapped": mapped.unmapped}
     if mapped.absent:
         out["absent"] = list(mapped.absent)
+    if mapped.left_out:
+        out["left_out"] = dict(mapped.left_out)
     return out
 
 
@@ -68,6 +97,7 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
 def leave_out(mapped: Mapped, raw: RawTable, exclude_rows: tuple[int, ...]) -> Mapped:
     """Rows the user excluded, and records the reader could not take apart (they go to the
     rejects instead), do not reach the plan."""
+    mapped = cap_values(mapped)
     out = list(exclude_rows)
     if raw.row_issues is not None:
         out += raw.row_issues["source_row"].to_list()

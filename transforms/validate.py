@@ -164,6 +164,9 @@ def _drop_invalid(frame: pl.LazyFrame, columns: list[str], phone_cols: list[str]
     warning; a phone with digits but no E.164 form is kept as given, with a warning."""
     warn_parts = []
     names = set(frame.collect_schema().names())
+    # every warning is found in the frame as it came (a column's drop changes no other
+    # column), and the drops are one step: a record with hundreds of e-mail columns costs
+    # linear time, not a chain of hundreds of plans each re-run
     for c in [c for c in phone_cols if f"{c}__e164" in names]:
         kept = frame.filter(pl.col(f"{c}__key").is_not_null() & pl.col(f"{c}__e164").is_null())
         warn_parts.append(issues(kept, header=hdr(c), field=c, code="phone_not_normalised",
@@ -174,8 +177,10 @@ def _drop_invalid(frame: pl.LazyFrame, columns: list[str], phone_cols: list[str]
         what = "phone number (no digits)" if c in phone_cols else "email address"
         warn_parts.append(issues(bad, header=hdr(c), field=c, code="invalid_value",
                                  reason=f"not a valid {what}; value dropped"))
+    if columns:
         frame = frame.with_columns(
-            pl.when(pl.col(f"{c}__key").is_null()).then(None).otherwise(pl.col(c)).alias(c))
+            pl.when(pl.col(f"{c}__key").is_null()).then(None).otherwise(pl.col(c)).alias(c)
+            for c in columns)
     return frame, warn_parts
 
 

@@ -23,6 +23,7 @@ from transforms.sources.spreadsheet import (
     _delimiter,
     _without_comments,
     body_of,
+    check_width,
     header_of,
 )
 from transforms.sources.table import RawTable
@@ -48,6 +49,8 @@ def _utf8_head(path: Path) -> tuple[str, str] | None:
     if head.startswith(codecs.BOM_UTF8):
         head, encoding = head[len(codecs.BOM_UTF8):], "utf-8-sig"
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:4096]:
+        return None
+    if b"\r" in head and b"\n" not in head:  # old Mac line ends: read whole (they are made \n)
         return None
     try:
         return head.decode("utf-8"), encoding
@@ -101,6 +104,7 @@ def open_csv_stream(path: Path, folder: Path) -> CsvStream | None:
                             comment_prefix=None)
         widest = lines.select(pl.col("line").str.count_matches(sep, literal=True).max()
                               ).collect(engine="streaming").item() or 0
+        check_width(widest + 1, path)
         cells = folder / "cells.parquet"
         (pl.scan_csv(path, has_header=False, separator=sep, truncate_ragged_lines=True,
                      comment_prefix=None, missing_columns="insert",

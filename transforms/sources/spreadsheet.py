@@ -146,6 +146,18 @@ def body_of(cells: pl.DataFrame, header: Header, *, first_row: int, source: str,
     return body, issues
 
 
+MAX_COLUMNS = 5_000  # an export has dozens; a wider file is refused before it is parsed
+
+
+def check_width(columns: int, path: Path) -> None:
+    """A table wider than MAX_COLUMNS is no contacts export (a million-column header took
+    14 GB to parse): refused with what to do."""
+    if columns > MAX_COLUMNS:
+        raise SourceUnreadable(str(path), f"{columns:,} columns, more than the {MAX_COLUMNS:,} "
+                               "an import reads", hint="remove the empty or unneeded columns, "
+                               "or split the file")
+
+
 def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source: str,
                      sheet: str | None = None, encoding: str | None = None,
                      comments: bool = False, sep: str = ",") -> RawTable:
@@ -153,6 +165,7 @@ def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source:
 
     With `comments`, lines whose first cell starts with # are notes, not rows (numbered
     first, so that row numbers stay the file's)."""
+    check_width(cells.width, path)
     if comments:
         cells = _without_comments(cells)
     header = header_of(cells, path)
@@ -257,13 +270,18 @@ def _delimiter(text: str) -> str:
 def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
     data = read_bytes(path)
     text, used = decode_text(data, path=str(path), encoding=encoding)
+    cr_only = "\r" in text and "\n" not in text  # old Mac line ends
+    if cr_only:
+        text = text.replace("\r", "\n")
     sep = _delimiter(text)
     # polars takes the field count from the first line; a title line, a comment or a blank
     # line first would cut every row short. A first line of separators sets the widest count.
-    widest = int(pl.Series(text.splitlines() or [""])  # type: ignore[arg-type]
+    # Lines are counted as polars counts them: at \n only (a lone \r is data to it).
+    widest = int(pl.Series(text.split("\n"))  # type: ignore[arg-type]
                  .str.count_matches(sep, literal=True).max() or 0)
+    check_width(widest + 1, path)
     # polars reads bytes fastest; a UTF-8 file is handed over as it is
-    body = data if used == "utf-8" else text.encode("utf-8")
+    body = data if used == "utf-8" and not cr_only else text.encode("utf-8")
     try:
         cells = pl.read_csv(
             (sep * widest + "\n").encode() + body, has_header=False, separator=sep,

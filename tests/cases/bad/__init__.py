@@ -137,7 +137,18 @@ def build(folder: Path | None) -> list[Case]:
     # --- shapes -----------------------------------------------------------------------------
     t("wide.csv", ",".join(f"col{i}" for i in range(10_000)) + "\n"
       + ",".join(str(i) for i in range(10_000)) + "\n")
-    add("10,000 columns, none mapped", "wide.csv", "error", "no column maps to a CRM field")
+    # (issue 22 #20: a million-column header took 14 GB; wider than 5,000 is refused unparsed)
+    add("10,000 columns", "wide.csv", "error", "10,000 columns, more than the 5,000")
+    # (issue 22 #20: memory grew with the square of a record's values: 3.5 GB for 300)
+    t("many_emails.vcf", "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ola Nordmann\r\nN:Nordmann;Ola;;;\r\n"
+      + "".join(f"EMAIL:ola{i}@acme.no\r\n" for i in range(1000)) + "END:VCARD\r\n")
+    add("a card with 1,000 EMAIL lines", "many_emails.vcf", "rows", "", rejected=0,
+        extra={"warning": "950 values of person_email left out: a record keeps its first 50"})
+    t("many_email_columns.csv", "Company,First name,Last name,"
+      + ",".join(f"Email {i + 1}" for i in range(300)) + "\nACME AS,Ola,Nordmann,"
+      + ",".join(f"ola{i}@acme.no" for i in range(300)) + "\n")
+    add("300 e-mail columns", "many_email_columns.csv", "rows", "", rejected=0,
+        extra={"warning": "250 values of person_email left out: a record keeps its first 50"})
     t("unmapped.csv", "Foo,Bar\n1,2\n")
     add("no column maps", "unmapped.csv", "error", "no column maps to a CRM field")
     if write:
