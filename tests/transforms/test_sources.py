@@ -173,3 +173,12 @@ def test_the_xlsx_export_says_which_cells_excel_cut(tmp_path, caplog):
     assert "1 cells longer than Excel's 32767 characters were cut" in caplog.text
     write_table(frame, tmp_path / "r.csv")  # whole in a CSV
     assert len(pl.read_csv(tmp_path / "r.csv")["Notes"][0]) == 40_000
+
+
+def test_an_old_mac_csv_with_cr_line_ends_is_read(tmp_path):
+    """(issue 22 #2: it was "a header but no rows")"""
+    f = tmp_path / "mac.csv"
+    f.write_bytes(b"Company,First name\rMac A AS,Ann\rMac B AS,Bob\r")
+    t = read_source(f)
+    assert t.headers == ["Company", "First name"]
+    assert t.frame.rows() == [(2, "Mac A AS", "Ann"), (3, "Mac B AS", "Bob")]

@@ -137,6 +137,11 @@ def build(folder: Path | None) -> list[Case]:
     # --- shapes -----------------------------------------------------------------------------
     t("wide.csv", ",".join(f"col{i}" for i in range(10_000)) + "\n"
       + ",".join(str(i) for i in range(10_000)) + "\n")
+    # (issue 22 #2: a lone CR dropped Cid silently and cut Bob's row)
+    t("lone_cr.csv", "Company,First name,Last name,Notes\r\nEol A AS,Ann,Alpha,note a\r\n"
+      "Eol B AS,Bob,Beta,note b\rEol C AS,Cid,Gamma,note c\r\nEol D AS,Dan,Delta,note d\r\n")
+    add("a lone CR inside a CSV line", "lone_cr.csv", "rows", "more fields than the header",
+        rejected=1)
     # (issue 22 #20: a million-column header took 14 GB; wider than 5,000 is refused unparsed)
     add("10,000 columns", "wide.csv", "error", "10,000 columns, more than the 5,000")
     # (issue 22 #20: memory grew with the square of a record's values: 3.5 GB for 300)
