@@ -7,6 +7,7 @@ transforms/ or contracts/ reads an environment variable.
 | CRM_IMPORT_DUCKDB_MEMORY | DuckDB's memory_limit for the CRM file (e.g. 2GB) |
 | CRM_IMPORT_STAGING | the DuckDB file holding a server CRM's staging tables |
 | CRM_IMPORT_DB_SECRET | a Prefect Secret block holding a server CRM's password |
+| CRM_IMPORT_MAX_UNPACKED_MB | how far a part of a zipped workbook may unpack (default 2048) |
 """
 
 from __future__ import annotations
@@ -41,3 +42,11 @@ def open_crm(target: str, *, wait: bool = True, on_wait: Callable[[str], None] |
     from transforms.store import open_store
 
     return open_store(target, wait=wait, on_wait=on_wait, note=note, options=store_options())
+
+
+def max_unpacked_mb() -> int:
+    """How far a part of a zipped workbook may unpack before it is refused as a bomb."""
+    from transforms.sources.sniff import MAX_UNPACKED_MB
+
+    given = os.environ.get("CRM_IMPORT_MAX_UNPACKED_MB", "")
+    return int(given) if given.isdigit() else MAX_UNPACKED_MB

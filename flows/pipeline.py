@@ -20,6 +20,7 @@ import polars as pl
 from contracts.canonical import PlanRow
 from contracts.errors import CrmImportError, NoRows, StoreUnavailable
 from flows import chunked
+from flows.config import max_unpacked_mb
 from flows.faults import checkpoint
 from flows.request import ImportRequest, Reporter, T, TimedReporter, run_inline
 from flows.run import Run
@@ -114,6 +115,7 @@ def prepare(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
                             update={"if_no_company": "without_company"})}))
             else:
                 raw = run("extract", read_source, Path(req.file), source=req.source,
+                          max_unpacked_mb=max_unpacked_mb(),
                           sheet=req.sheet, encoding=req.encoding)
     if raw.frame.height == 0:
         raise NoRows(req.file, "the file has a header but no rows below it")
@@ -237,6 +239,7 @@ def _in_chunks(r: Run) -> bool:
         # a sheet is read whole either way; how many rows it has decides the path
         with r.report.stage("read file"):
             sheet = r.run("extract", read_source, path, source=req.source, sheet=req.sheet,
+                          max_unpacked_mb=max_unpacked_mb(),
                           encoding=req.encoding)
         if chunked.wants_sheet_chunks(req, sheet):
             r.sha = rp.file_sha256(path)

@@ -253,11 +253,13 @@ def mapping(
     """Show (and save) the automatic column mapping of FILE."""
     import tomli_w
 
+    from flows.config import max_unpacked_mb
     from transforms.mapping import IGNORE, auto_map, load_mapping_file
     from transforms.sources import read_source
     from transforms.sources.contacts import CONTACT_SOURCES, describe_export
 
-    raw = read_source(file, sheet=sheet, encoding=encoding, source=source)
+    raw = read_source(file, sheet=sheet, encoding=encoding, source=source,
+                      max_unpacked_mb=max_unpacked_mb())
     overrides = load_mapping_file(mapping_file)
     if kind == "products":
         from contracts.fields import PRODUCT_ALIASES

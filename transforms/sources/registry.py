@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contracts.errors import SourceUnreadable
-from transforms.sources.sniff import misnamed
+from transforms.sources.sniff import MAX_UNPACKED_MB, check_unpacked, misnamed
 
 if TYPE_CHECKING:
     from transforms.sources.table import RawTable
@@ -24,6 +24,7 @@ class ReadOptions:
     source: str = "auto"  # --source
     sheet: str | None = None
     encoding: str | None = None
+    max_unpacked_mb: int = MAX_UNPACKED_MB  # a zipped workbook's parts (sniff.check_unpacked)
 
 
 def _read_table(path: Path, opts: ReadOptions, kind: str) -> RawTable:
@@ -31,6 +32,8 @@ def _read_table(path: Path, opts: ReadOptions, kind: str) -> RawTable:
     from transforms.sources.contacts import detect_csv_export
     from transforms.sources.spreadsheet import read_csv, read_excel
 
+    if kind == "excel":
+        check_unpacked(path, opts.max_unpacked_mb)
     table = (read_excel(path, sheet=opts.sheet) if kind == "excel"
              else read_csv(path, encoding=opts.encoding))
     export = opts.source if opts.source in ADDRESS_BOOKS else (
@@ -120,7 +123,8 @@ def detect_source(path: Path, requested: str = "auto") -> str:
 
 
 def read_source(path: str | Path, *, source: str = "auto", sheet: str | None = None,
-                encoding: str | None = None) -> RawTable:
+                encoding: str | None = None,
+                max_unpacked_mb: int = MAX_UNPACKED_MB) -> RawTable:
     """Read any import file; `source` is --source (auto: by extension and header signature)."""
     p = Path(path)
     if p.is_dir():
@@ -135,4 +139,4 @@ def read_source(path: str | Path, *, source: str = "auto", sheet: str | None = N
     wrong = misnamed(p, workbook_reader=reader.name == "excel")
     if wrong:
         raise SourceUnreadable(str(p), *wrong)
-    return reader.read(p, ReadOptions(source, sheet, encoding))
+    return reader.read(p, ReadOptions(source, sheet, encoding, max_unpacked_mb))

@@ -90,3 +90,28 @@ def misnamed(path: Path, workbook_reader: bool) -> tuple[str, str] | None:
     return (f"it is {content.what}, not a {path.suffix or 'plain'} file",
             f"rename it to {content.suffixes[0]}" if content.suffixes
             else "import a spreadsheet, CSV or contacts export")
+
+
+MAX_UNPACKED_MB = 2048  # a part of a workbook, unpacked (a 1M-row sheet is a few hundred MB)
+MAX_RATIO = 100  # unpacked : packed, for a part above 100 MB (a sheet packs ~10:1)
+
+
+def check_unpacked(path: Path, limit_mb: int = MAX_UNPACKED_MB) -> None:
+    """A zipped workbook whose parts would unpack beyond reason (a zip bomb: 4 MB that
+    unpack to a 4 GB sheet) is refused from its zip directory, before anything is read."""
+    from contracts.errors import SourceUnreadable
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = z.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # (not a zip, or a damaged one: the reader says so)
+    for part in parts:
+        size_mb = part.file_size / 2**20
+        ratio = part.file_size / max(part.compress_size, 1)
+        if size_mb > limit_mb or (size_mb > 100 and ratio > MAX_RATIO):
+            raise SourceUnreadable(
+                str(path), f"its part {part.filename} would unpack to {size_mb:,.0f} MB "
+                f"({ratio:,.0f} times its packed size): more than a workbook holds",
+                hint=f"if it is a real workbook, raise the limit with "
+                     f"CRM_IMPORT_MAX_UNPACKED_MB (now {limit_mb})")

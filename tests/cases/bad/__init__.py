@@ -137,6 +137,11 @@ def build(folder: Path | None) -> list[Case]:
     # --- shapes -----------------------------------------------------------------------------
     t("wide.csv", ",".join(f"col{i}" for i in range(10_000)) + "\n"
       + ",".join(str(i) for i in range(10_000)) + "\n")
+    # (issue 22 #21: a 4 MB workbook whose sheet unpacks to 4 GB took 4.3 GB)
+    if write:
+        _zip_bomb(folder / "bomb.xlsx")
+    add("a workbook whose sheet unpacks 1,000-fold", "bomb.xlsx", "error",
+        "would unpack to 300 MB")
     # (issue 22 #2: a lone CR dropped Cid silently and cut Bob's row)
     t("lone_cr.csv", "Company,First name,Last name,Notes\r\nEol A AS,Ann,Alpha,note a\r\n"
       "Eol B AS,Bob,Beta,note b\rEol C AS,Cid,Gamma,note c\r\nEol D AS,Dan,Delta,note d\r\n")
@@ -275,6 +280,20 @@ def build(folder: Path | None) -> list[Case]:
         os.mkfifo(folder / "fifo.csv")
     add("a FIFO named as the file", "fifo.csv", "error", "not a regular file")
     return cases
+
+
+def _zip_bomb(path: Path) -> None:
+    """A real workbook whose sheet XML is padded with 300 MB of blanks (packs to ~0.3 MB)."""
+    import zipfile
+
+    good = io.BytesIO()
+    _write_xlsx(good, [["Company", "First name"], ["ACME AS", "Ola"]])  # type: ignore[arg-type]
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", b"</sheetData>" + b" " * (300 << 20))
+            out.writestr(info.filename, data)
 
 
 def _encrypted(xlsx: bytes) -> bytes:
