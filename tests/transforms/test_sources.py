@@ -182,3 +182,14 @@ def test_an_old_mac_csv_with_cr_line_ends_is_read(tmp_path):
     t = read_source(f)
     assert t.headers == ["Company", "First name"]
     assert t.frame.rows() == [(2, "Mac A AS", "Ann"), (3, "Mac B AS", "Bob")]
+
+
+def test_a_cards_repeated_properties_all_reach_the_record_as_it_came(tmp_path):
+    """(issue 22 #7: the second EMAIL and TEL were missing from staging.raw_rows and the
+    rejects export, so a rejected card exported and re-imported lost them)"""
+    f = tmp_path / "two.vcf"
+    f.write_bytes(b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ola N\r\nN:N;Ola;;;\r\nEMAIL:a@x.no\r\n"
+                  b"EMAIL:b@x.no\r\nTEL:+47 900 00 001\r\nTEL:+47 900 00 002\r\nEND:VCARD\r\n")
+    t = read_source(f)
+    assert t.headers == ["VERSION", "FN", "N", "EMAIL", "EMAIL (2)", "TEL", "TEL (2)"]
+    assert t.frame.row(0)[4:] == ("a@x.no", "b@x.no", "+47 900 00 001", "+47 900 00 002")

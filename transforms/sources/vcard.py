@@ -435,13 +435,16 @@ def _fn_names(props: pl.DataFrame, n: pl.DataFrame, org: pl.DataFrame
 
 
 def _display(props: pl.DataFrame, cards: int) -> pl.DataFrame:
-    """One row per card, one column per property (its first value): the record as it came."""
+    """One row per card, one column per property — a repeated one as `EMAIL`, `EMAIL (2)`,
+    …: the record as it came, every value of it (staging.raw_rows, the rejects export)."""
     rows = pl.DataFrame({"source_row": pl.int_range(1, cards + 1, eager=True).cast(pl.Int64)})
     if props.is_empty():
         return rows
-    wide = (props.sort("seq").group_by("source_row", "name", maintain_order=True)
-            .agg(pl.col("value").first())
-            .pivot(on="name", index="source_row", values="value"))
+    nth = pl.col("name").cum_count().over("source_row", "name")
+    wide = (props.sort("source_row", "seq")
+            .with_columns(pl.when(nth > 1).then(pl.format("{} ({})", "name", nth))
+                          .otherwise(pl.col("name")).alias("name"))
+            .pivot(on="name", index="source_row", values="value", aggregate_function="first"))
     return rows.join(wide, on="source_row", how="left")
 
 
