@@ -39,7 +39,7 @@ from transforms.snapshot import CrmKeys, read_snapshot
 from transforms.sources import RawTable, TableBatches, reader_of
 from transforms.sources.contacts import detect_csv_export
 from transforms.sources.csv_stream import CsvStream, count_lines, open_csv_stream
-from transforms.staging import InputsWriter, write_outcomes
+from transforms.staging import InputsWriter, created_rows, record_new_ids, write_outcomes
 from transforms.summary import no_counts
 from transforms.validate import check_rows
 
@@ -240,6 +240,7 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
     rp.check_rejects(r.summary.file, read.rejects["source_row"].n_unique(), r.summary.rows.read,
                      req.settings.import_.max_rejects, r.run_id)
     counts = {e: no_counts() for e in ("company", "person")}  # (the summary's once concluded)
+    created: list[pl.DataFrame] = []  # (source_row, entity, crm_id) of what the chunks create
 
     def plan_and_apply_each() -> None:
         for k in range(chunks):
@@ -271,8 +272,9 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
             if not req.dry_run:
                 with r.stage("load"):
                     checkpoint("load" if k == 0 else f"chunk:{k}")
-                    r.run("load", apply_plan, store, plan, run_id=r.run_id,
-                          checkpoint=checkpoint, first=k == 0)
+                    loaded = r.run("load", apply_plan, store, plan, run_id=r.run_id,
+                                   checkpoint=checkpoint, first=k == 0)
+                    created.append(created_rows(plan, loaded.new_of_group))
             log.info("run %s: chunk %d of %d done", r.run_id, k + 1, chunks)
             r.report.progress(READING + (1 - READING) * (k + 1) / chunks)
 
@@ -286,3 +288,4 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
                    pl.concat(warnings, how="vertical_relaxed"))
 
     r.commit(plan_apply_conclude)
+    record_new_ids(store, run_id=r.run_id, created=created)

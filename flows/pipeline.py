@@ -38,7 +38,7 @@ from transforms.products import (
 )
 from transforms.snapshot import read_snapshot
 from transforms.sources import RawTable, read_source
-from transforms.staging import InputsWriter, write_outcomes
+from transforms.staging import InputsWriter, created_rows, record_new_ids, write_outcomes
 from transforms.store import CrmStore
 from transforms.summary import RunSummary
 from transforms.validate import Checked, check_rows
@@ -288,13 +288,17 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None) -> None:
                 inputs.wait()
     del ready  # the file's frames are staged: let them go before the load builds its own
 
+    created: list[pl.DataFrame] = []
+
     def conclude_and_load() -> None:
         r.conclude(rejects, warnings, gone)
         if not r.req.dry_run:
             with r.report.stage("load"):
-                r.run("load", load, r.crm, plan, run_id=r.run_id)
+                loaded = r.run("load", load, r.crm, plan, run_id=r.run_id)
+                created.append(created_rows(plan, loaded.new_of_group))
 
     r.commit(conclude_and_load)
+    record_new_ids(r.crm, run_id=r.run_id, created=created)
 
 
 def _describe(summary: RunSummary, ready: Prepared) -> None:

@@ -8,6 +8,7 @@ so that another store can run the same plan.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ class LoadResult:
     new_ids: dict[str, pl.Series]  # entity → ids created
     updated_ids: dict[str, pl.Series]  # entity → ids changed
     changes: int  # change_log rows written
+    new_of_group: dict[str, pl.DataFrame] = dataclasses.field(default_factory=dict)  # entity → group, crm_id
 
 
 def _json(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
@@ -84,7 +86,9 @@ def apply_plan(store: CrmStore, plan: Plan, *, run_id: str,
     new = {"company": cids, "person": pids}
     _selections(store, run_id, new, updated, create=first)
     store.unregister_all()
-    return LoadResult(new, updated, written)
+    return LoadResult(new, updated, written, {
+        e: ep.decisions.filter(pl.col("outcome") == "new").select("group", ids.alias("crm_id"))
+        for (e, ep), ids in zip(plan.entities.items(), (cids, pids), strict=True)})
 
 
 def _apply_companies(store: CrmStore, plan: Plan, log: list[pl.DataFrame]

@@ -197,7 +197,8 @@ def plan_products(rows: pl.DataFrame, snapshot: ProductSnapshot, *, settings: Im
         .otherwise(pl.col("product_in_assortment")).alias("product_in_assortment"))
     row_map = frame.select("source_row", "group")
     row_plan = (row_map.join(dec.select("group", "outcome", "crm_id", "reason"), on="group")
-                .select("source_row", pl.lit("product").alias("entity"), "outcome", "crm_id", "reason")
+                .select("source_row", pl.lit("product").alias("entity"), "outcome", "crm_id",
+                        "reason", "group")
                 .sort("source_row"))
     candidates = (frame.select("source_row", "group", pl.col("_key").alias("key_value"))
                   .join(pairs, on="group")
@@ -250,7 +251,8 @@ def apply_products(store: CrmStore, plan: ProductPlan, *, run_id: str,
     updated = plan.product.decisions.filter(pl.col("outcome") == "updated")["crm_id"]
     _selections(store, run_id, {"product": ids}, {"product": updated})
     store.unregister_all()
-    return LoadResult({"product": ids}, {"product": updated}, written)
+    return LoadResult({"product": ids}, {"product": updated}, written,
+                      {"product": new.select("group", ids.alias("crm_id"))})
 
 
 __all__ = ["ProductPlan", "ProductSnapshot", "apply_products", "check_products", "plan_products",

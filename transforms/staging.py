@@ -75,6 +75,36 @@ def write_inputs(store: CrmStore, *, run_id: str, raw: pl.DataFrame, canonical: 
     store.unregister_all()
 
 
+PLAN_COLUMNS = ("source_row", "entity", "outcome", "crm_id", "reason")  # staging.plan
+
+
+def created_rows(plan: Plan | ProductPlan, new_of_group: dict[str, pl.DataFrame]
+                 ) -> pl.DataFrame:
+    """(source_row, entity, crm_id) of the records a load created: its plan's new rows
+    with the id their group was created under."""
+    return pl.concat([
+        plan.row_plan.filter((pl.col("entity") == entity) & (pl.col("outcome") == "new"))
+        .drop("crm_id").join(ids, on="group").select("source_row", "entity", "crm_id")
+        for entity, ids in new_of_group.items()], how="vertical_relaxed")
+
+
+def record_new_ids(store: CrmStore, *, run_id: str, created: list[pl.DataFrame]) -> None:
+    """Once the run has committed: staging.plan rows of new records get the id they were
+    created under, so that a created CRM record can be tied to its source row."""
+    rows = pl.concat(created, how="vertical_relaxed") if created else None
+    if rows is None or rows.height == 0:
+        return
+    staging = store.staging
+    staging.register("new_ids", rows)
+    try:
+        staging.execute(
+            "UPDATE staging.plan SET crm_id = n.crm_id FROM new_ids n WHERE staging.plan.run_id = ? "
+            "AND staging.plan.source_row = n.source_row AND staging.plan.entity = n.entity",
+            [run_id])
+    finally:
+        staging.unregister_all()
+
+
 def write_outcomes(store: CrmStore, *, run_id: str, rejects: pl.DataFrame, warnings: pl.DataFrame,
                    plan: Plan | ProductPlan | None) -> None:
     """staging.rejects, warnings, candidates, plan and changes: what became of each row."""
@@ -85,7 +115,7 @@ def write_outcomes(store: CrmStore, *, run_id: str, rejects: pl.DataFrame, warni
            warnings.select("source_row", "column", "field", "value", "code", "reason"), run_id)
     if plan is not None:
         _write(store, "staging.candidates", plan.candidates, run_id)
-        _write(store, "staging.plan", plan.row_plan, run_id)
+        _write(store, "staging.plan", plan.row_plan.select(*PLAN_COLUMNS), run_id)
         changes = pl.concat([
             ep.changes.join(ep.decisions.select("group", "first_row"), on="group", how="left")
             .select(pl.col("first_row").alias("source_row"), pl.lit(entity).alias("entity"),

@@ -122,6 +122,12 @@ def test_chunks_land_what_the_whole_file_lands(tmp_path, db, match, name, reques
     q = ("SELECT source_row, entity, outcome, reason FROM staging.plan WHERE run_id = ? "
          "ORDER BY ALL")
     assert table(db, q, [chunked["run_id"]]).equals(table(other, q, [whole["run_id"]]))
+    # every created record is tied to its source row, chunk by chunk as whole (issue 22 #13)
+    q = ("SELECT count(*) FILTER (WHERE crm_id IS NULL), count(DISTINCT (entity, crm_id)) "
+         "FROM staging.plan WHERE run_id = ? AND outcome = 'new'")
+    created = chunked["company"]["new"] + chunked["person"]["new"]
+    assert table(db, q, [chunked["run_id"]]).row(0) == (0, created)
+    assert table(other, q, [whole["run_id"]]).row(0) == (0, created)
     q = "SELECT min(source_row), max(source_row), count(*) FROM staging.raw_rows WHERE run_id = ?"
     first = 4 if name.endswith(".xlsx") else 2  # (the sheet: a title, a blank row, the header)
     assert table(db, q, [chunked["run_id"]]).row(0) == (first, first + N - 1, N)

@@ -91,3 +91,25 @@ def test_raw_cells_of_rejected_rows(run):
     db, run_id = run
     rows = ask(db, "the file's own cells of the rejected rows", run_id)
     assert [(r[0], r[2]) for r in rows] == [(6, LONG_NAME)]
+
+
+def test_a_created_record_is_tied_to_its_source_row(tmp_path, db):
+    """(issue 22 #13: staging.plan.crm_id was empty for new records)"""
+    f = write_csv(tmp_path / "in.csv", ["Company", "First name", "Last name"],
+                  [["ACME AS", "Ola", "Nordmann"], ["ACME AS", "Kari", "Hansen"],
+                   ["Beta AS", "Per", "Berg"]])
+    s = run_import(f, db)
+    rows = table(db, "SELECT p.source_row, p.entity, p.crm_id, coalesce(c.name, pe.first_name) "
+                     "AS name FROM staging.plan p LEFT JOIN company c ON p.entity = 'company' "
+                     "AND c.company_id = p.crm_id LEFT JOIN person pe ON p.entity = 'person' "
+                     "AND pe.person_id = p.crm_id WHERE p.run_id = ? ORDER BY 1, 2",
+                 [s["run_id"]]).rows()
+    assert [(r, e, n) for r, e, _, n in rows] == [
+        (2, "company", "ACME AS"), (2, "person", "Ola"), (3, "company", "ACME AS"),
+        (3, "person", "Kari"), (4, "company", "Beta AS"), (4, "person", "Per")]
+    ids = table(db, "SELECT entity, crm_id FROM staging.plan WHERE run_id = ? AND outcome = 'new'",
+                [s["run_id"]])
+    members = table(db, "SELECT entity, entity_id FROM selection_member WHERE selection_id = ?",
+                    [f"{s['run_id']}-new"])
+    assert ids["crm_id"].null_count() == 0
+    assert set(ids.unique().rows()) == set(members.rows())

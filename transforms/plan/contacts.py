@@ -130,7 +130,7 @@ def _assemble(companies: Companies, persons: Persons, inserts: pl.DataFrame,
                 .with_columns(pl.lit(entity).alias("entity")))
 
     row_plan = (pl.concat([per_row(crows, cdec, "company"), per_row(prows, pdec, "person")])
-                .select("source_row", "entity", "outcome", "crm_id", "reason")
+                .select("source_row", "entity", "outcome", "crm_id", "reason", "group")
                 .sort("source_row", "entity"))
     candidates = pl.concat([
         crows.select("source_row", "group", pl.col("_ckey").alias("key_value"))

@@ -71,7 +71,7 @@ class Plan:
     rejects: pl.DataFrame  # rows rejected while planning (ISSUE_SCHEMA)
     warnings: pl.DataFrame  # WARNING_SCHEMA
     candidates: pl.DataFrame  # source_row, entity, match_key, key_value, crm_id
-    row_plan: pl.DataFrame  # source_row, entity, outcome, crm_id, reason
+    row_plan: pl.DataFrame  # source_row, entity, outcome, crm_id, reason, group
 
     @property
     def entities(self) -> dict[str, EntityPlan]:
