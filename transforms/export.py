@@ -35,6 +35,25 @@ def text_workbook(path: str | Path) -> xlsxwriter.Workbook:
                                       "strings_to_urls": False})
 
 
+# the first line of every CSV export: a comment to our reader (and a note to a person), and
+# the sign that the apostrophes below were ours to take off when the file comes back
+CSV_MARK = ("# crm-import export: a value or header starting with = + - @ got a leading ' so "
+            "that no spreadsheet runs it as a formula; importing this file takes it off")
+ADDED = r"^'[=+\-@\t\r]"  # a value as neutralise left it
+
+
+def is_our_export(first_text: str) -> bool:
+    return first_text.lstrip("\ufeff").startswith(CSV_MARK[:40])
+
+
+def unneutralise(cells: pl.DataFrame) -> pl.DataFrame:
+    """A CSV export of ours, read back: the apostrophes `neutralise` added come off (only
+    in such a file: elsewhere a leading apostrophe is the value)."""
+    return cells.with_columns(
+        pl.when(pl.col(c).str.contains(ADDED)).then(pl.col(c).str.slice(1)).otherwise(pl.col(c))
+        for c in cells.columns if cells.schema[c] == pl.String)
+
+
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     """For CSV: values — and headers — that would start a formula get a leading apostrophe."""
     risky = re.compile(RISKY)
@@ -50,7 +69,9 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data") -
     text = frame.select([pl.col(c).cast(pl.String) for c in frame.columns])
     try:
         if p.suffix.lower() == ".csv":
-            neutralise(text).write_csv(p)
+            with p.open("w", encoding="utf-8", newline="") as fh:
+                fh.write(CSV_MARK + "\n")
+                neutralise(text).write_csv(fh)
             return p
         if p.suffix.lower() not in (".xlsx", ".xlsm"):
             raise ExportFailed(str(p), f"unknown export type {p.suffix!r}")

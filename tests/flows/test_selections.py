@@ -49,7 +49,7 @@ def test_selection_export(tmp_path, suffix, db):
     done = json.loads(cli("selection", "export", s["selections"]["new"], "-o", str(out), "--json",
                           db=db).stdout)
     assert done["rows"] == 5  # 2 companies + 3 persons
-    frame = (pl.read_csv(out, infer_schema=False) if suffix == ".csv"
+    frame = (pl.read_csv(out, infer_schema=False, skip_rows=1) if suffix == ".csv"  # (the note)
              else fastexcel.read_excel(str(out)).load_sheet(0, dtypes="string").to_polars())
     assert frame.height == 5
     ola = frame.filter(pl.col("first_name") == "Ola").row(0, named=True)
@@ -110,6 +110,31 @@ def test_rejects_file_round_trip(tmp_path, db):
     assert again["rows"] == {"read": 2, "rejected": 0}
     assert again["person"]["new"] == 2
     assert set(again["mapping"]["unmapped"]) == {"row", "column", "reason"}
+
+
+def test_a_csv_rejects_file_comes_back_without_the_apostrophes_it_got(tmp_path, db):
+    """(issue 22 #10: `'=1+1 note` was stored, apostrophe and all) Our own CSV export says
+    so on its first line; read back, the apostrophes it added come off — only there."""
+    settings = '[person]\nmatch = "email"\n[import]\nmax_rejects = 0.9\n'
+    rows = [["ACME AS", "Ola", "Nordmann", "ola@acme.no", ""],
+            ["=Beta AS", "Kari", "Hansen", "kari(at)beta.no", ""]]
+    s = _import(tmp_path, db, rows, settings)
+    out = tmp_path / "rejects.csv"
+    cli("show", s["run_id"], "--rejects", "-o", str(out), db=db)
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# crm-import export:") and "'=Beta AS" in text
+    fixed = text.replace("kari(at)beta.no", "kari@beta.no")
+    (tmp_path / "fixed.csv").write_text(fixed, encoding="utf-8")
+    again = json.loads(cli("run", str(tmp_path / "fixed.csv"), "--json", "--settings",
+                           str(tmp_path / "s.toml"), db=db).stdout)
+    assert again["rows"] == {"read": 1, "rejected": 0}
+    assert table(db, "SELECT name FROM company ORDER BY name").rows() == [("=Beta AS",),
+                                                                         ("ACME AS",)]
+    # a leading apostrophe in a file that is not our export is the value
+    (tmp_path / "theirs.csv").write_text("Company,First name,Last name,Email\n"
+                                         "'=Gamma AS,Per,Berg,per@gamma.no\n", encoding="utf-8")
+    cli("run", str(tmp_path / "theirs.csv"), "--settings", str(tmp_path / "s.toml"), db=db)
+    assert ("'=Gamma AS",) in table(db, "SELECT name FROM company").rows()
 
 
 def test_purge_command(tmp_path, db):

@@ -101,3 +101,17 @@ def test_a_table_read_whole_batches_like_the_stream(path, tmp_path):
         assert pl.concat(issues).equals(whole.row_issues)
     else:
         assert not issues
+
+
+def test_our_export_read_in_batches_loses_its_apostrophes_as_read_whole(tmp_path):
+    """(issue 22 #10) The stream path takes off what `neutralise` added, as the whole read."""
+    from transforms.export import write_table
+
+    path = tmp_path / "ours.csv"
+    write_table(pl.DataFrame({"=Name": [f"=N{i}" for i in range(50)],
+                              "Email": [f"-e{i}@x.no" for i in range(50)]}), path)
+    whole = read_csv(path)
+    stream, frame, _ = _streamed(path, tmp_path, 7)
+    assert stream.header.headers == whole.headers == ["=Name", "Email"]
+    assert frame.equals(whole.frame)
+    assert frame["=Name"][0] == "=N0" and frame["Email"][0] == "-e0@x.no"

@@ -152,7 +152,8 @@ def test_the_rejects_export_neutralises_headers_and_keeps_the_files_own_row_colu
     import csv  # (polars leaves "" doubled in a header it reads)
 
     with (tmp_path / "r.csv").open(encoding="utf-8", newline="") as fh:
-        header, row = list(csv.reader(fh))
+        note, header, row = list(csv.reader(fh))
+    assert note[0].startswith("# crm-import export:")
     assert header[0] == "'=HYPERLINK(\"http://x\")" and row[0] == "'=1+1"
     assert row[1:] == ["5", "E-post", "old reason", "Ola", "7", "Name", "too long"]
 
@@ -172,7 +173,7 @@ def test_the_xlsx_export_says_which_cells_excel_cut(tmp_path, caplog):
     assert back["note"].to_list() == ["cut at 32,767 characters (Excel's limit): Notes", None]
     assert "1 cells longer than Excel's 32767 characters were cut" in caplog.text
     write_table(frame, tmp_path / "r.csv")  # whole in a CSV
-    assert len(pl.read_csv(tmp_path / "r.csv")["Notes"][0]) == 40_000
+    assert len(pl.read_csv(tmp_path / "r.csv", skip_rows=1)["Notes"][0]) == 40_000
 
 
 def test_an_old_mac_csv_with_cr_line_ends_is_read(tmp_path):

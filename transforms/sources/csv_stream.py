@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from contracts.errors import SourceUnreadable
+from transforms.export import is_our_export, unneutralise
 from transforms.sources.spreadsheet import (
     HEADER_SCAN_ROWS,
     Header,
@@ -68,6 +69,7 @@ class CsvStream:
     records: int  # cell rows in the file, the header's included
     sep: str
     encoding: str  # utf-8, or utf-8-sig (with a byte order mark)
+    ours: bool = False  # a CSV export of ours: its added apostrophes come off
 
     @property
     def headers(self) -> list[str]:
@@ -83,6 +85,8 @@ class CsvStream:
         for start in range(self.header.at + 1, self.records, size):
             cells = _without_comments(
                 scan.slice(start, size).collect().drop("_i").select(self.header.columns))
+            if self.ours:
+                cells = unneutralise(cells)
             body, issues = body_of(cells, self.header, first_row=start + 1, source="csv",
                                    sep=self.sep)
             yield RawTable(body, self.header.headers, "csv", path=str(self.path),
@@ -123,4 +127,6 @@ def open_csv_stream(path: Path, folder: Path) -> CsvStream | None:
     # columns only a quoted separator suggested, empty from top to bottom
     columns = [c for c in stats.columns[1:] if stats[c][0] < records] or [stats.columns[1]]
     top = _without_comments(scan.head(HEADER_SCAN_ROWS).select(columns).collect())
-    return CsvStream(path, cells, header_of(top, path), records, sep, encoding)
+    ours = is_our_export(head[:400])
+    return CsvStream(path, cells, header_of(unneutralise(top) if ours else top, path), records,
+                     sep, encoding, ours)

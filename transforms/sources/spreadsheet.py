@@ -14,6 +14,7 @@ import fastexcel
 import polars as pl
 
 from contracts.errors import NoRows, SourceUnreadable
+from transforms.export import is_our_export, unneutralise
 from transforms.sources.table import RawTable
 from transforms.sources.text import decode_text, read_bytes
 
@@ -292,5 +293,7 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
     # columns only a quoted separator suggested, empty from top to bottom
     cells = cells.select([c for c in cells.columns if cells[c].null_count() < cells.height]
                          or cells.columns[:1])
+    if is_our_export(text[:400]):  # (a rejects file, fixed, coming back)
+        cells = unneutralise(cells)
     return table_from_cells(cells, first_row=1, path=path, source="csv", encoding=used,
                             comments=True, sep=sep)
