@@ -26,6 +26,7 @@ from transforms.apply import update_fields
 from transforms.store import ID_COLUMN
 from transforms.store import sql as q
 from transforms.store.base import CrmStore
+from transforms.store.schema import VALUE_STORAGE
 from transforms.wording import count
 
 RECORD_TABLES = ("company", "person", "product")
@@ -141,10 +142,14 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
             restores = {t: _not_there(store, t, rows) for t, rows in restores.items()}
             result.restored_records = sum(f.height for f in restores.values())
             for table, rows in restores.items():
+                if table in VALUE_TABLES and rows.height:  # (after the records they need)
+                    rows = _restorable_values(store, table, rows, conflicts)
+                    result.restored_records -= restores[table].height - rows.height
                 if rows.height == 0:
                     continue
                 store.register("undo_restore", rows)
                 store.execute(q.insert_select(table, rows.columns, "undo_restore"))
+            result.conflicts = conflicts.frame(result.conflicts)
             _drop_list_items(store, log, conflicts, result)
             _drop_price_lists(store, log, result)
             if unfinished:
@@ -161,6 +166,34 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
 
 
 PARTLY = "partly-undone"  # conflicts kept it from finishing; undo may be run again
+
+
+def _restorable_values(store: CrmStore, table: str, rows: pl.DataFrame,
+                       conflicts: _Conflicts) -> pl.DataFrame:
+    """Removed values to put back: never onto an owner that is gone (deleted since), never
+    a second copy of a value its owner has again. Both are conflicts, left as they are."""
+    vt = VALUE_STORAGE[table]
+    key, value = vt.id_column, vt.value
+    store.register("undo_values", rows.select(key, "owner_kind", "owner_id", value))
+    try:
+        found = store.query(
+            f"SELECT u.{q.ident(key)} AS id, u.{q.ident(value)} AS value, "
+            "(EXISTS (SELECT 1 FROM company c WHERE u.owner_kind = 'company' "
+            "AND c.company_id = u.owner_id) OR EXISTS (SELECT 1 FROM person p "
+            "WHERE u.owner_kind = 'person' AND p.person_id = u.owner_id)) AS owned, "
+            f"EXISTS (SELECT 1 FROM {q.ident(table)} t WHERE t.owner_kind = u.owner_kind "
+            f"AND t.owner_id = u.owner_id AND t.{q.ident(value)} = u.{q.ident(value)}) AS again "
+            "FROM undo_values u")
+    finally:
+        store.unregister_all()
+    orphans = found.filter(~pl.col("owned"))
+    again = found.filter(pl.col("owned") & pl.col("again"))
+    for frame, reason in ((orphans, "its owner is gone: not put back"),
+                          (again, "its owner has the same value again: not put back twice")):
+        conflicts.add(frame.select(pl.col("id").alias("entity_id"), pl.lit(value).alias("field"),
+                                   pl.col("value").alias("run_value")), table, reason)
+    keep = found.filter(pl.col("owned") & ~pl.col("again"))["id"]
+    return rows.filter(pl.col(key).is_in(keep.cast(rows[key].dtype).to_list()))
 
 
 def _not_there(store: CrmStore, table: str, rows: pl.DataFrame) -> pl.DataFrame:

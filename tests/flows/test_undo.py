@@ -192,3 +192,39 @@ def test_an_undo_kept_from_finishing_can_be_finished_later(tmp_path, db):
     assert done.status == "undone" and done.conflicts.height == 0
     assert table_hashes(db) == before
     assert _undo(db, s["run_id"]).status == "noop"
+
+
+def test_undo_never_puts_a_value_on_an_owner_that_is_gone(tmp_path, db):
+    """(issue 22 #5) A run replaced Ola's mobile; then the record was deleted (selection
+    delete); undoing the run must not bring back a phone without its person."""
+    from transforms.selection import delete_selection
+
+    _crm(db)
+    f = write_csv(tmp_path / "m.csv", ["Company", "First name", "Last name", "Mobile"],
+                  [["ACME Inc.", "Ola", "Nordmann", "900 00 009"]])
+    s = run_import(f, db, {"lists": {"phones": "replace"}})
+    with open_crm(str(db)) as store:
+        delete_selection(store, f"{s['run_id']}-updated")
+    result = _undo(db, s["run_id"])
+    assert ("phone", "its owner is gone: not put back") in {
+        (c["entity"], c["reason"]) for c in result.conflicts.rows(named=True)}
+    orphans = table(db, "SELECT count(*) FROM phone ph WHERE ph.owner_kind = 'person' AND NOT "
+                        "EXISTS (SELECT 1 FROM person p WHERE p.person_id = ph.owner_id)").item()
+    assert orphans == 0
+
+
+def test_undo_never_puts_back_a_second_copy_of_a_value(tmp_path, db):
+    """(issue 22 #5) A run replaced Ola's e-mail; a later run added the old one again;
+    undoing the first must not leave Ola with the address twice."""
+    _crm(db)
+    replace = write_csv(tmp_path / "r.csv", ["Company", "First name", "Last name", "Email"],
+                        [["ACME Inc.", "Ola", "Nordmann", "ola.new@acme.no"]])
+    first = run_import(replace, db, {"lists": {"urls_emails": "replace"}})
+    back = write_csv(tmp_path / "b.csv", ["Company", "First name", "Last name", "Email"],
+                     [["ACME Inc.", "Ola", "Nordmann", "ola@acme.no"]])
+    run_import(back, db)  # adds the old address again
+    result = _undo(db, first["run_id"])
+    assert ("email", "its owner has the same value again: not put back twice") in {
+        (c["entity"], c["reason"]) for c in result.conflicts.rows(named=True)}
+    assert table(db, "SELECT address FROM email WHERE owner_kind = 'person' AND owner_id = 1 "
+                     "ORDER BY address").rows() == [("ola@acme.no",)]
