@@ -55,6 +55,8 @@ def test_bad_input(case: Case, corpus: Path, tmp_path: Path):
         assert out["status"] == "completed"
         if case.rejected is not None:
             assert out["rows"]["rejected"] == case.rejected
+        if "read" in case.extra:
+            assert out["rows"]["read"] == case.extra["read"], out["rows"]
         if case.extra.get("warning"):
             assert any(case.extra["warning"] in w["message"] for w in out["warnings"]), out
         if case.message:

@@ -68,7 +68,13 @@ def find_header(cells: pl.DataFrame) -> int:
     if widest == 0:
         return -1
     need = max(1, min(2, widest), int(widest * 0.6 + 0.5))
-    return next(i for i, n in enumerate(filled) if n >= need)
+    full = next(i for i, n in enumerate(filled) if n >= need)
+    # A header may name fewer columns than its rows fill: a row of two or more names above
+    # the first full row is the header, unless it holds data (an e-mail, a long number or
+    # date), as a title block "Exported: 2026-11-28" does. Else that row would vanish.
+    data = top.select(pl.any_horizontal(pl.col(c).str.contains(r"@|\d{3,}").fill_null(False)
+                                        for c in top.columns).alias("d"))["d"]
+    return next((i for i in range(full) if filled[i] >= min(2, widest) and not data[i]), full)
 
 
 RESERVED = ("source_row",)  # our own column beside the file's: a header so named gets a number

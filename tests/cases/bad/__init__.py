@@ -142,6 +142,18 @@ def build(folder: Path | None) -> list[Case]:
         _zip_bomb(folder / "bomb.xlsx")
     add("a workbook whose sheet unpacks 1,000-fold", "bomb.xlsx", "error",
         "would unpack to 300 MB")
+    # (issue 22 #4: a header naming 3 of 6 filled columns lost the first data row as header)
+    _xlsx(folder / "short_header.xlsx", [["Company", "First name", "Last name"],
+                                         ["ACME AS", "Ola", "Nordmann", "x", "y", "z"],
+                                         ["Beta AS", "Kari", "Hansen", "x", "y", "z"]])
+    add("a header naming fewer columns than its rows fill", "short_header.xlsx", "rows", "",
+        rejected=0, extra={"read": 2})
+    # (in a CSV such rows are rejected as ragged, each said: none vanishes as the header)
+    t("short_header.csv", "Company,First name,Last name\nACME AS,Ola,Nordmann,x,y,z\n"
+      "Beta AS,Kari,Hansen,x,y,z\n")
+    add("a CSV header naming fewer columns than its rows fill", "short_header.csv", "rows",
+        "more fields than the header", rejected=2, settings="[import]\nmax_rejects = 1.0\n",
+        extra={"read": 2})
     # (issue 22 #2: a lone CR dropped Cid silently and cut Bob's row)
     t("lone_cr.csv", "Company,First name,Last name,Notes\r\nEol A AS,Ann,Alpha,note a\r\n"
       "Eol B AS,Bob,Beta,note b\rEol C AS,Cid,Gamma,note c\r\nEol D AS,Dan,Delta,note d\r\n")
