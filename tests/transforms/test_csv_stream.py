@@ -115,3 +115,16 @@ def test_our_export_read_in_batches_loses_its_apostrophes_as_read_whole(tmp_path
     assert stream.header.headers == whole.headers == ["=Name", "Email"]
     assert frame.equals(whole.frame)
     assert frame["=Name"][0] == "=N0" and frame["Email"][0] == "-e0@x.no"
+
+
+def test_a_quoted_first_cell_starting_with_hash_is_data_not_a_comment(tmp_path):
+    """(issue 22 #3: `"#1 Pizza AS",Per,…` was taken for a comment line and dropped)"""
+    path = tmp_path / "hash.csv"
+    path.write_text('# exported 2026-12-03\nCompany,First name\n"#1 Pizza AS",Per\n'
+                    '# a note, with a comma\n"#2 ""Quoted"" AS",Kari\n#3 not quoted,Ola\n'
+                    'Plain AS,Eva\n', encoding="utf-8")
+    whole = read_csv(path)
+    assert whole.frame.rows() == [(3, "#1 Pizza AS", "Per"), (5, '#2 "Quoted" AS', "Kari"),
+                                  (7, "Plain AS", "Eva")]
+    stream, frame, _ = _streamed(path, tmp_path, 2)
+    assert frame.equals(whole.frame)

@@ -26,6 +26,7 @@ from transforms.sources.spreadsheet import (
     body_of,
     check_width,
     header_of,
+    quoted_hash_values,
 )
 from transforms.sources.table import RawTable
 
@@ -70,6 +71,7 @@ class CsvStream:
     sep: str
     encoding: str  # utf-8, or utf-8-sig (with a byte order mark)
     ours: bool = False  # a CSV export of ours: its added apostrophes come off
+    quoted: frozenset[str] = frozenset()  # quoted first cells starting with # (data)
 
     @property
     def headers(self) -> list[str]:
@@ -84,7 +86,8 @@ class CsvStream:
         scan = pl.scan_parquet(self.cells)
         for start in range(self.header.at + 1, self.records, size):
             cells = _without_comments(
-                scan.slice(start, size).collect().drop("_i").select(self.header.columns))
+                scan.slice(start, size).collect().drop("_i").select(self.header.columns),
+                self.quoted)
             if self.ours:
                 cells = unneutralise(cells)
             body, issues = body_of(cells, self.header, first_row=start + 1, source="csv",
@@ -106,8 +109,12 @@ def open_csv_stream(path: Path, folder: Path) -> CsvStream | None:
         lines = pl.scan_csv(path, has_header=False, separator="\x1f", quote_char=None,
                             schema={"line": pl.String}, truncate_ragged_lines=True,
                             comment_prefix=None)
-        widest = lines.select(pl.col("line").str.count_matches(sep, literal=True).max()
-                              ).collect(engine="streaming").item() or 0
+        stats = lines.select(
+            pl.col("line").str.count_matches(sep, literal=True).max().alias("widest"),
+            pl.col("line").filter(pl.col("line").str.starts_with('"#')).alias("quoted")
+            .implode()).collect(engine="streaming")
+        widest = stats["widest"][0] or 0
+        quoted = quoted_hash_values(stats["quoted"][0])
         check_width(widest + 1, path)
         cells = folder / "cells.parquet"
         (pl.scan_csv(path, has_header=False, separator=sep, truncate_ragged_lines=True,
@@ -126,7 +133,7 @@ def open_csv_stream(path: Path, folder: Path) -> CsvStream | None:
     records = stats["_n"][0]
     # columns only a quoted separator suggested, empty from top to bottom
     columns = [c for c in stats.columns[1:] if stats[c][0] < records] or [stats.columns[1]]
-    top = _without_comments(scan.head(HEADER_SCAN_ROWS).select(columns).collect())
+    top = _without_comments(scan.head(HEADER_SCAN_ROWS).select(columns).collect(), quoted)
     ours = is_our_export(head[:400])
     return CsvStream(path, cells, header_of(unneutralise(top) if ours else top, path), records,
-                     sep, encoding, ours)
+                     sep, encoding, ours, quoted)

@@ -103,14 +103,27 @@ class Header:
     beyond: list[str]  # names of cell columns right of the last named header
 
 
-def _without_comments(cells: pl.DataFrame) -> pl.DataFrame:
-    """Lines whose first cell starts with # are notes, not rows."""
+# a line whose first cell is quoted and starts with #: data ("#1 Pizza AS"), not a comment
+QUOTED_HASH = r'^"(#(?:[^"]|"")*)"'
+
+
+def quoted_hash_values(lines: pl.Series) -> frozenset[str]:
+    """The first cells, as values, of the lines that quote a leading # (see QUOTED_HASH)."""
+    found = lines.str.extract(QUOTED_HASH, 1).drop_nulls().str.replace_all('""', '"',
+                                                                         literal=True)
+    return frozenset(found.to_list())
+
+
+def _without_comments(cells: pl.DataFrame, quoted: frozenset[str] = frozenset()
+                      ) -> pl.DataFrame:
+    """Lines whose first cell starts with an unquoted # are notes, not rows. Parsed cells
+    have lost their quotes: `quoted` names the first cells that had them."""
     if not cells.width:
         return cells
     first = cells.columns[0]
+    comment = pl.col(first).str.starts_with("#") & ~pl.col(first).is_in(list(quoted))
     return cells.with_columns(
-        pl.when(pl.col(first).str.starts_with("#")).then(None).otherwise(pl.col(c)).alias(c)
-        for c in cells.columns)
+        pl.when(comment).then(None).otherwise(pl.col(c)).alias(c) for c in cells.columns)
 
 
 def header_of(cells: pl.DataFrame, path: Path) -> Header:
@@ -167,14 +180,15 @@ def check_width(columns: int, path: Path) -> None:
 
 def table_from_cells(cells: pl.DataFrame, *, first_row: int, path: Path, source: str,
                      sheet: str | None = None, encoding: str | None = None,
-                     comments: bool = False, sep: str = ",") -> RawTable:
+                     comments: bool = False, sep: str = ",",
+                     quoted: frozenset[str] = frozenset()) -> RawTable:
     """Header found, blank rows dropped, `source_row` added (first_row: row of cells[0]).
 
-    With `comments`, lines whose first cell starts with # are notes, not rows (numbered
-    first, so that row numbers stay the file's)."""
+    With `comments`, lines whose first cell starts with an unquoted # are notes, not rows
+    (numbered first, so that row numbers stay the file's)."""
     check_width(cells.width, path)
     if comments:
-        cells = _without_comments(cells)
+        cells = _without_comments(cells, quoted)
     header = header_of(cells, path)
     body, issues = body_of(cells.slice(header.at + 1), header,
                            first_row=first_row + header.at + 1, source=source, sep=sep)
@@ -301,5 +315,6 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
                          or cells.columns[:1])
     if is_our_export(text[:400]):  # (a rejects file, fixed, coming back)
         cells = unneutralise(cells)
+    quoted = quoted_hash_values(pl.Series(text.split("\n"))) if '"#' in text else frozenset()
     return table_from_cells(cells, first_row=1, path=path, source="csv", encoding=used,
-                            comments=True, sep=sep)
+                            comments=True, sep=sep, quoted=quoted)
