@@ -16,6 +16,7 @@ from transforms.runs import selection_members
 from transforms.store import ID_COLUMN
 from transforms.store import sql as q
 from transforms.store.base import CrmStore
+from transforms.summary import scrubbed
 
 
 def delete_selection(store: CrmStore, selection_id: str, *, dry_run: bool = False) -> dict[str, Any]:
@@ -114,6 +115,16 @@ def purge(store: CrmStore, *, older_than: timedelta, dry_run: bool = False) -> d
                       "WHERE run_id IN (SELECT run_id FROM purge_runs)")
         store.execute("UPDATE import_run SET purged_at = ? WHERE run_id IN (SELECT run_id FROM purge_runs)",
                       [datetime.now(UTC)])
+        # their summaries too: an error or a warning may quote a value, an ERP run its search
+        summaries = store.query("SELECT run_id, summary FROM import_run "
+                                "WHERE run_id IN (SELECT run_id FROM purge_runs)")
+        clean = pl.DataFrame({"run_id": summaries["run_id"], "summary": [
+            json.dumps(scrubbed(json.loads(t)), ensure_ascii=False) if t else t
+            for t in summaries["summary"].to_list()]}, schema={"run_id": pl.String,
+                                                             "summary": pl.String})
+        store.register("purged_summaries", clean)
+        store.execute("UPDATE import_run SET summary = p.summary FROM purged_summaries p "
+                      "WHERE import_run.run_id = p.run_id")
         store.unregister_all()
         staging.unregister_all()
     return result

@@ -103,3 +103,20 @@ class RunSummary:
                     "planned": self.planned}
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
+
+
+def scrubbed(summary: dict[str, Any]) -> dict[str, Any]:
+    """A purged run's summary: counts and names of columns stay; what could quote a value
+    goes (warning and error texts, ERP search values and keys)."""
+    out = dict(summary)
+    out["warnings"] = [{"row": w.get("row"), "column": w.get("column"), "code": w.get("code"),
+                        "message": "(purged)"} for w in summary.get("warnings", [])]
+    out["errors"] = ["(purged)" for _ in summary.get("errors", [])]
+    if isinstance(out.get("erp"), dict):
+        erp = dict(out["erp"])
+        erp["where"] = {k: "(purged)" for k in erp.get("where") or {}}
+        if isinstance(erp.get("gone"), list):
+            erp["gone"] = len(erp["gone"])
+        out["erp"] = erp
+    out["purged"] = True
+    return out

@@ -279,6 +279,9 @@ def undo(
 def purge(
     older_than: Annotated[str, typer.Option("--older-than", help="age, e.g. 90d, 12w, 36h")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="list the runs only")] = False,
+    compact: Annotated[bool, typer.Option("--compact", help="then rewrite the database so "
+                                          "that the purged values are gone from its free "
+                                          "space too (PostgreSQL: VACUUM FULL)")] = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -292,9 +295,13 @@ def purge(
     age = parse_age(older_than)
     with _store(db) as store:
         result = purge_runs(store, older_than=age, dry_run=dry_run)
+        if compact and not dry_run:
+            result["compacted"] = store.compact()
     if as_json:
         _emit(result)
     else:
         verb = "would purge" if dry_run else "purged"
         typer.echo(f"{verb} {count(len(result['runs']), 'run')} started before "
                    f"{result['cutoff']}")
+        if result.get("compacted"):
+            typer.echo(result["compacted"])

@@ -17,12 +17,11 @@ from tests.conftest import REPO, table, table_hashes, write_csv
 pytestmark = pytest.mark.both_stores
 
 CLI = str(Path(sys.executable).parent / "crm-import")
-ENV = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "CRM_IMPORT_FAIL_AT")}
-
-
 def cli(*args, db, check=True):
+    # (the environment as the test has it: a server CRM's staging file is the test's own)
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "CRM_IMPORT_FAIL_AT")}
     done = subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, cwd=REPO,
-                          env=ENV, timeout=120)
+                          env=env, timeout=120)
     if check and done.returncode:
         raise AssertionError(done.stdout + done.stderr)
     return done
@@ -148,3 +147,23 @@ def test_purge_command(tmp_path, db):
     assert refused.returncode != 0 and "can no longer be undone" in json.loads(refused.stdout)["errors"][0]
     bad = cli("purge", "--older-than", "soon", db=db, check=False)
     assert bad.returncode == 2 and "not an age" in bad.stderr
+
+
+def test_purge_scrubs_summaries_and_compact_leaves_no_trace_in_the_file(tmp_path, db):
+    """(issue 22 #17: purged values stayed readable in the DuckDB file's free blocks, and in
+    the summaries of purged runs)"""
+    settings = '[person]\nmatch = "email"\n[import]\nmax_rejects = 0.9\n'
+    rows = [["ACME AS", "Ola", "Nordmann", "ola@acme.no", ""],
+            ["Beta AS", "Zorro", "Xylofon", "zorro.xylofon(at)beta-7731", ""]]
+    s = _import(tmp_path, db, rows, settings)
+    assert s["rows"]["rejected"] == 1
+    done = json.loads(cli("purge", "--older-than", "0h", "--compact", "--json", db=db).stdout)
+    assert done["runs"] == [s["run_id"]] and "rewritten" in done["compacted"]
+    shown = json.loads(cli("show", s["run_id"], "--json", db=db).stdout)
+    assert shown["purged"] is True
+    assert {w["message"] for w in shown["warnings"]} <= {"(purged)"}
+    staging_file = Path(os.environ["CRM_IMPORT_STAGING"]) if not isinstance(db, Path) else db
+    data = staging_file.read_bytes()
+    assert b"beta-7731" not in data and b"Xylofon" not in data  # staging only held them
+    again = _import(tmp_path, db, rows[:1], "")  # the CRM works on after the rewrite
+    assert again["status"] == "completed"

@@ -72,6 +72,11 @@ class CrmStore(ABC):
         """Where the staging tables are (SPEC §5): this store, or a DuckDB file beside it."""
         return self
 
+    def compact(self) -> str:
+        """Rewrite the storage so that deleted and purged values are gone from its free
+        space too (`purge --compact`); says what was done."""
+        raise NotImplementedError(f"{type(self).__name__} cannot compact")
+
     @abstractmethod
     def insert_json_field(self, alias: str, name: str) -> str:
         """SQL for one field of an insert's change-log record (`<alias>.new_value`, JSON);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from transforms.store.base import CrmStore, migrations, sql_file
 from transforms.store.lock import RunLock
 from transforms.store.options import StoreOptions
 from transforms.store.schema import SCHEMA_VERSION
-from transforms.store.sql import ident, insert_select
+from transforms.store.sql import ident, insert_select, path_literal
 
 
 def _explain_lock_error(message: str) -> str:
@@ -153,3 +154,29 @@ class DuckDBStore(CrmStore):
         self.con.close()
         if self.lock:
             self.lock.release()
+
+    def compact(self) -> str:
+        """DuckDB keeps deleted values in the file's free blocks: copy the database into a
+        new file and put it in the old one's place (the lock stays held throughout)."""
+        if self.target == ":memory:":
+            return "in memory: nothing to compact"
+        path = Path(self.target)
+        fresh = path.with_name(path.name + ".compacting")
+        fresh.unlink(missing_ok=True)
+        self.unregister_all()
+        self.con.execute("CHECKPOINT")
+        name = self.con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+        self.con.execute(f"ATTACH {path_literal(str(fresh))} AS compacted")
+        try:
+            quoted = '"' + str(name).replace('"', '""') + '"'  # (the file's stem: any name)
+            self.con.execute(f"COPY FROM DATABASE {quoted} TO compacted")
+        finally:
+            self.con.execute("DETACH compacted")
+        before = path.stat().st_size
+        self.con.close()
+        Path(str(path) + ".wal").unlink(missing_ok=True)  # (checkpointed: nothing left in it)
+        os.replace(fresh, path)
+        self.con = duckdb.connect(self.target)
+        if self.options.duckdb_memory:
+            self.limit_memory(self.options.duckdb_memory)
+        return f"{path}: rewritten, {before:,} → {path.stat().st_size:,} bytes"

@@ -256,6 +256,21 @@ class PostgresStore(CrmStore):
                                         crm=False)
         return self._staging
 
+    def compact(self) -> str:
+        """PostgreSQL keeps old row versions until they are vacuumed: VACUUM FULL rewrites
+        the tables purge changed (it needs their owner; without that it only warns), and
+        the staging file beside is rewritten too."""
+        import psycopg
+
+        said = []
+        for table in ("change_log", "import_run", "selection_member"):
+            try:
+                self.con.execute(f"VACUUM FULL {ident(table)}")  # (autocommit: no transaction)
+                said.append(table)
+            except psycopg.Error as exc:  # e.g. not the owner
+                said.append(f"{table} not vacuumed ({str(exc).splitlines()[0]})")
+        return f"{self.target}: VACUUM FULL {', '.join(said)}; " + self.staging.compact()
+
     def close(self) -> None:
         if self._staging is not None:
             self._staging.close()

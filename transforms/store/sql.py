@@ -12,6 +12,12 @@ from transforms.store.schema import VALUE_STORAGE
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def path_literal(path: str) -> str:
+    """A file path as a SQL string, for the statements that take no parameters (ATTACH):
+    a path the user gave, never a data value."""
+    return "'" + path.replace("'", "''") + "'"
+
+
 def ident(name: str) -> str:
     """Quote an identifier (table/column names come from the contracts' lists)."""
     if "." in name:
