@@ -29,15 +29,19 @@ from contracts.settings import ImportSettings
 from flows.batch import folder_files, outside_links
 from flows.pipeline import ImportRequest, Reporter, import_contacts
 from transforms.store.urls import hide_password, reveal_password
+from transforms.summary import warning_total
+from transforms.wording import count
 
 STAGES = ("open CRM", "read file", "map columns", "validate", "match and plan",
           "write staging", "load")
 IO_STAGES = {"extract"}  # retried: a file share or server may hiccup; the rest is pure
+# task runs named by their stage, as ops people read them (no generated suffix)
+TASK_NAMES = {"extract": "read", "open-store": "open", "read CRM": "read-crm"}
 
 
 def run_as_task(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """The Prefect runner: each stage a task (frames in and out, so nothing is cached)."""
-    wrapped = task(name=name, cache_policy=NO_CACHE,
+    wrapped = task(name=name, task_run_name=TASK_NAMES.get(name, name), cache_policy=NO_CACHE,
                    retries=2 if name in IO_STAGES else 0, retry_delay_seconds=2)(fn)
     return wrapped(*args, **kwargs)
 
@@ -46,6 +50,7 @@ class ArtifactReporter(Reporter):
     """Progress, summary and rejects as artifacts on the flow run's page."""
 
     def __init__(self) -> None:
+        self.warning_codes: dict[str, int] = {}
         self.done = 0
         self.told = False  # a chunked run says how far it is itself
         self.progress_id = cast(UUID, create_progress_artifact(
@@ -65,7 +70,8 @@ class ArtifactReporter(Reporter):
         update_progress_artifact(self.progress_id, progress=round(100.0 * min(share, 1.0), 1))
 
     def summary(self, summary: dict[str, Any]) -> None:
-        create_markdown_artifact(markdown=summary_markdown(summary), key="import-summary",
+        create_markdown_artifact(markdown=summary_markdown(summary, self.warning_codes),
+                                 key="import-summary",
                                  description=f"run {summary['run_id']}: {summary['status']}")
         for entity in ("company", "person"):
             get_run_logger().info("%s: %s", entity, summary[entity])
@@ -75,9 +81,21 @@ class ArtifactReporter(Reporter):
         create_table_artifact(table=table.to_dicts(), key="import-rejects",
                               description=f"{rejects['source_row'].n_unique()} rejected rows")
 
+    def warnings(self, warnings: pl.DataFrame) -> None:
+        """The `import-warnings` table (no cell values: personal data stays off the server)
+        and the counts per code the summary artifact shows."""
+        self.warning_codes = dict(warnings.group_by("code").len().sort("code").iter_rows())
+        table = warnings.sort("source_row", "column").select(
+            pl.col("source_row").alias("row"), "column", "code", "reason").head(1000)
+        create_table_artifact(table=table.to_dicts(), key="import-warnings",
+                              description=f"{count(warnings.height, 'warning')}"
+                                          + (" (the first 1,000)" if warnings.height > 1000
+                                             else ""))
 
-def summary_markdown(s: dict[str, Any]) -> str:
-    """Counts per entity and outcome; no links, no cell values."""
+
+def summary_markdown(s: dict[str, Any], warning_codes: dict[str, int] | None = None) -> str:
+    """Counts per entity and outcome, warnings per code, the slowest stages and what to run
+    next; no links, no cell values."""
     lines = [f"# Import {s['run_id']}: {s['status']}", "",
              f"- source: {s['source']}, file: `{Path(s['file']).name}`",
              f"- rows read: {s['rows']['read']}, rejected: {s['rows']['rejected']}", "",
@@ -90,9 +108,54 @@ def summary_markdown(s: dict[str, Any]) -> str:
     sel = s["selections"]
     if sel.get("new"):
         lines += ["", f"- selections: new `{sel['new']}`, updated `{sel['updated']}`"]
+    if s.get("chunks"):
+        lines += ["", f"- imported in {s['chunks']} chunks"]
+    codes = dict(warning_codes or {})
+    for w in s["warnings"]:  # the run's own (no row): a duplicate file, ERP actors gone …
+        if w.get("row") is None and w.get("code") not in ("more", "no_match_key"):
+            codes[w["code"]] = codes.get(w["code"], 0) + 1
+    if codes:
+        lines += ["", f"## Warnings: {sum(codes.values())}", "", "| code | count |", "|---|---|",
+                  *[f"| {code} | {n} |" for code, n in sorted(codes.items())]]
+    slowest = sorted(s.get("timings", {}).items(), key=lambda kv: -kv[1])[:3]
+    if slowest:
+        lines += ["", "## Slowest stages", *[f"- {name}: {t:.2f} s" for name, t in slowest]]
     if s["errors"]:
         lines += ["", "## Errors", *[f"- {e}" for e in s["errors"]]]
+    lines += ["", "## Next", "", "```"]
+    if codes:
+        lines.append(f"crm-import show {s['run_id']} --warnings")
+    if s["rows"]["rejected"]:
+        lines.append(f"crm-import show {s['run_id']} --rejects -o fix.xlsx")
+    if s["status"] == "completed":
+        lines.append(f"crm-import undo {s['run_id']}")
+    lines.append("```")
     return "\n".join(lines)
+
+
+def needs_a_look(s: dict[str, Any]) -> tuple[str, list[str]]:
+    """A finished run's state message and the tags that let the runs list be filtered:
+    `completed: 12 warnings, 3 rejected` (plain `completed` when there is nothing)."""
+    said, tags = [], []
+    if (n := warning_total(s["warnings"])):
+        said.append(count(n, "warning"))
+        tags.append("warnings")
+    if s["rows"]["rejected"]:
+        said.append(f"{s['rows']['rejected']} rejected")
+        tags.append("rejects")
+    return s["status"] + (": " + ", ".join(said) if said else ""), tags
+
+
+def _tag_flow_run(tags: list[str]) -> None:
+    """Add tags to the flow run this runs in (known only once the import is done)."""
+    from prefect.client.orchestration import get_client
+
+    run_id = flow_run.get_id()
+    if not tags or run_id is None:
+        return
+    with get_client(sync_client=True) as client:
+        current = client.read_flow_run(UUID(str(run_id))).tags
+        client.update_flow_run(UUID(str(run_id)), tags=sorted({*current, *tags}))
 
 
 def _erp_run_name() -> str:
@@ -116,9 +179,11 @@ def _run_name() -> str:
 def _run_import(req: ImportRequest):
     """The body of both import flows: the pipeline with tasks and artifacts; its state."""
     summary = import_contacts(req, run=run_as_task, report=ArtifactReporter())
+    message, tags = needs_a_look(summary)
+    _tag_flow_run(tags)
     if summary["status"] == "failed":
         return Failed(message="; ".join(summary["errors"]) or "import failed", data=summary)
-    return Completed(message=f"{summary['status']}: run {summary['run_id']}", data=summary)
+    return Completed(message=message, data=summary)
 
 
 def _params(req: ImportRequest, **extra: Any) -> dict[str, Any]:

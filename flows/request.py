@@ -54,6 +54,9 @@ class Reporter:
     def rejects(self, rejects: pl.DataFrame) -> None:
         pass
 
+    def warnings(self, warnings: pl.DataFrame) -> None:
+        """Every warning of the run (source_row, column, code, reason, …)."""
+
     def progress(self, share: float) -> None:
         """How far a run whose stages recur (a file in chunks) has come, 0..1."""
 
@@ -79,6 +82,9 @@ class TimedReporter(Reporter):
 
     def rejects(self, rejects: pl.DataFrame) -> None:
         self.inner.rejects(rejects)
+
+    def warnings(self, warnings: pl.DataFrame) -> None:
+        self.inner.warnings(warnings)
 
     def progress(self, share: float) -> None:
         if hasattr(self.inner, "progress"):  # (a reporter of an older shape may lack it)

@@ -124,6 +124,7 @@ class Run:
                            f"its first {MAX_VALUES}"})
         self.summary.note_duplicate()
         self.report.rejects(rejects)
+        self.report.warnings(warnings)
         log.info("run %s: %d rows rejected, %d warnings", self.run_id, rejected,
                  warning_total(self.summary.warnings))
         rp.check_rejects(self.summary.file, rejected, self.summary.rows.read,

@@ -95,9 +95,10 @@ def test_run_pages_in_a_browser(server, tmp_path):
 
     db = tmp_path / "crm.duckdb"
     # (a name of its own: the drop-folder test's run on this server is "csv · kunder.csv")
-    f = write_csv(tmp_path / "browser.csv", ["Company", "First name", "Last name", "Email"], [
-        ["ACME", "Ola", "Nordmann", "ola@acme.no"], ["ACME", "Kari", "H", "x@"],
-        ["", "", "", "only@email.no"], ["", "", "", "bad@"]])
+    f = write_csv(tmp_path / "browser.csv", ["Company", "First name", "Last name", "Email",
+                                             "Mobile"], [
+        ["ACME", "Ola", "Nordmann", "ola@acme.no", "abc"], ["ACME", "Kari", "H", "x@", ""],
+        ["", "", "", "only@email.no", ""], ["", "", "", "bad@", ""]])
     done = subprocess.run([str(BIN / "crm-import"), "run", str(f), "--db", str(db), "--json",
                            "--settings", str(_settings(tmp_path))], env=server.env(),
                           capture_output=True, text=True, timeout=300, cwd=REPO)
@@ -135,9 +136,23 @@ def test_run_pages_in_a_browser(server, tmp_path):
         page.goto(f"{server.url}/v2/artifacts/artifact/{arts['import-rejects']['id']}")
         page.wait_for_selector("text=not a valid email", timeout=60_000)
         page.screenshot(path=str(shots / "rejects-artifact.png"), full_page=True)
+
+        # (issue 23) the warnings, and the runs list showing only the runs that need a look
+        page.goto(f"{server.url}/v2/artifacts/artifact/{arts['import-warnings']['id']}")
+        page.wait_for_selector("text=invalid_value", timeout=60_000)
+        page.screenshot(path=str(shots / "warnings-artifact.png"), full_page=True)
+        assert "Mobile" in page.inner_text("body") and "abc" not in page.inner_text("body")
+
+        page.goto(f"{server.url}/runs?tag=warnings")
+        page.wait_for_selector("text=csv · browser.csv", timeout=60_000)
+        page.screenshot(path=str(shots / "runs-with-warnings.png"), full_page=True)
+        assert "csv · kunder.csv" not in page.inner_text("body")  # (the clean drop-folder run)
         browser.close()
     assert sorted(p.name for p in shots.iterdir()) == [
-        "flow-run.png", "rejects-artifact.png", "summary-artifact.png"]
+        "flow-run.png", "rejects-artifact.png", "runs-with-warnings.png", "summary-artifact.png",
+        "warnings-artifact.png"]
+    assert "completed: 1 warning, 2 rejected" == runs[0]["state"]["message"]
+    assert {"warnings", "rejects"} <= set(runs[0]["tags"])
 
 
 def _settings(tmp: Path) -> Path:

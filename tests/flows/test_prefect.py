@@ -37,9 +37,11 @@ def test_import_runs_as_a_flow_with_artifacts(harness, tmp_path):
     from flows.prefect_flows import run_with_prefect
 
     db = tmp_path / "crm.duckdb"
-    f = write_csv(tmp_path / "kunder.csv", ["Company", "First name", "Last name", "Email"], [
-        ["ACME", "Ola", "Nordmann", "ola@acme.no"], ["", "", "", ""], ["ACME", "Kari", "H", "x@"],
-        ["", "", "", "only@email.no"], ["", "", "", "bad@"]])
+    f = write_csv(tmp_path / "kunder.csv", ["Company", "First name", "Last name", "Email",
+                                            "Mobile"], [
+        ["ACME", "Ola", "Nordmann", "ola@acme.no", "abc"], ["", "", "", "", ""],
+        ["ACME", "Kari", "H", "x@", ""], ["", "", "", "only@email.no", ""], ["", "", "", "bad@", ""],
+    ])
     req = ImportRequest(file=str(f), db=str(db),
                         settings=parse_settings({"person": {"match": "email"}}))
     s = run_with_prefect(req)
@@ -50,12 +52,24 @@ def test_import_runs_as_a_flow_with_artifacts(harness, tmp_path):
     runs = _read(lambda c: c.read_flow_runs())
     run = next(r for r in runs if r.name == "csv · kunder.csv")
     assert run.state.is_completed() and {"contacts", "csv"} <= set(run.tags)
+    # what needs a look, at a glance: the state message and tags to filter the runs list on
+    warnings = len(s["warnings"])
+    assert run.state.message == f"completed: {warnings} warning{'s' * (warnings != 1)}, 2 rejected"
+    assert {"warnings", "rejects"} <= set(run.tags)
     tasks = _read(lambda c: c.read_task_runs())
-    names = {t.name.rsplit("-", 1)[0] for t in tasks if t.flow_run_id == run.id}
-    assert {"extract", "map", "validate", "plan", "stage", "load"} <= names
+    names = {t.name for t in tasks if t.flow_run_id == run.id}  # by stage, no suffix
+    assert {"read", "map", "validate", "plan", "stage", "load"} <= names
     arts = {a.key: a for a in _read(lambda c: c.read_artifacts()) if a.flow_run_id == run.id}
     assert "| company | 2 | 0 | 0 | 0 | 0 |" in arts["import-summary"].data
     assert "rows read: 4, rejected: 2" in arts["import-summary"].data
+    assert f"## Warnings: {warnings}" in arts["import-summary"].data
+    assert "| invalid_value | 1 |" in arts["import-summary"].data
+    assert "## Slowest stages" in arts["import-summary"].data
+    assert f"crm-import show {s['run_id']} --warnings" in arts["import-summary"].data
+    assert f"crm-import show {s['run_id']} --rejects -o fix.xlsx" in arts["import-summary"].data
+    assert "invalid_value" in arts["import-warnings"].data and "Mobile" in arts["import-warnings"].data
+    assert arts["import-warnings"].description.startswith(f"{warnings} warning")
+    assert "only@email.no" not in arts["import-warnings"].data  # no cell values
     assert "row" in arts["import-rejects"].data and "not a valid email" in arts["import-rejects"].data
     assert arts["import-progress"].data == 100
     # nothing personal in the run's logs: counts and row numbers only
@@ -140,8 +154,7 @@ def test_a_chunked_import_shows_its_chunks_and_progress(harness, tmp_path):
     assert s["status"] == "completed" and s["chunks"] == 3
     assert (s["company"]["new"], s["person"]["new"]) == (750, 3000)
     run = next(r for r in _read(lambda c: c.read_flow_runs()) if r.name == "csv · stor.csv")
-    tasks = [t.name.rsplit("-", 1)[0] for t in _read(lambda c: c.read_task_runs())
-             if t.flow_run_id == run.id]
+    tasks = [t.name for t in _read(lambda c: c.read_task_runs()) if t.flow_run_id == run.id]
     assert tasks.count("plan") == 3 and tasks.count("load") == 3 and tasks.count("validate") == 3
     arts = {a.key: a for a in _read(lambda c: c.read_artifacts()) if a.flow_run_id == run.id}
     assert arts["import-progress"].data == 100
