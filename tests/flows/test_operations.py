@@ -151,7 +151,7 @@ def test_run_pages_in_a_browser(server, tmp_path):
     assert sorted(p.name for p in shots.iterdir()) == [
         "flow-run.png", "rejects-artifact.png", "runs-with-warnings.png", "summary-artifact.png",
         "warnings-artifact.png"]
-    assert "completed: 1 warning, 2 rejected" == runs[0]["state"]["message"]
+    assert runs[0]["state"]["message"] == "completed: 1 warning, 2 rejected"
     assert {"warnings", "rejects"} <= set(runs[0]["tags"])
 
 
