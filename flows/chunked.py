@@ -42,6 +42,7 @@ from transforms.sources.csv_stream import CsvStream, count_lines, open_csv_strea
 from transforms.staging import InputsWriter, created_rows, record_new_ids, write_outcomes
 from transforms.summary import no_counts
 from transforms.validate import check_rows
+from transforms.wording import count
 
 log = logging.getLogger("crm_import")
 CHUNKED_DUCKDB_MEMORY = "512MB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
@@ -198,7 +199,7 @@ def _read(r: Run, stream: CsvStream | TableBatches, folder: Path) -> Read:
     if req.exclude_rows:
         summary.rows.excluded = excluded
     summary.mapping = mapping_summary(mapped, stream.headers)
-    log.info("run %s: %d rows read", r.run_id, read_rows)
+    log.info("run %s: %s read", r.run_id, count(read_rows, "row"))
     return Read(parts, key_parts, pl.concat(rejects, how="vertical_relaxed"),
                 pl.concat(warnings, how="vertical_relaxed"), mapped.headers,
                 mapped.has_company, mapped.has_person, writer)

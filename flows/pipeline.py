@@ -42,6 +42,7 @@ from transforms.staging import InputsWriter, created_rows, record_new_ids, write
 from transforms.store import CrmStore
 from transforms.summary import RunSummary
 from transforms.validate import Checked, check_rows
+from transforms.wording import count
 
 log = logging.getLogger("crm_import")
 
@@ -261,7 +262,7 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None) -> None:
     _describe(r.summary, ready)
     r.sha = rp.file_sha256(Path(r.req.file)) if r.req.erp is None else None
     r.begin()
-    log.info("run %s: %d rows read", r.run_id, ready.raw.frame.height)
+    log.info("run %s: %s read", r.run_id, count(ready.raw.frame.height, "row"))
     # what came in is staged on a connection of its own while the plan is made
     inputs: InputsWriter | None = InputsWriter(r.crm, run_id=r.run_id, raw=ready.raw.frame,
                                                canonical=ready.mapped.canonical)

@@ -125,8 +125,8 @@ class Run:
         self.summary.note_duplicate()
         self.report.rejects(rejects)
         self.report.warnings(warnings)
-        log.info("run %s: %d rows rejected, %d warnings", self.run_id, rejected,
-                 warning_total(self.summary.warnings))
+        log.info("run %s: %s rejected, %s", self.run_id, count(rejected, "row"),
+                 count(warning_total(self.summary.warnings), "warning"))
         rp.check_rejects(self.summary.file, rejected, self.summary.rows.read,
                          self.req.settings.import_.max_rejects, self.run_id)
 
