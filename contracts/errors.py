@@ -36,7 +36,13 @@ class NoRows(CrmImportError):
 class NoMappedColumns(CrmImportError):
     def __init__(self, path: str, headers: list[str]):
         self.path, self.headers = path, headers
-        shown = ", ".join(headers[:8]) + (f" … ({len(headers)} in all)" if len(headers) > 8 else "")
+        # headers are quoted only where they look like a table's: the first line of some
+        # other file (a key file, a password file) must not end up in a run record
+        plausible = len(headers) >= 2 and all(len(h) <= 60 for h in headers)
+        shown = (", ".join(headers[:8]) + (f" … ({len(headers)} in all)" if len(headers) > 8
+                                             else "")
+                 if plausible else f"{len(headers)} column(s), not headers of a table: "
+                                   "is it an export of contacts?")
         self.hint = "map them with --mapping (see `crm-import mapping FILE -o M.toml`)"
         super().__init__(f"{path}: no column maps to a CRM field (headers: {shown or 'none'})")
 

@@ -91,8 +91,9 @@ class Run:
             return
         try:
             self.record("failed")
-        except Exception:  # the run record is bookkeeping; the error is what matters
-            log.exception("could not record the failed run %s", self.run_id)
+        except Exception as exc:  # the run record is bookkeeping; the error is what matters
+            log.error("could not record the failed run %s: %s", self.run_id, exc)
+            log.debug("could not record the failed run", exc_info=True)
 
     # --- begin, conclude, commit -----------------------------------------------------------
     def begin(self) -> None:

@@ -54,11 +54,15 @@ class CrmGroup(TyperGroup):
             typer.echo("aborted", err=True)
             rv = 1
         except Exception as exc:  # a bug: one line (one JSON object), the traceback with -v
-            message = f"internal error: {type(exc).__name__}: {exc}"
+            message = (f"the disk is full: {exc} — nothing was applied; free some space and "
+                       "run it again" if disk_full(exc)
+                       else f"internal error: {type(exc).__name__}: {exc}")
             if "--json" in argv:
                 _emit({"status": "failed", "errors": [message]})
             if "-v" in argv:
                 traceback.print_exc()
+            elif disk_full(exc):
+                typer.echo(f"error: {message}", err=True)
             else:
                 typer.echo(f"error: {message} (run it again with -v for the traceback, and "
                            "report it)", err=True)
@@ -67,6 +71,15 @@ class CrmGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def disk_full(exc: BaseException) -> bool:
+    """No space left: the OS's ENOSPC, or a database engine's words for it (DuckDB raises
+    its own error types around it)."""
+    import errno
+
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) \
+        or "No space left on device" in str(exc)
 
 
 def _usage_error(exc: click.UsageError, as_json: bool) -> int:

@@ -50,6 +50,10 @@ def test_bad_input(case: Case, corpus: Path, tmp_path: Path):
         assert len(out["errors"]) == 1 and "\n" not in out["errors"][0]
         assert case.message in out["errors"][0]
         assert table_hashes(db) == before
+        if case.extra.get("never_said"):  # not in the answer, nor in the run record
+            assert case.extra["never_said"] not in done.stdout + done.stderr
+            for f in (db, Path(str(db) + ".wal")):
+                assert not f.exists() or case.extra["never_said"].encode() not in f.read_bytes()
     else:
         assert done.returncode == 0, out
         assert out["status"] == "completed"

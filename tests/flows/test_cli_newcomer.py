@@ -334,3 +334,56 @@ def test_a_folder_import_leaves_links_out_of_the_folder_alone(tmp_path):
     names = subprocess.run([CLI, "selection", "show", "last-new", "--db", str(db), "--json"],
                            capture_output=True, text=True, env=ENV).stdout
     assert "Hemmelig" not in names
+
+
+def test_a_crm_where_no_lock_file_can_be_written_is_one_line(tmp_path):
+    """(issue 22 #22: a CRM on a read-only disk ended in a traceback, even for `runs`)"""
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    db = tmp_path / "a-file" / "crm.duckdb"  # (its folder is a file: nothing can be written)
+    done = crm("runs", "--db", str(db))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "internal error" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_disk_full_is_said_as_such():
+    import errno
+
+    import duckdb
+
+    from flows.cli.common import disk_full
+
+    assert disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert disk_full(duckdb.TransactionException('Failed to commit: Could not write file '
+                                                 '"crm.duckdb.wal": No space left on device'))
+    assert not disk_full(OSError(errno.EACCES, "Permission denied"))
+    assert not disk_full(ValueError("x"))
+
+
+def test_a_full_or_read_only_disk_is_one_line_and_the_crm_is_as_it_was(tmp_path):
+    """On a real small disk (a tmpfs; it needs the right to mount, as root in CI has)."""
+    from tests.conftest import table_hashes
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8M", "none", str(disk)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs is not allowed here")
+    try:
+        db = disk / "crm.duckdb"
+        assert crm("run", str(people(tmp_path)), "--db", str(db)).returncode == 0
+        before = table_hashes(db)
+        free = os.statvfs(disk)
+        (disk / "fill").write_bytes(bytes(max(free.f_bavail * free.f_frsize - 16384, 0)))
+        many = write_csv(tmp_path / "many.csv", ["Firma", "Fornavn", "Etternavn", "Notat"],
+                         [[f"Firma {i} AS", "Ola", f"N{i}", "x" * 200] for i in range(3000)])
+        full = crm("run", str(many), "--db", str(db), "--json")
+        assert full.returncode == 1 and "Traceback" not in full.stderr
+        assert json.loads(full.stdout)["errors"][0].startswith("the disk is full")
+        (disk / "fill").unlink()
+        assert table_hashes(db) == before
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        ro = crm("runs", "--db", str(db))
+        assert ro.returncode == 2 and "Read-only file system" in ro.stderr
+        assert "Traceback" not in ro.stderr and len(ro.stderr.strip().splitlines()) == 1
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

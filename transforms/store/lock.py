@@ -32,8 +32,14 @@ class RunLock:
 
     def acquire(self, *, wait: bool, on_wait: Callable[[str], None] | None, note: str,
                 target: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        except OSError as exc:  # a read-only disk, a file where a folder should be …
+            raise StoreUnavailable(target, f"cannot write its lock file {self.path} "
+                                   f"({exc.strerror or exc})",
+                                   hint="a CRM must be on a disk crm-import may write to; copy "
+                                        "it to one") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

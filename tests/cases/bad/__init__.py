@@ -154,6 +154,11 @@ def build(folder: Path | None) -> list[Case]:
     add("a CSV header naming fewer columns than its rows fill", "short_header.csv", "rows",
         "more fields than the header", rejected=2, settings="[import]\nmax_rejects = 1.0\n",
         extra={"read": 2})
+    # (issue 22 #18: an error quoted the first line of /etc/shadow into import_run)
+    t("shadow.csv", "root:$6$Zq0s3cr3tHash$Wq1vJ8r0n9dummyhashvalue0123456789abcdef:19000:0:99999:7:::\n"
+      "daemon:*:19000:0:99999:7:::\n")
+    add("a file that is no table, named .csv", "shadow.csv", "error", "not headers of a table",
+        extra={"never_said": "s3cr3t"})
     # (issue 22 #2: a lone CR dropped Cid silently and cut Bob's row)
     t("lone_cr.csv", "Company,First name,Last name,Notes\r\nEol A AS,Ann,Alpha,note a\r\n"
       "Eol B AS,Bob,Beta,note b\rEol C AS,Cid,Gamma,note c\r\nEol D AS,Dan,Delta,note d\r\n")
