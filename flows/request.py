@@ -84,7 +84,8 @@ class TimedReporter(Reporter):
         self.inner.rejects(rejects)
 
     def warnings(self, warnings: pl.DataFrame) -> None:
-        self.inner.warnings(warnings)
+        if hasattr(self.inner, "warnings"):  # (a reporter of an older shape may lack it)
+            self.inner.warnings(warnings)
 
     def progress(self, share: float) -> None:
         if hasattr(self.inner, "progress"):  # (a reporter of an older shape may lack it)

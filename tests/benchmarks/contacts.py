@@ -134,6 +134,9 @@ class TimingReporter:
     def rejects(self, rejects) -> None:
         pass
 
+    def warnings(self, warnings) -> None:
+        pass
+
 
 def child(file: str, db: str) -> None:
     """The measured import, in its own process."""
