@@ -271,18 +271,28 @@ def _result(flow_fn: Flow[..., Any], **params: Any) -> Any:
 
 
 @flow(name="undo-run", flow_run_name="undo · {run_id}")
-def undo_flow(run_id: str, db: str, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
-    """Undo an import run from its change log."""
+def undo_flow(run_id: str, db: str, force: bool = False, dry_run: bool = False):
+    """Undo an import run from its change log. Its state says what needs a look
+    (`partly-undone: 2 conflicts`), and such a run is tagged `conflicts`."""
     from flows.config import open_crm
     from transforms.undo import undo_run
 
     with open_crm(reveal_password(db)) as store:
-        result = task(name="undo", cache_policy=NO_CACHE)(undo_run)(
+        result = task(name="undo", task_run_name="undo", cache_policy=NO_CACHE)(undo_run)(
             store, run_id, force=force, dry_run=dry_run).as_dict()
     get_run_logger().info("undo %s: %s", run_id, result["status"])
     create_markdown_artifact(markdown=f"# Undo {run_id}: {result['status']}\n\n{result['message']}",
                              key="undo-summary")
-    return result
+    conflicts = len(result["conflicts"])
+    _tag_flow_run(["conflicts"] if conflicts else [])
+    return Completed(message=result["status"] + (f": {count(conflicts, 'conflict')}"
+                                                 if conflicts else ""), data=result)
+
+
+def undo_with_prefect(run_id: str, db: str, *, force: bool, dry_run: bool) -> dict[str, Any]:
+    """The undo flow run here, for the CLI: its result."""
+    return cast(dict[str, Any], _result(undo_flow, run_id=run_id, db=db, force=force,
+                                        dry_run=dry_run))
 
 
 # --- deployments: a drop folder, and flows on demand ---------------------------------------

@@ -258,11 +258,11 @@ def undo(
         with _store(db, wait=not no_wait) as store:
             run_id = resolve_run(store, run_id, completed=True)
     if os.environ.get("PREFECT_API_URL"):
-        from flows.prefect_flows import undo_flow
+        from flows.prefect_flows import undo_with_prefect
         from transforms.store.urls import hide_password
 
-        result = undo_flow(run_id=run_id, db=hide_password(_db(db)), force=force,
-                           dry_run=dry_run)
+        result = undo_with_prefect(run_id, hide_password(_db(db)), force=force,
+                                   dry_run=dry_run)
     else:
         with _store(db, wait=not no_wait) as store:
             result = undo_run(store, run_id, force=force, dry_run=dry_run).as_dict()

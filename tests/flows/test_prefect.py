@@ -158,3 +158,24 @@ def test_a_chunked_import_shows_its_chunks_and_progress(harness, tmp_path):
     assert tasks.count("plan") == 3 and tasks.count("load") == 3 and tasks.count("validate") == 3
     arts = {a.key: a for a in _read(lambda c: c.read_artifacts()) if a.flow_run_id == run.id}
     assert arts["import-progress"].data == 100
+
+
+def test_an_undo_left_unfinished_says_so_in_its_state_and_tags(harness, tmp_path):
+    """(issue 23 #5) The undo flow: its task named `undo`, its state message and a
+    `conflicts` tag when conflicts kept it from finishing."""
+    from flows.config import open_crm
+    from flows.prefect_flows import undo_with_prefect
+    from tests.conftest import run_import, seed
+
+    db = tmp_path / "crm.duckdb"
+    seed(db, companies=[{"company_id": 1, "name": "ACME AS", "street": None}])
+    f = write_csv(tmp_path / "u.csv", ["Company", "Address"], [["ACME AS", "Storgata 1"]])
+    s = run_import(f, db)  # fills ACME's street
+    with open_crm(str(db)) as store:  # edited by hand since
+        store.execute("UPDATE company SET street = 'Edited 9' WHERE company_id = 1")
+    result = undo_with_prefect(s["run_id"], str(db), force=False, dry_run=False)
+    assert result["status"] == "partly-undone" and len(result["conflicts"]) == 1
+    run = next(r for r in _read(lambda c: c.read_flow_runs()) if r.name == f"undo · {s['run_id']}")
+    assert run.state.message == "partly-undone: 1 conflict" and "conflicts" in run.tags
+    tasks = [t.name for t in _read(lambda c: c.read_task_runs()) if t.flow_run_id == run.id]
+    assert tasks == ["undo"]
