@@ -199,11 +199,8 @@ def _restorable_values(store: CrmStore, table: str, rows: pl.DataFrame,
 def _not_there(store: CrmStore, table: str, rows: pl.DataFrame) -> pl.DataFrame:
     """Rows to put back that are not back already (an earlier, partial undo did)."""
     key = ID_COLUMN[table]
-    store.register("undo_ids", rows.select(pl.col(key).alias("id")))
-    there = store.query(f"SELECT {q.ident(key)} AS id FROM {q.ident(table)} "
-                        "WHERE " + q.ident(key) + " IN (SELECT id FROM undo_ids)")
-    store.unregister_all()
-    return rows.filter(~pl.col(key).is_in(there["id"].cast(rows[key].dtype).to_list()))
+    there = _current(store, table, rows[key])[key]
+    return rows.filter(~pl.col(key).is_in(there.cast(rows[key].dtype).to_list()))
 
 
 def _not_undoable(store: CrmStore, run_id: str) -> UndoResult | None:

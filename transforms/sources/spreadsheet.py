@@ -298,7 +298,8 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
     # polars takes the field count from the first line; a title line, a comment or a blank
     # line first would cut every row short. A first line of separators sets the widest count.
     # Lines are counted as polars counts them: at \n only (a lone \r is data to it).
-    widest = int(pl.Series(text.split("\n"))  # type: ignore[arg-type]
+    lines = pl.Series(text.split("\n"))
+    widest = int(lines  # type: ignore[arg-type]
                  .str.count_matches(sep, literal=True).max() or 0)
     check_width(widest + 1, path)
     # polars reads bytes fastest; a UTF-8 file is handed over as it is
@@ -315,6 +316,6 @@ def read_csv(path: Path, *, encoding: str | None = None) -> RawTable:
                          or cells.columns[:1])
     if is_our_export(text[:400]):  # (a rejects file, fixed, coming back)
         cells = unneutralise(cells)
-    quoted = quoted_hash_values(pl.Series(text.split("\n"))) if '"#' in text else frozenset()
+    quoted = quoted_hash_values(lines) if '"#' in text else frozenset()
     return table_from_cells(cells, first_row=1, path=path, source="csv", encoding=used,
                             comments=True, sep=sep, quoted=quoted)
