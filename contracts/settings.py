@@ -6,7 +6,7 @@ import difflib
 import re
 import textwrap
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -69,19 +69,61 @@ PersonMatch = Literal["name", "email", "mobile", "number", "id", "none"]
 IfNoCompany = Literal["create_company", "skip", "without_company"]
 
 
-class CompanySection(_Section):
-    match: CompanyMatch = _key("name", "the key a company is found by in the CRM")
+def _chain(v: Any, allowed: tuple[str, ...]) -> Any:
+    """A list of match keys, in the order they are tried (SPEC §3 "ordered match keys"):
+    named, each once, `none` only alone."""
+    if not isinstance(v, list | tuple):
+        return v
+    if not v:
+        raise ValueError("an empty list: give one key, or several in the order to try them")
+    if "none" in v:
+        raise ValueError("'none' (companies only) cannot be in a list: write match = \"none\"")
+    bad = [x for x in v if x not in allowed]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a key a list may hold (keys: "
+                         f"{', '.join(a for a in allowed if a != 'none')})"
+                         f"{_did_you_mean(str(bad[0]), list(allowed))}")
+    twice = [x for i, x in enumerate(v) if x in v[:i]]
+    if twice:
+        raise ValueError(f"{twice[0]!r} is in the list twice")
+    return tuple(v) if len(v) > 1 else v[0]
+
+
+class _Matched(_Section):
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The match keys in the order they are tried (one key: a chain of one)."""
+        match: str | tuple[str, ...] = getattr(self, "match")
+        return (match,) if isinstance(match, str) else match
+
+
+class CompanySection(_Matched):
+    match: CompanyMatch | tuple[CompanyMatch, ...] = _key(
+        "name", "the key a company is found by in the CRM, or a list of keys tried in order "
+                "(e.g. [\"orgnr\", \"name\"])")
     action: Action = _key("merge", "what happens to a company the CRM has")
     protect: tuple[str, ...] = _key((), PROTECT)
 
+    @field_validator("match", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return _chain(v, get_args(CompanyMatch))
 
-class PersonSection(_Section):
-    match: PersonMatch = _key("name", "the key a person is found by (a name within its company)")
+
+class PersonSection(_Matched):
+    match: PersonMatch | tuple[PersonMatch, ...] = _key(
+        "name", "the key a person is found by (a name within its company), or a list of "
+                "keys tried in order (e.g. [\"email\", \"mobile\", \"name\"])")
     action: Action = _key("merge", "what happens to a person the CRM has")
     protect: tuple[str, ...] = _key((), PROTECT)
     if_no_company: IfNoCompany = _key("create_company", "a person row without a company: "
                                       "a company named after the person, left out, or a "
                                       "person without company")
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return _chain(v, get_args(PersonMatch))
 
 
 class PrivacySection(_Section):
@@ -154,9 +196,14 @@ PROTECTABLE = {
 
 
 def _allowed(section: type[BaseModel] | None, name: str) -> list[str]:
+    """The values a key allows: its Literal's (a Literal inside a union: a match key or a
+    list of them)."""
     field = section.model_fields.get(name) if section else None
     args = get_args(field.annotation) if field else ()
-    return [str(a) for a in args] if args and all(isinstance(a, str) for a in args) else []
+    if args and all(isinstance(a, str) for a in args):
+        return [str(a) for a in args]
+    inner = [a for a in args if get_origin(a) is Literal]
+    return [str(a) for a in get_args(inner[0])] if inner else []
 
 
 def _did_you_mean(word: str, names: list[str]) -> str:

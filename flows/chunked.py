@@ -165,7 +165,7 @@ def _read(r: Run, stream: CsvStream | TableBatches, folder: Path) -> Read:
                 checkpoint("read")
             with r.stage("map columns"):
                 mapped = r.run("map", map_columns, raw, req.mapping_file, req.exclude_rows,
-                                 req.kind)
+                                 req.kind, req.settings)
                 checkpoint("map")
             with r.stage("validate"):
                 checked = r.run("validate", check_rows, mapped.canonical, settings=req.settings,

@@ -125,7 +125,8 @@ def prepare(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
         if actors is not None:
             mapped = run("map", map_actors, actors, req.exclude_rows)
         else:
-            mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows, req.kind)
+            mapped = run("map", map_columns, raw, req.mapping_file, req.exclude_rows, req.kind,
+                             req.settings)
         checkpoint("map")
     with report.stage("validate"):
         if req.kind == "products":

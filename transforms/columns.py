@@ -9,9 +9,11 @@ import polars as pl
 
 from contracts.errors import NoMappedColumns
 from contracts.fields import FIELDS_BY_NAME, PRODUCT_ALIASES, base_field
+from contracts.settings import ImportSettings
 from transforms.erp import ErpActors
 from transforms.mapping import apply_mapping, auto_map, read_mapping_file
 from transforms.products import require_columns
+from transforms.roles import assign_roles
 from transforms.sources.contacts import CONTACT_SOURCES, canonical_contacts
 from transforms.sources.table import RawTable
 
@@ -67,12 +69,16 @@ def mapping_summary(mapped: Mapped, headers: list[str]) -> dict[str, object]:
 
 
 def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int, ...],
-                kind: str = "contacts") -> Mapped:
+                kind: str = "contacts", settings: ImportSettings | None = None) -> Mapped:
+    """The file's columns as canonical fields; for contacts, each row's values given to the
+    entity they belong to (`transforms.roles`: `settings` says which keys name a person)."""
     mf = read_mapping_file(mapping_file)
     absent = tuple(h for h in mf.columns if h not in raw.headers)
+    settings = settings or ImportSettings()
     if kind == "contacts" and raw.source in CONTACT_SOURCES:
         # an address-book export: its own header table / properties, and the export rules
         canonical, labels, unmapped = canonical_contacts(raw, mf.columns)
+        canonical, labels = assign_roles(canonical, labels, settings)
         return leave_out(Mapped(canonical, labels, unmapped, True, True, absent), raw,
                          exclude_rows)
     if kind == "products":
@@ -89,7 +95,10 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
     if "person_full_name" in headers:  # split into these
         for part in ("person_first_name", "person_middle_name", "person_last_name"):
             headers.setdefault(part, headers["person_full_name"])
-    return leave_out(Mapped(lazy.collect(), headers, mapping.unmapped,
+    canonical = lazy.collect()
+    if kind == "contacts":
+        canonical, headers = assign_roles(canonical, headers, settings)
+    return leave_out(Mapped(canonical, headers, mapping.unmapped,
                              mapping.has_entity("company"), mapping.has_entity("person"),
                              absent), raw, exclude_rows)
 

@@ -19,6 +19,7 @@ from contracts.keys import match_key
 from contracts.settings import ImportSettings
 from transforms import keys as k
 from transforms import normalise as nz
+from transforms.roles import left_behind
 
 ISSUE_SCHEMA = pl.Schema({"source_row": pl.Int64, "column": pl.String, "field": pl.String,
                 "value": pl.String, "reason": pl.String})
@@ -110,6 +111,7 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                                               if c not in key_columns], phone_cols, hdr)
     frame, more = _dates_and_ids(frame, set(canonical.columns) - key_columns, hdr)
     warn_parts += more
+    warn_parts.append(_left_behind(frame, settings, hdr))
     reject_parts.append(_nameless(frame))
     rejects = pl.concat(reject_parts, how="vertical_relaxed").collect().sort("source_row", "column")
     warnings = (pl.concat(warn_parts, how="vertical_relaxed").collect()
@@ -208,6 +210,22 @@ def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str
 IDENTITY = ("company_name", "person_first_name", "person_last_name", "person_middle_name",
             "company_number", "company_code", "company_vat_number", "company_orgnr",
             "company_id", "person_id", "person_number")
+
+
+def _left_behind(frame: pl.LazyFrame, settings: ImportSettings,
+                 hdr: Callable[[str], str]) -> pl.LazyFrame:
+    """Values no entity of their row takes (`transforms.roles`): said, not silently lost."""
+    found = left_behind(frame, settings)
+    headers = {c: hdr(c) for c in frame.collect_schema().names()}
+    return found.select(
+        "source_row", pl.col("field").replace_strict(headers, default=pl.col("field")).alias("column"),
+        "field", "value",
+        pl.when(pl.col("field").str.starts_with("person_"))
+        .then(pl.lit("the row names a company and no person (no name, no person key): "
+                     "this person value is left out"))
+        .otherwise(pl.lit("the row names no company (no name, no company key): this company "
+                          "value is left out")).alias("reason"),
+        pl.lit("no_owner").alias("code"))
 
 
 def _nameless(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -11,6 +11,8 @@ phones/emails/URLs/interests to add or remove. Planning is pure: it reads the sn
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from contracts.fields import PRIVACY_FIELDS
@@ -24,7 +26,7 @@ from transforms.plan.model import LIST_FIELDS, CrmSnapshot, EntityPlan, Plan
 from transforms.plan.person import Persons, plan_persons
 from transforms.plan.rows import company_from_person, present, require_match_columns, roles
 from transforms.plan.values import plan_values
-from transforms.validate import ISSUE_SCHEMA, WARNING_SCHEMA
+from transforms.validate import ISSUE_SCHEMA, WARNING_SCHEMA, issues
 
 LIST_ITEMS = pl.Schema({"list_name": pl.String, "value": pl.String})
 
@@ -59,7 +61,27 @@ def plan_contacts(rows: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Import
     inserts, deletes, interests = plan_values(companies.frame, owners, state, snapshot, settings)
     if interests is not None:
         items.append(interests)
-    return _assemble(companies, persons, inserts, deletes, items, settings)
+    plan = _assemble(companies, persons, inserts, deletes, items, settings)
+    return replace(plan, warnings=pl.concat([plan.warnings, _no_company_made(frame, settings,
+                                                                             headers)]))
+
+
+def _no_company_made(frame: pl.DataFrame, settings: ImportSettings,
+                     headers: dict[str, str]) -> pl.DataFrame:
+    """Under `create_company`, a person with no name gets no company (never one named after
+    an e-mail address): imported without company, and said."""
+    if settings.person.if_no_company != "create_company":
+        return pl.DataFrame(schema=WARNING_SCHEMA)
+    column = next((c for c in ("person_email", "person_mobile", "person_phone")
+                   if c in frame.columns), None)
+    nameless = company_from_person(set(frame.columns)).is_null()
+    return issues(frame.filter(pl.col("_has_person") & ~pl.col("_has_company") & nameless),
+                  header=headers.get(column, "(row)") if column else "(row)",
+                  field=column or "(row)", value=pl.col(column) if column else pl.lit(None),
+                  code="no_company_made",
+                  reason="a person without a name: no company is made for them "
+                         "(if_no_company = create_company); imported without company"
+                  ).collect().select(list(WARNING_SCHEMA)).cast(WARNING_SCHEMA)
 
 
 def _rows(rows: pl.DataFrame, snapshot: CrmSnapshot, settings: ImportSettings,
@@ -99,7 +121,8 @@ def _companies_for_persons(frame: pl.DataFrame, snapshot: CrmSnapshot,
     named after the person, as its only member (matched by name next time)."""
     if settings.person.if_no_company != "create_company":
         return frame.with_columns(pl.lit(False).alias("_company_from_person"))
-    orphan = pl.col("_has_person") & ~pl.col("_has_company")
+    orphan = (pl.col("_has_person") & ~pl.col("_has_company")
+              & company_from_person(set(frame.columns)).is_not_null())
     # a person already in the CRM (found by a global key) keeps its own company link: no
     # company is made up for it
     pmatch = settings.person.match

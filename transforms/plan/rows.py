@@ -10,6 +10,7 @@ from contracts.errors import MissingMatchColumn
 from contracts.fields import base_field
 from contracts.settings import ImportSettings
 from transforms import keys as k
+from transforms.roles import roles as row_roles
 
 
 def present(frame: pl.DataFrame, entity: str) -> list[str]:
@@ -23,21 +24,19 @@ def filled(columns: list[str]) -> pl.Expr:
 
 
 def roles(rows: pl.DataFrame, settings: ImportSettings) -> tuple[pl.Expr, pl.Expr]:
-    """(has a company, has a person) of each row."""
-    person_cols = present(rows, "person") if settings.person.match != "none" else []
-    return filled(present(rows, "company")), filled(person_cols)
+    """(has a company, has a person) of each row (`transforms.roles`)."""
+    return row_roles(set(rows.columns), settings)
 
 
 def company_from_person(names: set[str]) -> pl.Expr:
     """The name of the company `if_no_company = "create_company"` makes for a person: their
-    full name, else their e-mail, mobile or phone."""
-    full = pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
+    full name (null for a person without a name: never a company named after an e-mail
+    address; that person is imported without company, with a warning)."""
+    if not names & {"person_first_name", "person_middle_name", "person_last_name"}:
+        return pl.lit(None, pl.String)
+    return pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
                                               "person_last_name") if c in names],
-                         separator=" ", ignore_nulls=True).replace("", None) \
-        if names & {"person_first_name", "person_last_name"} else pl.lit(None, pl.String)
-    return pl.coalesce([full, *[pl.col(c) for c in ("person_email", "person_mobile",
-                                                    "person_phone") if c in names],
-                        pl.lit(None, pl.String)])
+                         separator=" ", ignore_nulls=True).replace("", None)
 
 
 def require_match_columns(names: set[str], settings: ImportSettings, *, has_company: bool,
@@ -60,7 +59,7 @@ def row_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:
     has_company, has_person = roles(rows, settings)
     names = set(rows.columns)
     if settings.person.if_no_company == "create_company":
-        orphan = has_person & ~has_company
+        orphan = has_person & ~has_company & company_from_person(names).is_not_null()
         rows = rows.with_columns(
             pl.when(orphan).then(company_from_person(names)).otherwise(
                 pl.col("company_name") if "company_name" in names else None).alias("company_name"))

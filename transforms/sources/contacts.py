@@ -36,6 +36,7 @@ from contracts.exports import (
 )
 from contracts.fields import FIELDS, Field, base_field, header_key
 from transforms.mapping import auto_map, split_full_name
+from transforms.roles import ADDRESS_PARTS, COMPANY_TO_PERSON, NAME_FIELDS, PERSON_TO_COMPANY
 from transforms.sources.table import RawTable
 
 CONTACT_SOURCES = ("outlook", "google", "vcard")
@@ -44,23 +45,7 @@ LONG_SCHEMA = pl.Schema({"source_row": pl.Int64, "field": pl.String, "value": pl
 CONTACT_FIELDS = [f.name for f in FIELDS if f.name not in (
     "company_id", "person_id", "company_erp_key", "company_erp_system", "person_erp_key",
     "person_erp_system")]
-NAME_FIELDS = ("person_first_name", "person_middle_name", "person_last_name", "person_full_name")
-ADDRESS_PARTS = ("street", "postcode", "city", "country")
 
-# an organisation-only contact is a company: its values move to the company
-PERSON_TO_COMPANY = {
-    "person_email": "company_email", "person_phone": "company_phone",
-    "person_home_phone": "company_phone", "person_mobile": "company_phone",
-    "person_other_phone": "company_phone", "person_pager": "company_phone",
-    "person_fax": "company_fax", "person_url": "company_url", "person_notes": "company_notes",
-    **{f"person_{p}": f"company_{p}" for p in ADDRESS_PARTS},
-}
-# a contact without an organisation: what the format calls business is the person's
-COMPANY_TO_PERSON = {
-    "company_email": "person_email", "company_phone": "person_phone",
-    "company_fax": "person_fax", "company_url": "person_url", "company_notes": "person_notes",
-    **{f"company_{p}": f"person_{p}" for p in ADDRESS_PARTS},
-}
 EMPTY_DATE = r"^0+[./-]0+[./-]0+$"
 GOOGLE_PAIR = re.compile(r"^(?P<kind>.+?) (?P<n>\d+) - (?P<part>.+)$")
 
