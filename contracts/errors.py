@@ -48,7 +48,7 @@ class NoMappedColumns(CrmImportError):
 
 
 class MissingMatchColumn(CrmImportError):
-    def __init__(self, entity: str, key: str, needed: list[str], columns: list[str]):
+    def __init__(self, entity: str, key: str | list[str], needed: list[str], columns: list[str]):
         self.entity, self.key, self.needed, self.columns = entity, key, needed, columns
         self.hint = (
             f"add a column for {' or '.join(needed)}, map one with --mapping, "

@@ -90,11 +90,18 @@ def _chain(v: Any, allowed: tuple[str, ...]) -> Any:
 
 
 class _Matched(_Section):
+    match: str | tuple[str, ...]
+
     @property
     def chain(self) -> tuple[str, ...]:
         """The match keys in the order they are tried (one key: a chain of one)."""
-        match: str | tuple[str, ...] = getattr(self, "match")
-        return (match,) if isinstance(match, str) else match
+        return (self.match,) if isinstance(self.match, str) else self.match
+
+    @property
+    def shown(self) -> str:
+        """The setting as the file writes it: `name`, or `["orgnr", "name"]`."""
+        return self.match if isinstance(self.match, str) else \
+            "[" + ", ".join(f'"{m}"' for m in self.match) + "]"
 
 
 class CompanySection(_Matched):

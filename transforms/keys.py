@@ -132,3 +132,37 @@ def is_global(entity: str, match: str) -> bool:
     a CRM person whatever company the file gives it."""
     key = match_key(entity, match)
     return key.crm is not None and key.scope == "global"
+
+
+# --- ordered match keys (SPEC §3 "Ordered match keys") ------------------------------------
+# A key value of a chain carries its key's name ("orgnr\x1f923609016"): the levels of a
+# chain share one frame of keys (file and CRM alike) and never compare across levels.
+SEP = "\x1f"
+
+
+def chain(entity: str, names: tuple[str, ...]) -> list[MatchKey]:
+    return [match_key(entity, n) for n in names]
+
+
+def named(key: MatchKey, value: pl.Expr) -> pl.Expr:
+    """A key value with its key's name in front (null stays null)."""
+    return pl.lit(key.name + SEP) + value
+
+
+def key_of(value: pl.Expr) -> pl.Expr:
+    """The key name of a named key value."""
+    return value.str.split(SEP).list.first()
+
+
+def value_of(value: pl.Expr) -> pl.Expr:
+    """The value of a named key value, as the match key normalised it."""
+    return value.str.splitn(SEP, 2).struct.field("field_1")
+
+
+def chain_keys(entity: str, names: tuple[str, ...], columns: set[str]) -> list[pl.Expr]:
+    """The named file key of each level of a chain, in order."""
+    return [named(key, file_key(key, columns)) for key in chain(entity, names)]
+
+
+def first_present(exprs: list[pl.Expr]) -> pl.Expr:
+    return pl.coalesce(exprs) if len(exprs) > 1 else exprs[0]

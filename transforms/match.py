@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 PAIRS_SCHEMA = pl.Schema({"group": pl.String, "crm_id": pl.Int64})
+ERP = "erp"  # the key an ERP actor is found by first (its ERP key), before the chain
 
 
 def find_candidates(file_keys: pl.DataFrame, crm_keys: pl.DataFrame) -> pl.DataFrame:
@@ -33,13 +34,80 @@ def erp_cascade(frame: pl.DataFrame, crm_keys: pl.DataFrame, linked: pl.DataFram
     keeps its settings key, which is compared only with CRM records not linked to this ERP
     (a record linked to another actor is that actor's, whatever its name).
     """
+    from transforms.keys import SEP
+
     known = pl.col(erp_key).is_in(linked["erp_key"].implode()).fill_null(False)
     frame = frame.with_columns(
-        pl.when(known).then(pl.lit("erp:") + pl.col(erp_key)).otherwise(pl.col(key)).alias(key),
+        pl.when(known).then(pl.lit(ERP + SEP) + pl.col(erp_key)).otherwise(pl.col(key)).alias(key),
         *([pl.when(known).then(pl.lit("any")).otherwise(pl.col(scope)).alias(scope)]
           if scope else []))
-    erp_side = linked.select("crm_id", (pl.lit("erp:") + pl.col("erp_key")).alias("key"),
+    erp_side = linked.select("crm_id", (pl.lit(ERP + SEP) + pl.col("erp_key")).alias("key"),
                              pl.lit("any").alias("scope"))
     others = crm_keys.filter(~pl.col("crm_id").is_in(linked["crm_id"].implode()))
     erp_side = erp_side.select(crm_keys.columns).cast(crm_keys.schema)
     return frame, pl.concat([erp_side, others], how="vertical_relaxed")
+
+
+CHAIN_PAIRS_SCHEMA = pl.Schema({"group": pl.String, "crm_id": pl.Int64, "match_key": pl.String,
+                                "key_value": pl.String})
+
+
+def first_found(file_keys: pl.DataFrame, crm_keys: pl.DataFrame, chain: tuple[str, ...]
+                ) -> pl.DataFrame:
+    """The CRM records each entity is found as under an ordered chain of keys (SPEC §3): the
+    first key of the chain for which the entity has a value that finds a record; all the
+    records that key finds (several: ambiguous, never a fall-through to the next key).
+
+    file_keys: group, scope, key (named keys of any level, several per group); crm_keys:
+    crm_id, scope, key (named). Returns group, crm_id, match_key, key_value."""
+    from transforms.keys import key_of, value_of
+
+    if "scope" not in crm_keys.columns:
+        crm_keys = crm_keys.with_columns(pl.lit("any").alias("scope"))
+    level = {name: i for i, name in enumerate((ERP, *chain))}
+    found = (file_keys.lazy().select("group", "scope", "key").drop_nulls("key").unique()
+             .join(crm_keys.lazy().select("crm_id", "scope", "key"), on=["key", "scope"])
+             .with_columns(key_of(pl.col("key")).alias("match_key"))
+             .with_columns(pl.col("match_key").replace_strict(level, return_dtype=pl.Int32)
+                           .alias("_level"))
+             .filter(pl.col("_level") == pl.col("_level").min().over("group"))
+             .sort("group", "crm_id", "key")
+             .unique(["group", "crm_id"], keep="first", maintain_order=True)
+             .select("group", pl.col("crm_id").cast(pl.Int64), "match_key",
+                     value_of(pl.col("key")).alias("key_value")))
+    return found.collect()
+
+
+def chain_groups(rows: pl.DataFrame, levels: list[str]) -> pl.Series:
+    """The entity of each row under an ordered chain of keys (SPEC §3): `levels` are the
+    rows' named keys, first key first (null: the row has no value for it).
+
+    Rows whose first key is the chain's first are one entity per value. Going down the
+    chain, rows whose first value is at key i join the entity of the rows before them
+    (those with an earlier key) that hold the same value for key i — when exactly one
+    entity holds it; with none, or with several (the file itself cannot say which), the
+    rows sharing that value are an entity of their own. So a higher-priority key that
+    disagrees always keeps rows apart, every row belongs to one entity, and the result
+    depends only on the rows' values, never on their order.
+
+    Returns the entity (a named key value) per row, null for a row without any key."""
+    first = pl.coalesce([pl.when(pl.col(c).is_not_null()).then(pl.lit(i))
+                         for i, c in enumerate(levels)]) if len(levels) > 1 else pl.lit(0)
+    frame = rows.select(pl.int_range(pl.len()).alias("_i"), *levels).with_columns(
+        first.alias("_level"))
+    if len(levels) == 1:
+        return frame.select(pl.col(levels[0]).alias("group"))["group"]
+    done = frame.filter(pl.col("_level") == 0).select(
+        "_i", *levels, pl.col(levels[0]).alias("group"))
+    for i, column in enumerate(levels[1:], start=1):
+        here = frame.filter(pl.col("_level") == i)
+        if here.height == 0:
+            continue
+        holders = (done.filter(pl.col(column).is_not_null())
+                   .group_by(column).agg(pl.col("group").unique().alias("_groups")))
+        joined = here.join(holders, on=column, how="left").with_columns(
+            pl.when(pl.col("_groups").list.len() == 1).then(pl.col("_groups").list.first())
+            .otherwise(pl.col(column)).alias("group"))
+        done = pl.concat([done, joined.select("_i", *levels, "group")])
+    out = frame.select("_i").join(done.select("_i", "group"), on="_i", how="left")
+    return out.sort("_i")["group"]

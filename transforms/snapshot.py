@@ -24,7 +24,7 @@ from transforms.plan.model import (
     KEYS_SCHEMA,
     CrmSnapshot,
 )
-from transforms.plan.rows import row_keys
+from transforms.plan.rows import key_columns, row_keys
 from transforms.plan.values import url_key
 from transforms.store.base import CrmStore
 from transforms.store.sql import crm_key_select, ident, owner_values, rows_by_id
@@ -45,7 +45,9 @@ def crm_keys(store: CrmStore, key: MatchKey, *, ids: tuple[int, int] | None = No
 
 
 def _found(store: CrmStore, key: MatchKey, wanted: pl.DataFrame, slice_ids: int) -> pl.DataFrame:
-    """The CRM keys equal to one of `wanted` (column `key`), a slice of ids at a time."""
+    """The CRM keys equal to one of `wanted` (column `key`: named keys, `keys.named`), a
+    slice of ids at a time; named like them."""
+    wanted = wanted.filter(k.key_of(pl.col("key")) == key.name)
     if key.crm is None or wanted.height == 0:
         return pl.DataFrame(schema=KEYS_SCHEMA)
     side = key.crm
@@ -53,6 +55,7 @@ def _found(store: CrmStore, key: MatchKey, wanted: pl.DataFrame, slice_ids: int)
                          f"max({ident(side.id_column)}) AS hi FROM {ident(side.table)}").row(0)
     # (an inner join on the unique wanted keys: the slice, the smaller side, is hashed)
     parts = [crm_keys(store, key, ids=(start, start + slice_ids - 1))
+             .with_columns(k.named(key, pl.col("key")).alias("key"))
              .join(wanted, on="key", how="inner")
              for start in range(lo or 0, (hi or -1) + 1, slice_ids)]
     return pl.concat(parts) if parts else pl.DataFrame(schema=KEYS_SCHEMA)
@@ -60,30 +63,39 @@ def _found(store: CrmStore, key: MatchKey, wanted: pl.DataFrame, slice_ids: int)
 
 @dataclass(frozen=True)
 class CrmKeys:
-    """The CRM's match keys the file can find: company and person (crm_id, scope, key)."""
+    """The CRM's match keys the file can find: company and person (crm_id, scope, key; the
+    keys named, `keys.named`, for every key of the chains)."""
     company: pl.DataFrame
     person: pl.DataFrame
 
     @classmethod
     def found(cls, store: CrmStore, settings: ImportSettings, keys: pl.LazyFrame,
               slice_ids: int = SLICE_IDS) -> CrmKeys:
-        """The CRM keys that the file's keys (`ckey`, `pkey` of `plan.rows.row_keys`) can
+        """The CRM keys that the file's keys (`c0…`, `p0…` of `plan.rows.row_keys`) can
         find: read once for a whole file, however many chunks it is planned in."""
-        def wanted(column: str) -> pl.DataFrame:
-            return keys.select(pl.col(column).alias("key")).drop_nulls().unique().collect()
+        cols, pcols = key_columns(settings)
 
-        return cls(_found(store, match_key("company", settings.company.match), wanted("ckey"),
-                          slice_ids),
-                   _found(store, match_key("person", settings.person.match), wanted("pkey"),
-                          slice_ids))
+        def wanted(columns: list[str]) -> pl.DataFrame:
+            return pl.concat([keys.select(pl.col(c).alias("key")) for c in columns]) \
+                .drop_nulls().unique().collect()
 
-    def within(self, keys: pl.DataFrame) -> CrmKeys:
-        """The share that some rows' keys (`ckey`, `pkey`) can find: one chunk's."""
-        return CrmKeys(
-            self.company.join(keys.select(pl.col("ckey").alias("key")).drop_nulls().unique(),
-                              on="key", how="semi"),
-            self.person.join(keys.select(pl.col("pkey").alias("key")).drop_nulls().unique(),
-                             on="key", how="semi"))
+        def read(entity: str, chain: tuple[str, ...], columns: list[str]) -> pl.DataFrame:
+            want = wanted(columns)
+            return pl.concat([_found(store, match_key(entity, name), want, slice_ids)
+                              .cast(KEYS_SCHEMA) for name in chain])
+
+        return cls(read("company", settings.company.chain, cols),
+                   read("person", settings.person.chain, pcols))
+
+    def within(self, keys: pl.DataFrame, settings: ImportSettings) -> CrmKeys:
+        """The share that some rows' keys can find: one chunk's."""
+        cols, pcols = key_columns(settings)
+
+        def share(crm: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+            mine = pl.concat([keys.select(pl.col(c).alias("key")) for c in columns])
+            return crm.join(mine.drop_nulls().unique(), on="key", how="semi")
+
+        return CrmKeys(share(self.company, cols), share(self.person, pcols))
 
 
 def erp_links(store: CrmStore, table: str, system: str) -> pl.DataFrame:
@@ -132,7 +144,7 @@ def read_snapshot(store: CrmStore, rows: pl.DataFrame, settings: ImportSettings,
     records these rows' keys reach are read, with their values."""
     wanted = row_keys(rows, settings)  # (the plan's own keys: transforms.plan.rows)
     keys = (CrmKeys.found(store, settings, wanted.lazy()) if keys is None
-            else keys.within(wanted))
+            else keys.within(wanted, settings))
     erp_company = erp_person = pl.DataFrame(schema=ERP_SCHEMA)
     if erp_system is not None:
         erp_company = erp_links(store, "company", erp_system)

@@ -97,8 +97,11 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                              region=settings.import_.phone_region).collect().lazy()
     reject_parts = [storage_rejects(canonical, headers)]
     # the match keys in use: a value that cannot be a key rejects its row (`contracts.keys`)
-    in_use = [match_key("company", settings.company.match),
-              match_key("person", settings.person.match)]
+    # (under a chain of keys, a value that cannot be a key is dropped with a warning: the
+    # row can still be found by the chain's other keys)
+    in_use = [match_key(entity, section.chain[0]) for entity, section in
+              (("company", settings.company), ("person", settings.person))
+              if len(section.chain) == 1]
     key_columns = {c for key in in_use if key.invalid for c in key.columns[:1]}
     names = set(frame.collect_schema().names())
     for key in in_use:

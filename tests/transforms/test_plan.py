@@ -37,20 +37,23 @@ def rows(data: dict[str, list]) -> pl.DataFrame:
 def crm(*, companies: list[dict] = (), persons: list[dict] = (), emails: list[dict] = ()
         ) -> CrmSnapshot:
     """A snapshot as `read_snapshot` gives it, for name-matched companies and the settings'
-    person key (name within company, or e-mail)."""
+    person keys (name within company, e-mail), named (`keys.named`)."""
     snap = CrmSnapshot.empty()
     comp = pl.DataFrame(list(companies), schema={"crm_id": pl.Int64, "name": pl.String,
                                                  "street": pl.String})
     pers = pl.DataFrame(list(persons), schema={"crm_id": pl.Int64, "company_id": pl.Int64,
                                                "first_name": pl.String, "last_name": pl.String})
     company_keys = comp.select("crm_id", pl.lit("any").alias("scope"),
-                               k.crm_key(k.match_key("company", "name")).alias("key"))
+                               k.named(k.match_key("company", "name"),
+                                       k.crm_key(k.match_key("company", "name"))).alias("key"))
     name_keys = pers.select("crm_id", pl.col("company_id").cast(pl.String).fill_null("none")
                             .alias("scope"),
-                            k.crm_key(k.match_key("person", "name")).alias("key"))
+                            k.named(k.match_key("person", "name"),
+                                    k.crm_key(k.match_key("person", "name"))).alias("key"))
     mail = pl.DataFrame(list(emails), schema={"crm_id": pl.Int64, "address": pl.String})
     email_keys = mail.select("crm_id", pl.lit("any").alias("scope"),
-                             k.crm_key(k.match_key("person", "email")).alias("key"))
+                             k.named(k.match_key("person", "email"),
+                                     k.crm_key(k.match_key("person", "email"))).alias("key"))
     values = mail.select(pl.lit("person").alias("owner_kind"), "crm_id",
                          pl.lit("email").alias("table"), pl.col("crm_id").alias("value_id"),
                          pl.lit(None, pl.String).alias("kind"), pl.col("address").alias("value"),
@@ -158,7 +161,11 @@ def test_create_company_names_the_company_after_the_person():
     p = plan(rows({"person_first_name": ["Ann", None], "person_last_name": ["Berg", None],
                    "person_email": [None, "x@example.com"]}), CrmSnapshot.empty())
     names = p.company.decisions.sort("first_row")["company_name"].to_list()
-    assert names == ["Ann Berg", "x@example.com"]
+    # a person with no name never gets a company named after an e-mail address (issue 17 §3)
+    assert names == ["Ann Berg"]
+    assert p.person_company.sort("group")["company_group"].null_count() == 1
+    made = p.warnings.filter(pl.col("code") == "no_company_made")
+    assert made.select("source_row", "value").rows() == [(3, "x@example.com")]
 
 
 def test_a_person_known_by_a_global_key_keeps_its_company():
@@ -222,6 +229,6 @@ def test_chunk_ties_use_the_plans_keys():
                   "person_first_name": ["Ann", "ann", "Ann"],
                   "person_last_name": ["Berg", "Berg", "Berg"]})
     ties = tie_keys(frame, ImportSettings())
-    assert ties["tie"].to_list()[0] == ties["tie"].to_list()[1] != ties["tie"].to_list()[2]
+    assert ties["t0"].to_list()[0] == ties["t0"].to_list()[1] != ties["t0"].to_list()[2]
     p = plan(frame, CrmSnapshot.empty())
     assert p.person.counts()["new"] == 2

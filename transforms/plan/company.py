@@ -35,34 +35,43 @@ class Companies:
 
 def plan_companies(frame: pl.DataFrame, snapshot: CrmSnapshot, *, settings: ImportSettings,
                    headers: dict[str, str], erp_system: str | None) -> Companies:
-    cmatch = settings.company.match
+    cchain = settings.company.chain
     fnames = set(frame.columns)
+    levels = [f"_c{i}" for i in range(len(cchain))]
     frame = frame.with_columns(
-        pl.when(pl.col("_has_company")).then(k.company_key(cmatch, fnames)).alias("_ckey"))
+        pl.when(pl.col("_has_company")).then(e).alias(c)
+        for c, e in zip(levels, k.chain_keys("company", cchain, fnames), strict=True))
     crm_keys = snapshot.company_keys
     erp = erp_system is not None and "company_erp_key" in fnames
     if erp:
         frame, crm_keys = m.erp_cascade(frame, crm_keys, snapshot.erp_company,
-                                        erp_key="company_erp_key", key="_ckey")
+                                        erp_key="company_erp_key", key=levels[0])
+        # an actor the CRM knows by its ERP key is found by that alone
+        known = pl.col(levels[0]).str.starts_with(m.ERP + k.SEP).fill_null(False)
+        frame = frame.with_columns(pl.when(known).then(None).otherwise(pl.col(c)).alias(c)
+                                   for c in levels[1:])
+    frame = frame.with_columns(k.first_present([pl.col(c) for c in levels]).alias("_ckey"),
+                               m.chain_groups(frame, levels).alias("_chained"))
     # an ERP actor is its own company (by its ERP key), whatever its name
     by_erp = (pl.lit("c:erp:") + pl.col("company_erp_key")) if erp else pl.lit(None, pl.String)
     frame = frame.with_columns(
         pl.when(~pl.col("_has_company")).then(None)
         .otherwise(pl.coalesce(
             by_erp,
-            pl.when(pl.col("_ckey").is_not_null()).then(pl.lit("c:") + pl.col("_ckey"))
+            pl.when(pl.col("_chained").is_not_null()).then(pl.lit("c:") + pl.col("_chained"))
             .otherwise(pl.lit("c#") + pl.col("source_row").cast(pl.String))))
-        .alias("_cgroup"))
+        .alias("_cgroup")).drop("_chained")
     rows = frame.filter(pl.col("_has_company")).with_columns(pl.col("_cgroup").alias("group"))
     scalar = [c for c in present(frame, "company") if c in COMPANY_COLUMNS]
     entities, conflicts = group_entities(rows, [*scalar, "_company_from_person"], "_ckey")
     warnings = [
         no_key_warnings(rows.filter(pl.col("company_erp_key").is_null()) if erp else rows,
-                        "_ckey", f"company.match = {cmatch}", headers,
-                        k.required_columns("company", cmatch)[0]),
+                        "_ckey", f"company.match = {settings.company.shown}", headers,
+                        k.required_columns("company", cchain[0])[0]),
         conflict_warnings(conflicts, headers)]
-    pairs = m.find_candidates(entities.select("group", pl.lit("any").alias("scope"), "key"),
-                              crm_keys)
+    pairs = m.first_found(pl.concat([rows.select("group", pl.lit("any").alias("scope"),
+                                                 pl.col(c).alias("key")) for c in levels]),
+                          crm_keys, cchain)
     dec = decide(entities, pairs, settings.company.action)
     if erp:
         dec = one_actor_per_record(dec)
@@ -77,7 +86,8 @@ def plan_companies(frame: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Impo
     rejects = [issues(
         rows.join(rejected, on="group", how="semi"),
         header=headers.get("company_name", "company_name"), field="company_name",
-        reason=f"a new company needs a name (no CRM company matches its {cmatch})",
+        reason=f"a new company needs a name (no CRM company matches its "
+               f"{' or '.join(cchain)})",
         value=pl.col("company_name") if "company_name" in rows.columns else pl.lit(None))]
     matched = dec.filter(pl.col("outcome") == "matched")
     changes = field_changes(matched, snapshot.companies, COMPANY_COLUMNS,

@@ -125,11 +125,15 @@ def _companies_for_persons(frame: pl.DataFrame, snapshot: CrmSnapshot,
               & company_from_person(set(frame.columns)).is_not_null())
     # a person already in the CRM (found by a global key) keeps its own company link: no
     # company is made up for it
-    pmatch = settings.person.match
     candidates = frame.filter(orphan)  # (usually few: the check runs on them only)
-    if k.is_global("person", pmatch) and candidates.height:
-        key = k.person_key(pmatch, set(frame.columns))
-        known = candidates.filter(key.is_in(snapshot.person_keys["key"].implode()).fill_null(False))
+    found_by = [(key, e) for key, e in zip(k.chain("person", settings.person.chain),
+                                            k.chain_keys("person", settings.person.chain,
+                                                         set(frame.columns)), strict=True)
+                if k.is_global("person", key.name)]
+    if found_by and candidates.height:
+        crm = snapshot.person_keys["key"].implode()
+        known = candidates.filter(pl.any_horizontal(e.is_in(crm).fill_null(False)
+                                                    for _, e in found_by))
         orphan = orphan & ~pl.col("source_row").is_in(known["source_row"].implode())
     return frame.with_columns(
         pl.when(orphan).then(company_from_person(set(frame.columns))).otherwise(
@@ -155,15 +159,12 @@ def _assemble(companies: Companies, persons: Persons, inserts: pl.DataFrame,
     row_plan = (pl.concat([per_row(crows, cdec, "company"), per_row(prows, pdec, "person")])
                 .select("source_row", "entity", "outcome", "crm_id", "reason", "group")
                 .sort("source_row", "entity"))
+    # (which key of the chain found each record, and with which value: `first_found`)
     candidates = pl.concat([
-        crows.select("source_row", "group", pl.col("_ckey").alias("key_value"))
-        .join(companies.pairs, on="group")
-        .with_columns(pl.lit("company").alias("entity"),
-                      pl.lit(settings.company.match).alias("match_key")),
-        prows.select("source_row", "group", pl.col("_pkey").alias("key_value"))
-        .join(persons.pairs, on="group")
-        .with_columns(pl.lit("person").alias("entity"),
-                      pl.lit(settings.person.match).alias("match_key")),
+        rows.select("source_row", "group").join(pairs, on="group")
+        .with_columns(pl.lit(entity).alias("entity"))
+        for entity, rows, pairs in (("company", crows, companies.pairs),
+                                    ("person", prows, persons.pairs))
     ]).select("source_row", "entity", "match_key", "key_value", "crm_id")
     new_items = (pl.concat(items, how="vertical_relaxed") if items
                  else pl.DataFrame(schema=LIST_ITEMS))

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from contracts.keys import match_key
 from contracts.settings import ImportSettings
 from transforms import keys as k
 from transforms import match as m
@@ -24,11 +23,12 @@ from transforms.plan.model import CHANGE_SCHEMA, PERSON_COLUMNS, CrmSnapshot
 
 def _person_rows(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnapshot, *,
                  settings: ImportSettings, erp_system: str | None
-                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, list[tuple[str, str]]]:
     """The rows holding a person, with what blocks them (their company's outcome), their
-    key and its scope in the file and in the CRM, and their `group`; and the CRM keys they
-    are matched against (an ERP import: its actors' keys first)."""
-    key = match_key("person", settings.person.match)
+    keys (one per key of the chain: `_p0`, `_p1`, …) with the scope each is compared in,
+    in the CRM (`_ps0`, …), and their `group`; the CRM keys they are matched against (an
+    ERP import: its actors' keys first); and the (key, CRM scope) columns per level."""
+    chain = k.chain("person", settings.person.chain)
     company_state = companies.select(pl.col("group").alias("_cgroup"),
                                      pl.col("outcome").alias("_c_outcome"),
                                      pl.col("crm_id").alias("_c_crm_id"))
@@ -39,28 +39,41 @@ def _person_rows(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnap
                .when(pl.col("_c_outcome") == "ambiguous").then(pl.lit("its company is ambiguous"))
                .when(pl.col("_c_outcome") == "rejected").then(pl.lit("its company is rejected")))
     # a key scoped to the company: in the file by company group, in the CRM by company id
-    scope_crm = (pl.when(pl.col("_cgroup").is_null()).then(pl.lit("none"))
-                 .when(pl.col("_c_outcome").is_in(["matched", "skipped"]))
-                 .then(pl.col("_c_crm_id").cast(pl.String))
-                 .otherwise(pl.lit("new company")) if key.scope == "company" else pl.lit("any"))
+    company_crm = (pl.when(pl.col("_cgroup").is_null()).then(pl.lit("none"))
+                   .when(pl.col("_c_outcome").is_in(["matched", "skipped"]))
+                   .then(pl.col("_c_crm_id").cast(pl.String))
+                   .otherwise(pl.lit("new company")))
+    names = set(rows.columns)
+    levels = [(f"_p{i}", f"_ps{i}") for i in range(len(chain))]
     rows = rows.with_columns(
         blocked.alias("_blocked"),
-        k.file_key(key, set(rows.columns)).alias("_pkey"),
-        k.file_scope(key, pl.col("_cgroup")).alias("_pscope"), scope_crm.alias("_pscope_crm"))
+        *[k.named(key, k.file_key(key, names)).alias(p) for key, (p, _) in zip(chain, levels,
+                                                                                 strict=True)],
+        *[(company_crm if key.scope == "company" else pl.lit("any")).alias(ps)
+          for key, (_, ps) in zip(chain, levels, strict=True)])
     crm_keys = snapshot.person_keys
     erp = erp_system is not None and "person_erp_key" in rows.columns
     if erp:
         rows, crm_keys = m.erp_cascade(rows, crm_keys, snapshot.erp_person,
-                                       erp_key="person_erp_key", key="_pkey", scope="_pscope_crm")
+                                       erp_key="person_erp_key", key="_p0", scope="_ps0")
+        known = pl.col("_p0").str.starts_with(m.ERP + k.SEP).fill_null(False)
+        rows = rows.with_columns(pl.when(known).then(None).otherwise(pl.col(p)).alias(p)
+                                 for p, _ in levels[1:])
+    scoped = [(k.file_scope(key, pl.col("_cgroup")) + pl.lit("|") + pl.col(p)).alias(f"_t{i}")
+              for i, (key, (p, _)) in enumerate(zip(chain, levels, strict=True))]
+    rows = rows.with_columns(scoped)
+    chained = m.chain_groups(rows, [f"_t{i}" for i in range(len(chain))])
+    rows = rows.with_columns(chained.alias("_chained"),
+                             k.first_present([pl.col(p) for p, _ in levels]).alias("_pkey"))
     by_erp = (pl.lit("p:erp:") + pl.col("person_erp_key")) if erp else pl.lit(None, pl.String)
     rows = rows.with_columns(
         pl.when(pl.col("_blocked").is_not_null())
         .then(pl.lit("p#") + pl.col("source_row").cast(pl.String))
         .when(by_erp.is_not_null()).then(by_erp)
-        .when(pl.col("_pkey").is_not_null())
-        .then(pl.lit("p:") + pl.col("_pscope") + pl.lit("|") + pl.col("_pkey"))
-        .otherwise(pl.lit("p#") + pl.col("source_row").cast(pl.String)).alias("group"))
-    return rows, crm_keys
+        .when(pl.col("_chained").is_not_null()).then(pl.lit("p:") + pl.col("_chained"))
+        .otherwise(pl.lit("p#") + pl.col("source_row").cast(pl.String)).alias("group")
+    ).drop("_chained", *[f"_t{i}" for i in range(len(chain))])
+    return rows, crm_keys, levels
 
 
 @dataclass(frozen=True)
@@ -76,23 +89,22 @@ def plan_persons(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnap
                  settings: ImportSettings, headers: dict[str, str], erp_system: str | None,
                  value_columns: list[str]) -> Persons:
     """`frame`: rows with `_cgroup`; `companies`: the company decisions."""
-    pmatch = settings.person.match
-    rows, crm_keys = _person_rows(frame, companies, snapshot, settings=settings,
-                                  erp_system=erp_system)
+    pchain = settings.person.chain
+    rows, crm_keys, levels = _person_rows(frame, companies, snapshot, settings=settings,
+                                          erp_system=erp_system)
     erp = erp_system is not None and "person_erp_key" in rows.columns
     entities, conflicts = group_entities(
-        rows, [c for c in value_columns if c in PERSON_COLUMNS] + ["_blocked", "_cgroup",
-                                                                   "_pscope_crm"], "_pkey")
+        rows, [c for c in value_columns if c in PERSON_COLUMNS] + ["_blocked", "_cgroup"], "_pkey")
     warnings = [
         no_key_warnings(rows.filter(pl.col("_blocked").is_null()
                                     & (pl.col("person_erp_key").is_null() if erp else pl.lit(True))),
-                        "_pkey", f"person.match = {pmatch}", headers,
-                        (k.required_columns("person", pmatch) or ("person",))[0]),
+                        "_pkey", f"person.match = {settings.person.shown}", headers,
+                        (k.required_columns("person", pchain[0]) or ("person",))[0]),
         conflict_warnings(conflicts.filter(~pl.col("field").str.starts_with("_")), headers)]
-    pairs = m.find_candidates(
-        entities.filter(pl.col("_blocked").is_null())
-        .select("group", pl.col("_pscope_crm").alias("scope"), "key"),
-        crm_keys)
+    free = rows.filter(pl.col("_blocked").is_null())
+    pairs = m.first_found(
+        pl.concat([free.select("group", pl.col(ps).alias("scope"), pl.col(p).alias("key"))
+                   for p, ps in levels]), crm_keys, pchain)
     dec = decide(entities, pairs, settings.person.action)
     if erp:
         dec = one_actor_per_record(dec)

@@ -41,17 +41,29 @@ def company_from_person(names: set[str]) -> pl.Expr:
 
 def require_match_columns(names: set[str], settings: ImportSettings, *, has_company: bool,
                           has_person: bool, headers: dict[str, str]) -> None:
-    """A key column the file lacks is an error before anything happens (SPEC §3)."""
+    """A key column the file lacks is an error before anything happens (SPEC §3); under a
+    chain of keys, only when the file lacks every key of the chain."""
     mapped = sorted(headers.get(c, c) for c in names if base_field(c) is not None)
-    for entity, match, has in (("company", settings.company.match, has_company),
-                               ("person", settings.person.match, has_person)):
-        need = k.required_columns(entity, match)
-        if has and need and not any(c in names for c in need):
-            raise MissingMatchColumn(entity, match, list(need), mapped)
+    for entity, chain, has in (("company", settings.company.chain, has_company),
+                               ("person", settings.person.chain, has_person)):
+        needs = [k.required_columns(entity, match) for match in chain]
+        if has and all(need and not any(c in names for c in need) for need in needs):
+            raise MissingMatchColumn(entity, chain[0] if len(chain) == 1 else list(chain),
+                                     [c for need in needs for c in need], mapped)
+
+
+def key_columns(settings: ImportSettings) -> tuple[list[str], list[str]]:
+    """The columns of `row_keys`: one per key of the company chain, one per key of the
+    person chain."""
+    return ([f"c{i}" for i in range(len(settings.company.chain))],
+            [f"p{i}" for i in range(len(settings.person.chain))])
 
 
 def row_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:
-    """source_row, ckey, pkey, tie (the person key within its scope) of validated rows.
+    """source_row; c0, c1, … (the named company key of each level of the chain), p0, … (the
+    person's), t0, … (each person key within its scope: the row's first company key, for a
+    key scoped to the company) of validated rows. Per row only: a streamed file's batches
+    each give theirs.
 
     A person without a company under `create_company` gets the company the plan would make
     from their name (always, here: the plan leaves it out for a person the CRM knows by a
@@ -65,10 +77,15 @@ def row_keys(rows: pl.DataFrame, settings: ImportSettings) -> pl.DataFrame:
                 pl.col("company_name") if "company_name" in names else None).alias("company_name"))
         has_company = has_company | orphan
         names.add("company_name")
-    ckey = pl.when(has_company).then(k.company_key(settings.company.match, names))
-    pkey = pl.when(has_person).then(k.person_key(settings.person.match, names))
-    person = k.match_key("person", settings.person.match)
-    return rows.select("source_row", ckey.alias("ckey"), pkey.alias("pkey")).with_columns(
-        pl.when(pl.col("pkey").is_not_null())
-        .then(pl.concat_str([k.file_scope(person, pl.col("ckey")), pl.col("pkey")],
-                            separator="|")).alias("tie"))
+    cols, pcols = key_columns(settings)
+    ckeys = [pl.when(has_company).then(e) for e in k.chain_keys("company", settings.company.chain,
+                                                                 names)]
+    pkeys = [pl.when(has_person).then(e) for e in k.chain_keys("person", settings.person.chain,
+                                                                names)]
+    out = rows.select("source_row", *[e.alias(c) for c, e in zip(cols, ckeys, strict=True)],
+                      *[e.alias(p) for p, e in zip(pcols, pkeys, strict=True)])
+    first = k.first_present([pl.col(c) for c in cols])
+    return out.with_columns(
+        (k.file_scope(key, first) + pl.lit("|") + pl.col(p)).alias(f"t{i}")
+        for i, (key, p) in enumerate(zip(k.chain("person", settings.person.chain), pcols,
+                                         strict=True)))
