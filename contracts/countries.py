@@ -66,3 +66,11 @@ def country_key(name: str) -> str:
 COUNTRY_REGIONS: dict[str, str] = {
     country_key(n): code for code, names in _NAMES.items() for n in names.split(", ")
 }
+
+# Countries whose postcodes are all digits, of one length: a postcode a spreadsheet kept as
+# a number ("150" for 0150 Oslo) gets its leading zeros back (issue 17 §4).
+POSTCODE_DIGITS: dict[str, int] = {
+    "NO": 4, "DK": 4, "CH": 4, "AT": 4, "BE": 4, "LU": 4, "AU": 4, "NZ": 4, "ZA": 4,
+    "HU": 4, "SE": 5, "FI": 5, "DE": 5, "FR": 5, "IT": 5, "ES": 5, "US": 5, "EE": 5,
+    "HR": 5, "MX": 5, "GR": 5, "TR": 5, "MY": 5, "TH": 5, "IS": 3,
+}

@@ -102,7 +102,21 @@ def library_e164(text: str, region: str | None) -> str | None:
         return None
     if not phonenumbers.is_possible_number(num):
         return None
+    if num.italian_leading_zero and not _zero_allowed(num):
+        return None  # ("0311111111" read in the US is no +1 0311111111: it stays as given)
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _zero_allowed(num: phonenumbers.PhoneNumber) -> bool:
+    """A national number that keeps a leading zero is one only where the country's numbers
+    may start with one (Italy's do; the United States' do not)."""
+    region = phonenumbers.region_code_for_country_code(num.country_code or 0)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    desc = meta.general_desc if meta is not None else None
+    if desc is None or desc.national_number_pattern is None:
+        return True
+    return re.fullmatch(desc.national_number_pattern,
+                        phonenumbers.national_significant_number(num)) is not None
 
 
 class RegionRules(NamedTuple):
@@ -211,7 +225,9 @@ def phone_fast_path(pairs: pl.DataFrame) -> pl.DataFrame:
                    & ~_matches(pl.col("_d"), pl.col("_idd"))
                    & ~_matches(pl.col("_d"), pl.col("_other"))
                    & ~pl.col("_d").str.starts_with(pl.col("_cc").cast(pl.String))
-                   & national.str.len_chars().is_in(pl.col("_lengths")))
+                   & national.str.len_chars().is_in(pl.col("_lengths"))
+                   # a leading zero kept only where the region's numbers may have one
+                   & (~national.str.starts_with("0") | viable(national)))
     e164 = (pl.when(ok_intl).then(pl.lit("+") + cc + intl_national)
             .when(ok_national).then(pl.lit("+") + pl.col("_cc").cast(pl.String) + national))
     return frame.select("value", "region", e164.alias("e164"))

@@ -14,6 +14,7 @@ import pandera.polars as pa
 import polars as pl
 
 from contracts.canonical import FORMULA_ERROR_CHECK, NUL_CHECK, CanonicalContact, nul_check_schema
+from contracts.countries import POSTCODE_DIGITS
 from contracts.fields import base_field
 from contracts.keys import match_key
 from contracts.settings import ImportSettings
@@ -112,7 +113,8 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                                        reason=key.invalid))
     frame, warn_parts = _drop_invalid(frame, [c for c in phone_cols + email_cols
                                               if c not in key_columns], phone_cols, hdr)
-    frame, more = _dates_and_ids(frame, set(canonical.columns) - key_columns, hdr)
+    frame, more = _dates_and_ids(frame, set(canonical.columns) - key_columns, hdr,
+                                 settings.import_.phone_region)
     warn_parts += more
     warn_parts.append(_left_behind(frame, settings, hdr))
     reject_parts.append(_nameless(frame))
@@ -189,8 +191,8 @@ def _drop_invalid(frame: pl.LazyFrame, columns: list[str], phone_cols: list[str]
     return frame, warn_parts
 
 
-def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str]
-                   ) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
+def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str],
+                   region: str) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
     """Birth dates parsed (else dropped, with a warning); an id that is not the match key
     must still be a CRM id, or it is dropped."""
     warn_parts = []
@@ -200,6 +202,9 @@ def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str
         warn_parts.append(issues(bad, header=hdr("person_birth_date"), field="person_birth_date",
                                  code="invalid_value", reason="not a date; value dropped"))
         frame = frame.with_columns(parsed.cast(pl.String).alias("person_birth_date"))
+    for entity in ("company", "person"):
+        frame, padded = _postcode_zeros(frame, entity, cols, hdr, region)
+        warn_parts += padded
     for c in ("company_id", "person_id"):
         if c in cols:
             ok = nz.is_crm_id(pl.col(c))
@@ -208,6 +213,27 @@ def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str
                                      reason="not a CRM id; value dropped"))
             frame = frame.with_columns(pl.when(ok).then(pl.col(c)).alias(c))
     return frame, warn_parts
+
+
+def _postcode_zeros(frame: pl.LazyFrame, entity: str, cols: set[str], hdr: Callable[[str], str],
+                    region: str) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
+    """A postcode of digits shorter than its country's postcodes (a spreadsheet cell that
+    held 0150 as the number 150) gets its leading zeros back, with a warning. The country
+    is the record's own, else `[import] phone_region`'s."""
+    c = f"{entity}_postcode"
+    if c not in cols:
+        return frame, []
+    country = (nz.country_region(pl.col(f"{entity}_country")) if f"{entity}_country" in cols
+               else pl.lit(None, pl.String))
+    width = pl.coalesce(country, pl.lit(region)).replace_strict(
+        POSTCODE_DIGITS, default=None, return_dtype=pl.Int64)
+    value = pl.col(c).str.strip_chars()
+    short = (value.str.contains(r"^\d+$") & (value.str.len_chars() < width)).fill_null(False)
+    frame = frame.with_columns(short.alias("_short"))
+    warn = issues(frame.filter("_short"), header=hdr(c), field=c, code="postcode_padded",
+                  reason="a postcode written as a number: its leading zeros put back")
+    return (frame.with_columns(pl.when("_short").then(value.str.zfill(width))
+                               .otherwise(pl.col(c)).alias(c)).drop("_short"), [warn])
 
 
 IDENTITY = ("company_name", "person_first_name", "person_last_name", "person_middle_name",

@@ -144,6 +144,27 @@ def _companies_for_persons(frame: pl.DataFrame, snapshot: CrmSnapshot,
     )
 
 
+def _received(cdec: pl.DataFrame, pdec: pl.DataFrame, changes: list[pl.DataFrame],
+              inserts: pl.DataFrame) -> pl.DataFrame:
+    """list_name, _k of the list values some record receives: a new record's, a field
+    change's, an added interest. A value only the file names (a merge that keeps the CRM's
+    position) creates no list item."""
+    by_column = {column: name for column, name in LIST_FIELDS.items()}
+    parts = [dec.filter(pl.col("outcome") == "new")
+             .select(pl.lit(name).alias("list_name"), nz.text_key(pl.col(column)).alias("_k"))
+             for dec in (cdec, pdec) for column, name in by_column.items()
+             if column in dec.columns]
+    crm_column = {column.split("_", 1)[1]: name for column, name in by_column.items()}
+    parts += [change.filter(pl.col("field").is_in(list(crm_column)))
+              .select(pl.col("field").replace_strict(crm_column).alias("list_name"),
+                      nz.text_key(pl.col("new_value")).alias("_k"))
+              for change in changes]
+    parts.append(inserts.filter(pl.col("table") == "interest")
+                 .select(pl.lit("interest").alias("list_name"),
+                         nz.text_key(pl.col("value")).alias("_k")))
+    return pl.concat(parts).drop_nulls().unique()
+
+
 def _assemble(companies: Companies, persons: Persons, inserts: pl.DataFrame,
               deletes: pl.DataFrame, items: list[pl.DataFrame], settings: ImportSettings) -> Plan:
     """Outcomes settled (matched → updated or unchanged), per-row views, the plan."""
@@ -169,7 +190,9 @@ def _assemble(companies: Companies, persons: Persons, inserts: pl.DataFrame,
     new_items = (pl.concat(items, how="vertical_relaxed") if items
                  else pl.DataFrame(schema=LIST_ITEMS))
     new_items = (new_items.with_columns(nz.text_key(pl.col("value")).alias("_k"))
-                 .unique(["list_name", "_k"], keep="first", maintain_order=True).drop("_k"))
+                 .unique(["list_name", "_k"], keep="first", maintain_order=True)
+                 .join(_received(cdec, pdec, [companies.changes, persons.changes], inserts),
+                       on=["list_name", "_k"], how="semi").drop("_k"))
     return Plan(
         company=EntityPlan(cdec, crows.select("source_row", "group"), companies.changes),
         person=EntityPlan(pdec, prows.select("source_row", "group"), persons.changes),

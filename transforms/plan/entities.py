@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from contracts.keys import MATCH_KEYS
 from transforms import normalise as nz
 from transforms.plan.model import CHANGE_SCHEMA
 from transforms.validate import WARNING_SCHEMA, issues
@@ -46,16 +47,25 @@ def group_entities(rows: pl.DataFrame, columns: list[str], key: str) -> tuple[pl
         .join(differ, on=["group", "field"], how="semi")
         .drop_nulls("value")
     )
+    # a value is compared as its field's match key compares it: org and VAT numbers by
+    # their digits ("923 609 016" is 923609016), the rest by their text
+    digits = [key.columns[0] for key in MATCH_KEYS if key.normaliser == "digits"]
+    values = values.with_columns(
+        pl.when(pl.col("field").is_in(digits)).then(nz.digits_key(pl.col("value")))
+        .otherwise(nz.text_key(pl.col("value"))).alias("_k"))
     flagged = (values.group_by("group", "field")
-               .agg(nz.text_key(pl.col("value")).drop_nulls().n_unique().alias("_n"))
+               .agg(pl.col("_k").drop_nulls().n_unique().alias("_n"))
                .filter(pl.col("_n") > 1).drop("_n"))
     if flagged.height == 0:
         return entities, empty
+    # each value with the first row that gives it: "row 2: 923609016 | row 5: 923609017"
     conflicts = (
         values.join(flagged, on=["group", "field"], how="semi")
-        .group_by("group", "field")
+        .sort("source_row").unique(["group", "field", "_k"], keep="first", maintain_order=True)
+        .group_by("group", "field", maintain_order=True)
         .agg(pl.col("source_row").min().alias("first_row"),
-             pl.col("value").unique(maintain_order=True).alias("values"))
+             (pl.lit("row ") + pl.col("source_row").cast(pl.String) + pl.lit(": ")
+              + pl.col("value")).alias("values"))
     )
     return entities, conflicts.select(list(empty.columns))
 
@@ -159,6 +169,11 @@ def conflict_warnings(conflicts: pl.DataFrame, headers: dict[str, str]) -> pl.La
         pl.col("field").replace_strict(headers, default=pl.col("field")).alias("column"),
         pl.col("field"),
         pl.col("values").list.join(" | ").alias("value"),
-        pl.lit("rows of one entity disagree; the first non-empty value is used").alias("reason"),
+        # (the rows, and the column, named: values are personal data, row numbers are not)
+        (pl.lit("rows ")
+         + pl.col("values").list.eval(pl.element().str.extract(r"^row (\d+):"))
+         .list.join(", ") + pl.lit(" of one record disagree on ")
+         + pl.col("field").replace_strict(headers, default=pl.col("field"))
+         + pl.lit("; the first row's value is used")).alias("reason"),
         pl.lit("conflict").alias("code"),
     )
