@@ -69,6 +69,8 @@ FIELDS: tuple[Field, ...] = (
     # ERP imports: the actor's key in its ERP and the ERP's name (SPEC §5 "ERP actors")
     _F("company_erp_key", "company", "erp_key", 255, aliases=("companyerpkey",)),
     _F("company_erp_system", "company", "erp_system", 100, aliases=("companyerpsystem",)),
+    # what kind of ERP actor the record is: "customers", "customers.contact" (issue 17 §7)
+    _F("company_erp_entity", "company", "erp_entity", 100, aliases=("companyerpentity",)),
     _F("company_category", "company", "category", 100, list_name="category", aliases=(
         "category", "companycategory", "kategori", "kategorie", "customercategory")),
     _F("company_business", "company", "business", 100, list_name="business", aliases=(
@@ -122,6 +124,7 @@ FIELDS: tuple[Field, ...] = (
     _F("person_id", "person", None, 20, aliases=("personid", "contactid", "crmpersonid")),
     _F("person_erp_key", "person", "erp_key", 255, aliases=("personerpkey",)),
     _F("person_erp_system", "person", "erp_system", 100, aliases=("personerpsystem",)),
+    _F("person_erp_entity", "person", "erp_entity", 100, aliases=("personerpentity",)),
     _F("person_birth_date", "person", "birth_date", 30, aliases=(
         "birthday", "birthdate", "dateofbirth", "fødselsdato", "fodselsdato",
         "födelsedatum", "fodelsedatum", "fødselsdag", "geburtstag", "geburtsdatum")),
@@ -150,7 +153,8 @@ FIELDS: tuple[Field, ...] = (
         "otherphone", "personotherphone", "annentelefon", "annantelefon")),
     _F("person_email", "person", None, 254, multi="email", aliases=(
         # numbered variants ("E-mail 2 Address") are found by stripping the number
-        "personemail", "emailaddress", "personemailaddress", "contactemail")),
+        "personemail", "emailaddress", "personemailaddress", "contactemail",
+        "primaryemail", "secondaryemail")),  # (Thunderbird's)
     _F("person_url", "person", None, 500, multi="url", aliases=(
         "personurl", "personalwebpage", "personalwebsite")),
     _F("person_interest", "person", None, 100, multi="interest", list_name="interest",

@@ -14,7 +14,7 @@ from transforms.erp import ErpActors
 from transforms.mapping import apply_mapping, auto_map, read_mapping_file
 from transforms.products import require_columns
 from transforms.roles import assign_roles
-from transforms.sources.contacts import CONTACT_SOURCES, canonical_contacts
+from transforms.sources.contacts import CONTACT_SOURCES, canonical_contacts, describe_export
 from transforms.sources.table import RawTable
 
 
@@ -26,6 +26,9 @@ class Mapped:
     has_company: bool
     has_person: bool
     absent: tuple[str, ...] = ()  # columns the mapping file names that the file lacks
+    # an address-book export: header → field as `crm-import mapping` says it (its values go
+    # to fields by their labels, row by row)
+    described: dict[str, str] | None = None
     left_out: dict[str, int] | None = None  # field → values past MAX_VALUES (see cap_values)
 
 
@@ -58,9 +61,15 @@ def cap_values(mapped: Mapped) -> Mapped:
 def mapping_summary(mapped: Mapped, headers: list[str]) -> dict[str, object]:
     """The summary's `mapping`: which column fills which field, the columns left unmapped,
     and (only when there are some) the mapping file's columns the file lacks."""
-    out: dict[str, object] = {"columns": {mapped.headers[c]: c for c in mapped.headers
-                                          if mapped.headers[c] in headers},
-                              "unmapped": mapped.unmapped}
+    columns: dict[str, str] = {}
+    if mapped.described is not None:
+        columns = {h: f for h, f in mapped.described.items() if h in headers}
+    else:  # (a header's first field: the one it maps to; later ones are what a name is
+        # split into, or where a row's values went, `transforms.roles`)
+        for c, h in mapped.headers.items():
+            if h in headers:
+                columns.setdefault(h, c)
+    out: dict[str, object] = {"columns": columns, "unmapped": mapped.unmapped}
     if mapped.absent:
         out["absent"] = list(mapped.absent)
     if mapped.left_out:
@@ -77,10 +86,12 @@ def map_columns(raw: RawTable, mapping_file: str | None, exclude_rows: tuple[int
     settings = settings or ImportSettings()
     if kind == "contacts" and raw.source in CONTACT_SOURCES:
         # an address-book export: its own header table / properties, and the export rules
-        canonical, labels, unmapped = canonical_contacts(raw, mf.columns)
+        canonical, labels, _ = canonical_contacts(raw, mf.columns)
         canonical, labels = assign_roles(canonical, labels, settings)
-        return leave_out(Mapped(canonical, labels, unmapped, True, True, absent), raw,
-                         exclude_rows)
+        # (what `crm-import mapping` says of each column, the run says too)
+        described, unmapped = describe_export(raw, mf.columns)
+        return leave_out(Mapped(canonical, labels, unmapped, True, True, absent, described),
+                         raw, exclude_rows)
     if kind == "products":
         mapping = auto_map(raw.headers, mf.columns, build=mf.build, aliases=PRODUCT_ALIASES,
                            generic_aliases={})

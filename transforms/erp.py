@@ -249,28 +249,49 @@ def to_canonical(frame: pl.DataFrame, actor_type: str, actor: ActorProfile
     """The actors as canonical rows: mapped columns, their ERP keys, names split."""
     have = set(frame.columns)
     mapped = {f: c for f, c in actor.columns.items() if c in have}
-    key = pl.lit(actor_type + ":") + pl.col(actor.key)
+    key = pl.col(actor.key).cast(pl.String)  # the ERP's own key, as it writes it
     person_cols = [c for f, c in mapped.items() if f.startswith("person_")]
     has_person = (pl.any_horizontal([pl.col(c).is_not_null() for c in person_cols])
                   if person_cols else pl.lit(False))
     exprs = [pl.col(c).alias(f) for f, c in mapped.items()]
     if actor.kind == "company":
-        exprs += [key.alias("company_erp_key"),
-                  pl.when(has_person).then(key + pl.lit(":contact")).alias("person_erp_key")]
+        exprs += [key.alias("company_erp_key"), pl.lit(actor_type).alias("company_erp_entity"),
+                  pl.when(has_person).then(key).alias("person_erp_key"),
+                  pl.when(has_person).then(pl.lit(contact_entity(actor_type)))
+                  .alias("person_erp_entity")]
     else:
-        exprs.append(key.alias("person_erp_key"))
+        exprs += [key.alias("person_erp_key"), pl.lit(actor_type).alias("person_erp_entity")]
         if actor.company and actor.company in have:
             exprs.append(pl.col(actor.company).alias("company_name"))
         elif actor.company_fixed:
             exprs.append(pl.lit(actor.company_fixed).alias("company_name"))
     canonical = frame.select("source_row", *exprs)
-    labels = {f: c for f, c in mapped.items()} | {"company_erp_key": actor.key,
-                                                  "person_erp_key": actor.key}
+    labels = {f: c for f, c in mapped.items()} | {
+        "company_erp_key": actor.key, "person_erp_key": actor.key,
+        "company_erp_entity": "(actor type)", "person_erp_entity": "(actor type)"}
     if "person_full_name" in canonical.columns:
         canonical = split_full_name(canonical.lazy()).collect()
         for part in ("person_first_name", "person_middle_name", "person_last_name"):
             labels.setdefault(part, labels["person_full_name"])
     return canonical, labels
+
+
+def contact_entity(actor_type: str) -> str:
+    """The `erp_entity` of a company actor's contact person: "customers.contact"."""
+    return f"{actor_type}.contact"
+
+
+def erp_id(entity: pl.Expr, key: pl.Expr) -> pl.Expr:
+    """What finds an ERP record: its kind and its key, together (null without a key)."""
+    return entity.fill_null("") + pl.lit("\x1f") + key
+
+
+def actor_id(frame: pl.DataFrame, entity: str) -> pl.Expr:
+    """`erp_id` of the file's actors (`company` / `person`), as `snapshot.erp_links` reads
+    the CRM's."""
+    kind = f"{entity}_erp_entity"
+    return erp_id(pl.col(kind) if kind in frame.columns else pl.lit(None, pl.String),
+                  pl.col(f"{entity}_erp_key"))
 
 
 def gone_actors(store: CrmStore, system: str, actor_type: str, actor: ActorProfile,
@@ -282,9 +303,8 @@ def gone_actors(store: CrmStore, system: str, actor_type: str, actor: ActorProfi
     try:
         gone = store.query(
             f"SELECT t.erp_key FROM {ident(table)} t WHERE t.erp_system = ? AND "
-            "starts_with(t.erp_key, ?) AND NOT ends_with(t.erp_key, ':contact') AND "
-            "t.erp_key NOT IN (SELECT erp_key FROM erp_seen) ORDER BY t.erp_key",
-            [system, actor_type + ":"])
+            "t.erp_entity = ? AND t.erp_key NOT IN (SELECT erp_key FROM erp_seen) "
+            "ORDER BY t.erp_key", [system, actor_type])
     finally:
         store.unregister_all()
     return gone["erp_key"].to_list()

@@ -52,9 +52,13 @@ def is_crm_id(expr: pl.Expr) -> pl.Expr:
 
 def phone_key(e164: pl.Expr, value: pl.Expr) -> pl.Expr:
     """What phones are compared on: the E.164 form where the number has one, else its
-    digits ("9986", "5555"); null: no digits, no number (SPEC §3: a phone with digits is
-    never dropped)."""
-    return pl.coalesce(e164, digits_key(value))
+    digits ("9986", "5555") — a value with letters beside its digits by its text
+    ("+49 FAX" and "+49 PRIVAT" are two values, not one number 49); null: no digits, no
+    number (SPEC §3: a phone with digits is never dropped)."""
+    digits = digits_key(value)
+    worded = value.str.contains(r"\p{L}")
+    return pl.coalesce(e164, pl.when(digits.is_not_null() & worded).then(text_key(value))
+                       .otherwise(digits))
 
 
 def person_name_key(first: pl.Expr, last: pl.Expr) -> pl.Expr:
@@ -272,7 +276,9 @@ def email_lookup(values: pl.Series) -> pl.DataFrame:
     text = pl.col("value").str.strip_chars()
     special = "|".join(sorted(email_validator.SPECIAL_USE_DOMAIN_NAMES))
     plain = (text.str.contains(_PLAIN_EMAIL) & (text.str.len_bytes() <= 254)
-             & ~text.str.to_lowercase().str.contains(rf"\.(?:{special})$"))
+             & ~text.str.to_lowercase().str.contains(rf"\.(?:{special})$")
+             # a domain label with "--" in its 3rd and 4th places is IDNA's: the library decides
+             & ~text.str.contains(r"[@.][A-Za-z0-9]{2}--"))
     marked = uniq.with_columns(plain.alias("_plain"))
     fast = marked.filter("_plain").select("value", text.str.to_lowercase().alias("key"))
     slow = _lookup(marked.filter(~pl.col("_plain"))["value"], check, "key")

@@ -57,6 +57,9 @@ def delete_selection(store: CrmStore, selection_id: str, *, dry_run: bool = Fals
         for table in ("person", "company"):
             gone = store.query(q.rows_in(table, ID_COLUMN[table], f"sel_{table}"))
             log.append(_deleted(gone, table))
+            # the records' places in selections too: undo puts them back (issue 17 §6)
+            places = store.query(q.members_of(f"sel_{table}"), [table])
+            log.append(_deleted(places, "selection_member"))
             store.execute(q.delete_members(f"sel_{table}"), [table])
             store.execute(q.delete_ids(table, ID_COLUMN[table], f"sel_{table}"))
         write_change_log(store, log, run_id)
@@ -69,7 +72,7 @@ def delete_selection(store: CrmStore, selection_id: str, *, dry_run: bool = Fals
 
 
 def _deleted(rows: pl.DataFrame, table: str) -> pl.DataFrame:
-    key = ID_COLUMN[table]
+    key = ID_COLUMN.get(table, "entity_id")  # (a selection member: by its record's id)
     return rows.select(pl.lit(table).alias("entity"), pl.col(key).cast(pl.Int64).alias("entity_id"),
                        pl.lit("delete").alias("op"), pl.lit("").alias("field"),
                        pl.struct(pl.all()).struct.json_encode().alias("old_value"),

@@ -18,6 +18,7 @@ from contracts.keys import MatchKey, match_key
 from contracts.settings import ImportSettings
 from transforms import keys as k
 from transforms import normalise as nz
+from transforms.erp import actor_id, erp_id
 from transforms.plan.model import (
     ERP_SCHEMA,
     EXISTING_SCHEMA,
@@ -99,10 +100,13 @@ class CrmKeys:
 
 
 def erp_links(store: CrmStore, table: str, system: str) -> pl.DataFrame:
-    """crm_id, erp_key of the CRM records linked to one ERP system."""
+    """crm_id, erp_key of the CRM records linked to one ERP system; the key with its kind
+    (`erp.erp_id`: "customers" + "ALFKI"), as the plan compares it."""
     key = {"company": "company_id", "person": "person_id"}[table]
-    return store.query(f"SELECT {ident(key)} AS crm_id, erp_key FROM {ident(table)} "
-                       "WHERE erp_system = ? AND erp_key IS NOT NULL", [system]).cast(ERP_SCHEMA)
+    found = store.query(f"SELECT {ident(key)} AS crm_id, erp_entity, erp_key FROM {ident(table)} "
+                        "WHERE erp_system = ? AND erp_key IS NOT NULL", [system])
+    return found.select("crm_id", erp_id(pl.col("erp_entity"), pl.col("erp_key"))
+                        .alias("erp_key")).cast(ERP_SCHEMA)
 
 
 def records(store: CrmStore, table: str, key: str, ids: pl.Series) -> pl.DataFrame:
@@ -150,16 +154,15 @@ def read_snapshot(store: CrmStore, rows: pl.DataFrame, settings: ImportSettings,
         erp_company = erp_links(store, "company", erp_system)
         erp_person = erp_links(store, "person", erp_system)
 
-    def reach(found: pl.DataFrame, linked: pl.DataFrame, erp_column: str) -> pl.Series:
+    def reach(found: pl.DataFrame, linked: pl.DataFrame, entity: str) -> pl.Series:
         ids = [found["crm_id"]]
-        if erp_column in rows.columns:
-            ids.append(linked.filter(pl.col("erp_key").is_in(rows[erp_column].implode()))["crm_id"])
+        if f"{entity}_erp_key" in rows.columns:
+            mine = rows.select(actor_id(rows, entity))
+            ids.append(linked.filter(pl.col("erp_key").is_in(mine.to_series().implode()))["crm_id"])
         return pl.concat(ids).unique()
 
-    companies = records(store, "company", "company_id",
-                        reach(keys.company, erp_company, "company_erp_key"))
-    persons = records(store, "person", "person_id",
-                      reach(keys.person, erp_person, "person_erp_key"))
+    companies = records(store, "company", "company_id", reach(keys.company, erp_company, "company"))
+    persons = records(store, "person", "person_id", reach(keys.person, erp_person, "person"))
     owners = pl.concat([
         companies.select(pl.lit("company").alias("owner_kind"), "crm_id"),
         persons.select(pl.lit("person").alias("owner_kind"), "crm_id")])

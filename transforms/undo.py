@@ -14,6 +14,8 @@ Everything else is undone in one transaction.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -133,39 +135,57 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
     result.deleted = {t: int(s.len()) for t, s in {**records, **values}.items() if s.len()}
     result.restored_fields = sum(f.height for f in fields.values())
     result.restored_records = sum(f.height for f in restores.values())
-    if not dry_run:
-        with store.transaction():
-            _restore_fields(store, fields)
-            _delete(store, records, values)
-            # (after the deletes: a row whose id is still taken was put back by an earlier,
-            # partial undo)
-            restores = {t: _not_there(store, t, rows) for t, rows in restores.items()}
-            result.restored_records = sum(f.height for f in restores.values())
-            for table, rows in restores.items():
-                if table in VALUE_TABLES and rows.height:  # (after the records they need)
-                    rows = _restorable_values(store, table, rows, conflicts)
-                    result.restored_records -= restores[table].height - rows.height
-                if rows.height == 0:
-                    continue
-                store.register("undo_restore", rows)
-                store.execute(q.insert_select(table, rows.columns, "undo_restore"))
-            result.conflicts = conflicts.frame(result.conflicts)
-            _drop_list_items(store, log, conflicts, result)
-            _drop_price_lists(store, log, result)
-            if unfinished:
-                # what conflicts stays to do: a later undo (settled, or --force) finishes it
-                result.status = PARTLY
-                store.execute("UPDATE import_run SET status = ? WHERE run_id = ?",
-                              [PARTLY, run_id])
-            else:
-                store.execute("UPDATE import_run SET status = 'undone', undone_at = ? "
-                              "WHERE run_id = ?", [datetime.now(UTC), run_id])
-            store.unregister_all()
+    # a preview runs the very same statements, in a transaction it then rolls back: it
+    # reports exactly what the undo does, conflicts found on the way included
+    with _rolled_back_if(store, dry_run):
+        _restore_fields(store, fields)
+        _delete(store, records, values)
+        # (after the deletes: a row whose id is still taken was put back by an earlier,
+        # partial undo)
+        restores = {t: _not_there(store, t, rows) for t, rows in restores.items()}
+        result.restored_records = sum(f.height for f in restores.values())
+        for table, rows in restores.items():
+            if table in VALUE_TABLES and rows.height:  # (after the records they need)
+                rows = _restorable_values(store, table, rows, conflicts)
+                result.restored_records -= restores[table].height - rows.height
+            if rows.height == 0:
+                continue
+            store.register("undo_restore", rows)
+            store.execute(q.insert_select(table, rows.columns, "undo_restore"))
+        result.conflicts = conflicts.frame(result.conflicts)
+        _restore_members(store, log)
+        _leave_selections(store, run_id, result.conflicts)
+        _drop_list_items(store, log, conflicts, result)
+        _drop_price_lists(store, log, result)
+        if unfinished and not dry_run:
+            # what conflicts stays to do: a later undo (settled, or --force) finishes it
+            result.status = PARTLY
+            store.execute("UPDATE import_run SET status = ? WHERE run_id = ?",
+                          [PARTLY, run_id])
+        elif not dry_run:
+            store.execute("UPDATE import_run SET status = 'undone', undone_at = ? "
+                          "WHERE run_id = ?", [datetime.now(UTC), run_id])
+        store.unregister_all()
     result.message = _message(result, dry_run=dry_run)
     return result
 
 
 PARTLY = "partly-undone"  # conflicts kept it from finishing; undo may be run again
+
+
+class _Preview(Exception):
+    """Raised at the end of a preview's transaction: everything it did is rolled back."""
+
+
+@contextlib.contextmanager
+def _rolled_back_if(store: CrmStore, preview: bool) -> Iterator[None]:
+    try:
+        with store.transaction():
+            yield
+            if preview:
+                raise _Preview
+    except _Preview:
+        store.unregister_all()
 
 
 def _restorable_values(store: CrmStore, table: str, rows: pl.DataFrame,
@@ -346,6 +366,46 @@ def _delete(store: CrmStore, records: dict[str, pl.Series], values: dict[str, pl
             store.execute(q.delete_owned(vt, "undo_ids"), [OWNER_KIND[table]])
         store.execute(q.delete_members("undo_ids"), [table])
         store.execute(q.delete_ids(table, ID_COLUMN[table], "undo_ids"))
+
+
+_MEMBER = pl.Schema({"selection_id": pl.String, "entity": pl.String, "entity_id": pl.Int64})
+
+
+def _restore_members(store: CrmStore, log: pl.DataFrame) -> None:
+    """A deleted record's places in selections (a `selection delete`), back with it: into
+    the selections that are still there, for records that are back."""
+    gone = log.filter((pl.col("entity") == "selection_member") & (pl.col("op") == "delete"))
+    if gone.height == 0:
+        return
+    store.register("undo_members", _decode(gone["old_value"], _MEMBER).unique())
+    store.execute(_RESTORE_MEMBERS)
+    store.unregister_all()
+
+
+_RESTORE_MEMBERS = """
+INSERT INTO selection_member (selection_id, entity, entity_id)
+SELECT u.selection_id, u.entity, u.entity_id FROM undo_members u
+WHERE EXISTS (SELECT 1 FROM selection s WHERE s.selection_id = u.selection_id)
+  AND NOT EXISTS (SELECT 1 FROM selection_member m WHERE m.selection_id = u.selection_id
+                  AND m.entity = u.entity AND m.entity_id = u.entity_id)
+  AND (   (u.entity = 'company' AND EXISTS (SELECT 1 FROM company c WHERE c.company_id = u.entity_id))
+       OR (u.entity = 'person' AND EXISTS (SELECT 1 FROM person p WHERE p.person_id = u.entity_id))
+       OR (u.entity = 'product' AND EXISTS (SELECT 1 FROM product r WHERE r.product_id = u.entity_id)))
+"""
+
+
+def _leave_selections(store: CrmStore, run_id: str, conflicts: pl.DataFrame) -> None:
+    """An undone run's selections no longer offer its records (a `selection delete` of its
+    `-updated` records would delete records that were there before it) — except those a
+    conflict kept, which still hold what the run wrote."""
+    kept = conflicts.select("entity", "entity_id").unique() if conflicts.height else \
+        pl.DataFrame(schema={"entity": pl.String, "entity_id": pl.Int64})
+    store.register("undo_kept", kept)
+    store.execute("DELETE FROM selection_member WHERE selection_id IN "
+                  "(SELECT selection_id FROM selection WHERE run_id = ?) AND NOT EXISTS "
+                  "(SELECT 1 FROM undo_kept k WHERE k.entity = selection_member.entity "
+                  "AND k.entity_id = selection_member.entity_id)", [run_id])
+    store.unregister_all()
 
 
 def _drop_list_items(store: CrmStore, log: pl.DataFrame, conflicts: _Conflicts,

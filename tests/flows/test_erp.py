@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from contracts.settings import parse_settings
+from flows.config import open_crm
 from flows.pipeline import ImportRequest, import_file
 from tests.conftest import FIXTURES, REPO, seed, table, table_hashes
 from transforms.erp import ErpRequest, build_sample
@@ -55,11 +56,12 @@ def test_customers_become_companies_with_their_contact(sample: Path, db: Path):
     assert s["status"] == "completed", s["errors"]
     assert s["source"] == "erp" and s["rows"]["read"] == 91
     assert (s["company"]["new"], s["person"]["new"]) == (91, 91)
-    crm = table(db, "SELECT c.name, c.erp_system, c.erp_key, p.first_name, p.last_name, "
-                    "p.position, p.erp_key AS person_key FROM company c JOIN person p "
-                    "USING (company_id) WHERE c.erp_key = 'customers:ALFKI'")
-    assert crm.rows() == [("Alfreds Futterkiste", "northwind", "customers:ALFKI", "Maria",
-                           "Anders", "Sales Representative", "customers:ALFKI:contact")]
+    # the ERP's own key, and what kind of actor it is (issue 17 §7)
+    crm = table(db, "SELECT c.name, c.erp_system, c.erp_entity, c.erp_key, p.first_name, "
+                    "p.last_name, p.position, p.erp_entity AS pe, p.erp_key AS person_key "
+                    "FROM company c JOIN person p USING (company_id) WHERE c.erp_key = 'ALFKI'")
+    assert crm.rows() == [("Alfreds Futterkiste", "northwind", "customers", "ALFKI", "Maria",
+                           "Anders", "Sales Representative", "customers.contact", "ALFKI")]
     # the phone is read in the company's own country (Germany), not the default region
     assert table(db, "SELECT number_e164 FROM phone WHERE number = '030-0074321'")[
         "number_e164"].to_list() == ["+49300074321"]
@@ -72,8 +74,11 @@ def test_suppliers_and_individuals(sample: Path, db: Path):
     e = erp_import(sample, db, "individuals")
     assert (e["rows"]["read"], e["company"]["new"], e["person"]["new"]) == (9, 0, 9)
     # individuals come without company (the northwind profile names none)
-    assert table(db, "SELECT count(*) AS n FROM person WHERE erp_key LIKE 'individuals:%' "
+    assert table(db, "SELECT count(*) AS n FROM person WHERE erp_entity = 'individuals' "
                      "AND company_id IS NULL")["n"][0] == 9
+    # an employee and a supplier may share a key: each is found by its own kind
+    again = erp_import(sample, db, "individuals")
+    assert (again["person"]["new"], again["person"]["unchanged"]) == (0, 9)
 
 
 def test_where_restricts_and_is_bound(sample: Path, db: Path):
@@ -96,7 +101,7 @@ def test_resync_updates_by_key_even_when_renamed(erp_copy: Path, db: Path):
                                  "ambiguous": 0}
     alfki = "SELECT c.name, list(p.number ORDER BY p.number) AS phones FROM company c " \
             "JOIN phone p ON p.owner_kind = 'company' AND p.owner_id = c.company_id AND " \
-            "p.kind = 'phone' WHERE c.erp_key = 'customers:ALFKI' GROUP BY c.name"
+            "p.kind = 'phone' WHERE c.erp_key = 'ALFKI' GROUP BY c.name"
     # merge keeps the CRM's name and adds the new phone
     assert table(db, alfki).rows() == [("Alfreds Futterkiste", ["030-0074321", "030-1234567"])]
     replaced = erp_import(erp_copy, db, settings={"company": {"action": "replace"},
@@ -113,8 +118,8 @@ def test_an_existing_company_is_linked_by_name(sample: Path, db: Path):
     seed(db, companies=[{"company_id": 500, "name": "Alfreds Futterkiste"}])
     s = erp_import(sample, db)
     assert (s["company"]["new"], s["company"]["updated"]) == (90, 1)
-    assert table(db, "SELECT erp_system, erp_key FROM company WHERE company_id = 500").rows() == [
-        ("northwind", "customers:ALFKI")]
+    assert table(db, "SELECT erp_system, erp_entity, erp_key FROM company "
+                     "WHERE company_id = 500").rows() == [("northwind", "customers", "ALFKI")]
     assert erp_import(sample, db)["company"]["unchanged"] == 91  # found by its key now
 
 
@@ -123,7 +128,7 @@ def test_actors_gone_from_the_erp_are_reported_not_deleted(erp_copy: Path, db: P
     with sqlite3.connect(erp_copy) as con:
         con.execute("DELETE FROM customers WHERE customer_id IN ('ALFKI', 'WOLZA')")
     s = erp_import(erp_copy, db)
-    assert s["erp"]["gone"] == ["customers:ALFKI", "customers:WOLZA"]
+    assert s["erp"]["gone"] == ["ALFKI", "WOLZA"]
     assert any(w["code"] == "erp_gone" for w in s["warnings"])
     assert table(db, "SELECT count(*) AS n FROM company")["n"][0] == 91
 
@@ -235,3 +240,28 @@ def test_cli_builds_the_sample_and_imports_from_it(tmp_path: Path):
     assert s["erp"] == {"system": "northwind", "actor_type": "customers", "profile": "northwind",
                         "where": {"country": "Norway"}, "gone": None}
     assert table(db, "SELECT count(*) AS n FROM company")["n"][0] == 0
+
+
+@pytest.mark.both_stores
+def test_keys_written_before_are_migrated(sample: Path, db):
+    """(issue 17 §7) A CRM whose ERP keys read `customers:ALFKI`, `customers:ALFKI:contact`
+    (schema version 3) gets the ERP's own keys and their kinds when it is next opened, and
+    the next import finds every record by them."""
+    erp_import(sample, db)
+    erp_import(sample, db, "individuals")
+    now = table(db, "SELECT erp_entity, erp_key FROM person ORDER BY person_id").rows()
+    with open_crm(str(db)) as store:  # as version 3 wrote them
+        store.execute("UPDATE company SET erp_key = erp_entity || ':' || erp_key")
+        store.execute("UPDATE person SET erp_key = split_part(erp_entity, '.', 1) || ':' || "
+                      "erp_key || CASE WHEN erp_entity LIKE '%.contact' THEN ':contact' "
+                      "ELSE '' END")
+        for t in ("company", "person"):
+            store.execute(f"ALTER TABLE {t} DROP COLUMN erp_entity")
+        store.execute("DELETE FROM schema_version WHERE version = 4")
+    # (opened again: migrated)
+    assert table(db, "SELECT erp_entity, erp_key FROM person ORDER BY person_id").rows() == now
+    assert table(db, "SELECT erp_entity, erp_key FROM company WHERE erp_key = 'ALFKI'").rows() \
+        == [("customers", "ALFKI")]
+    assert table(db, "SELECT max(version) FROM schema_version").item() == 4
+    s = erp_import(sample, db)
+    assert (s["company"]["unchanged"], s["person"]["unchanged"]) == (91, 91), s["company"]

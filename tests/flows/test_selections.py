@@ -86,6 +86,29 @@ def test_selection_delete_and_undo_of_the_delete(tmp_path, db):
     assert table_hashes(db)["company"] == after_import["company"]
     assert table_hashes(db)["person"] == after_import["person"]
     assert table_hashes(db)["email"] == after_import["email"]
+    # and their places in the run's selection (issue 17 §6: `selection show …-new` was empty)
+    shown = json.loads(cli("selection", "show", s["selections"]["new"], "--json", db=db).stdout)
+    assert len(shown["members"]) == 5
+
+
+def test_an_undone_run_offers_its_records_to_no_selection_delete(tmp_path, db):
+    """(issue 17 §6) After undo, `selection delete RUN-updated` would have deleted records
+    that were there before the run."""
+    first = _import(tmp_path, db, ROWS[:1])
+    second = _import(tmp_path, db, [["ACME AS", "Ola", "Nordmann", "ola@acme.no",
+                                     "900 11 333"]])
+    assert second["person"]["updated"] == 1
+    cli("undo", second["run_id"], "--json", db=db)
+    for kind in ("new", "updated"):
+        shown = json.loads(cli("selection", "show", second["selections"][kind], "--json",
+                               db=db).stdout)
+        assert shown["members"] == [], kind
+    preview = json.loads(cli("selection", "delete", second["selections"]["updated"],
+                             "--dry-run", "--json", db=db).stdout)
+    assert preview["deleted"] == {"company": 0, "person": 0}
+    kept = json.loads(cli("selection", "show", first["selections"]["new"], "--json",
+                          db=db).stdout)
+    assert len(kept["members"]) == 2
 
 
 def test_rejects_file_round_trip(tmp_path, db):

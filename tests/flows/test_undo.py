@@ -163,9 +163,39 @@ def test_undo_of_a_run_gives_back_the_crm(crm_rows, file_rows, action, values, i
             "lists": {"phones": values, "urls_emails": values}})
         if s["status"] != "completed":
             return
+        after = table_hashes(db)
+        preview = _undo(db, s["run_id"], dry_run=True)
+        assert table_hashes(db) == after
         result = _undo(db, s["run_id"])
         assert result.conflicts.height == 0
         assert table_hashes(db) == before
+        assert _outcome(preview) == _outcome(result)  # (issue 17 §6: the preview is exact)
+
+
+def _outcome(result) -> dict:
+    """An undo's result, less what says whether it was a preview."""
+    out = result.as_dict()
+    return {k: v for k, v in out.items() if k not in ("status", "message")}
+
+
+def test_the_preview_of_an_undo_is_what_the_undo_does(tmp_path, db):
+    """(issue 17 §6: the preview left out the list items and a `list_item … still used`
+    conflict) A preview runs the undo in a transaction it rolls back."""
+    _crm(db)
+    s = run_import(_file(tmp_path), db)  # adds list items VIP, Partner, Golf, Sail
+    later = write_csv(tmp_path / "later.csv", ["Company", "Category"], [["Delta AS", "VIP"]])
+    assert run_import(later, db)["status"] == "completed"  # VIP now used by what stays
+    with open_crm(str(db)) as store:  # and a hand edit of what the run changed
+        store.execute("UPDATE company SET street = 'Edited 9' WHERE company_id = 2")
+    after = table_hashes(db)
+    preview = _undo(db, s["run_id"], dry_run=True)
+    assert table_hashes(db) == after
+    assert preview.status == "preview"
+    reasons = preview.conflicts["reason"].to_list()
+    assert any("still used" in r for r in reasons) and len(reasons) == 2
+    assert preview.deleted.get("list_item", 0) >= 3
+    done = _undo(db, s["run_id"])
+    assert _outcome(preview) == _outcome(done)
 
 
 def test_an_undo_kept_from_finishing_can_be_finished_later(tmp_path, db):

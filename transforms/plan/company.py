@@ -9,6 +9,7 @@ import polars as pl
 from contracts.settings import ImportSettings
 from transforms import keys as k
 from transforms import match as m
+from transforms.erp import actor_id
 from transforms.plan.entities import (
     conflict_warnings,
     decide,
@@ -44,8 +45,9 @@ def plan_companies(frame: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Impo
     crm_keys = snapshot.company_keys
     erp = erp_system is not None and "company_erp_key" in fnames
     if erp:
+        frame = frame.with_columns(actor_id(frame, "company").alias("_erp_id"))
         frame, crm_keys = m.erp_cascade(frame, crm_keys, snapshot.erp_company,
-                                        erp_key="company_erp_key", key=levels[0])
+                                        erp_key="_erp_id", key=levels[0])
         # an actor the CRM knows by its ERP key is found by that alone
         known = pl.col(levels[0]).str.starts_with(m.ERP + k.SEP).fill_null(False)
         frame = frame.with_columns(pl.when(known).then(None).otherwise(pl.col(c)).alias(c)
@@ -53,7 +55,7 @@ def plan_companies(frame: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Impo
     frame = frame.with_columns(k.first_present([pl.col(c) for c in levels]).alias("_ckey"),
                                m.chain_groups(frame, levels).alias("_chained"))
     # an ERP actor is its own company (by its ERP key), whatever its name
-    by_erp = (pl.lit("c:erp:") + pl.col("company_erp_key")) if erp else pl.lit(None, pl.String)
+    by_erp = (pl.lit("c:erp:") + pl.col("_erp_id")) if erp else pl.lit(None, pl.String)
     frame = frame.with_columns(
         pl.when(~pl.col("_has_company")).then(None)
         .otherwise(pl.coalesce(
@@ -93,3 +95,4 @@ def plan_companies(frame: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Impo
     changes = field_changes(matched, snapshot.companies, COMPANY_COLUMNS,
                             action=settings.company.action, protect=settings.company.protect)
     return Companies(frame, rows, dec, changes, pairs, warnings, rejects)
+

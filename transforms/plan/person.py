@@ -10,6 +10,7 @@ import polars as pl
 from contracts.settings import ImportSettings
 from transforms import keys as k
 from transforms import match as m
+from transforms.erp import actor_id
 from transforms.plan.entities import (
     conflict_warnings,
     decide,
@@ -54,8 +55,9 @@ def _person_rows(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnap
     crm_keys = snapshot.person_keys
     erp = erp_system is not None and "person_erp_key" in rows.columns
     if erp:
+        rows = rows.with_columns(actor_id(rows, "person").alias("_erp_id"))
         rows, crm_keys = m.erp_cascade(rows, crm_keys, snapshot.erp_person,
-                                       erp_key="person_erp_key", key="_p0", scope="_ps0")
+                                       erp_key="_erp_id", key="_p0", scope="_ps0")
         known = pl.col("_p0").str.starts_with(m.ERP + k.SEP).fill_null(False)
         rows = rows.with_columns(pl.when(known).then(None).otherwise(pl.col(p)).alias(p)
                                  for p, _ in levels[1:])
@@ -65,7 +67,7 @@ def _person_rows(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnap
     chained = m.chain_groups(rows, [f"_t{i}" for i in range(len(chain))])
     rows = rows.with_columns(chained.alias("_chained"),
                              k.first_present([pl.col(p) for p, _ in levels]).alias("_pkey"))
-    by_erp = (pl.lit("p:erp:") + pl.col("person_erp_key")) if erp else pl.lit(None, pl.String)
+    by_erp = (pl.lit("p:erp:") + pl.col("_erp_id")) if erp else pl.lit(None, pl.String)
     rows = rows.with_columns(
         pl.when(pl.col("_blocked").is_not_null())
         .then(pl.lit("p#") + pl.col("source_row").cast(pl.String))
@@ -140,5 +142,4 @@ def company_links(pmatched: pl.DataFrame, pcrm: pl.DataFrame, cdec: pl.DataFrame
         pl.col("_old").cast(pl.String).alias("old_value"),
         pl.col("_target_id").cast(pl.String).alias("new_value"),
         pl.when(pl.col("_target_id").is_null()).then(pl.col("_cgroup")).alias("target_group"))
-
 

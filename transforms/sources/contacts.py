@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from contracts.exports import (
+    BIRTH_PARTS,
     GOOGLE_KEYS,
     GOOGLE_SYSTEM_GROUPS,
     OUTLOOK_KEYS,
@@ -39,12 +40,12 @@ from transforms.mapping import auto_map, split_full_name
 from transforms.roles import ADDRESS_PARTS, COMPANY_TO_PERSON, NAME_FIELDS, PERSON_TO_COMPANY
 from transforms.sources.table import RawTable
 
-CONTACT_SOURCES = ("outlook", "google", "vcard")
+CONTACT_SOURCES = ("outlook", "google", "thunderbird", "vcard")
 LONG_SCHEMA = pl.Schema({"source_row": pl.Int64, "field": pl.String, "value": pl.String,
                "label": pl.String, "block": pl.String, "seq": pl.Int64})
 CONTACT_FIELDS = [f.name for f in FIELDS if f.name not in (
-    "company_id", "person_id", "company_erp_key", "company_erp_system", "person_erp_key",
-    "person_erp_system")]
+    "company_id", "person_id", "company_erp_key", "company_erp_system", "company_erp_entity",
+    "person_erp_key", "person_erp_system", "person_erp_entity")]
 
 EMPTY_DATE = r"^0+[./-]0+[./-]0+$"
 GOOGLE_PAIR = re.compile(r"^(?P<kind>.+?) (?P<n>\d+) - (?P<part>.+)$")
@@ -92,9 +93,12 @@ def address_block(label: pl.Expr) -> pl.Expr:
 
 
 def detect_csv_export(headers: list[str]) -> str | None:
-    """"google" or "outlook" when the header set is one of theirs, else None."""
+    """"google", "thunderbird" or "outlook" when the header set is one of theirs, else
+    None. (Thunderbird's table is read with Outlook's: `contracts.exports`.)"""
     if any(GOOGLE_PAIR.match(h) for h in headers) or "Group Membership" in headers:
         return "google"
+    if {"primaryemail", "displayname"} <= {header_key(h) for h in headers}:
+        return "thunderbird"
     hits = {h: lookup(h, OUTLOOK_KEYS, OUTLOOK_SKELETONS) for h in headers}
     left_out = [h for h in headers if hits[h] is None
                 and lookup(h, OUTLOOK_LEFT_OUT_KEYS, OUTLOOK_LEFT_OUT_SKELETONS) is not None]
@@ -150,6 +154,8 @@ def outlook_table(headers: list[str], overrides: dict[str, str]
         if h in overrides:
             if (f := _override(h, overrides)) is not None:
                 table.append((h, f, None, i * 100))
+        elif h in BIRTH_PARTS and all(p in headers for p in BIRTH_PARTS):
+            continue  # (read together: `_birth_dates`)
         elif (hit := lookup(h, OUTLOOK_KEYS, OUTLOOK_SKELETONS)) is not None:
             table.append((h, hit[0], hit[1], i * 100))
         elif lookup(h, OUTLOOK_LEFT_OUT_KEYS, OUTLOOK_LEFT_OUT_SKELETONS) is not None:
@@ -166,10 +172,33 @@ def outlook_table(headers: list[str], overrides: dict[str, str]
 
 def outlook_long(raw: RawTable, overrides: dict[str, str]) -> tuple[pl.DataFrame, list[str]]:
     table, unmapped = outlook_table(raw.headers, overrides)
-    return _plain_long(raw, table), unmapped
+    return pl.concat([_plain_long(raw, table), _birth_dates(raw, overrides)]), unmapped
+
+
+def _birth_dates(raw: RawTable, overrides: dict[str, str]) -> pl.DataFrame:
+    """Thunderbird's Birth Year / Birth Month / Birth Day as one ISO date (a year alone, or
+    a day without a month, is no date)."""
+    if not all(p in raw.headers and p not in overrides for p in BIRTH_PARTS):
+        return empty_long()
+    y, m, d = (pl.col(p).cast(pl.String).str.strip_chars().cast(pl.Int32, strict=False)
+               for p in BIRTH_PARTS)
+    date = (pl.concat_str([e.cast(pl.String).str.zfill(n) for e, n in ((y, 4), (m, 2), (d, 2))],
+                          separator="-").str.to_date("%Y-%m-%d", strict=False))
+    return raw.frame.select(
+        "source_row", pl.lit("person_birth_date").alias("field"),
+        date.cast(pl.String).alias("value"),
+        pl.lit(" / ".join(BIRTH_PARTS)).alias("label"), pl.lit(None, pl.String).alias("block"),
+        pl.lit(raw.headers.index(BIRTH_PARTS[0]) * 100, pl.Int64).alias("seq"),
+    ).drop_nulls("value").cast(LONG_SCHEMA)
 
 
 PAIRED_KINDS = ("e-mail", "email", "phone", "address", "organization", "website")
+# the parts of Google's "<Kind> N - <part>" columns that are read (`_google_pairs`); the
+# others (an address's PO Box and Region, an organisation's Symbol …) are unmapped
+READ_PARTS = {"email": ("value",), "phone": ("value",), "website": ("value",),
+              "address": ("street", "formatted", "extended address", "city", "postal code",
+                          "zip", "country"),
+              "organization": ("name", "title", "department")}
 
 
 def google_table(headers: list[str], overrides: dict[str, str]) -> tuple[Any, ...]:
@@ -186,8 +215,13 @@ def google_table(headers: list[str], overrides: dict[str, str]) -> tuple[Any, ..
                 plain.append((h, f, None, i * 100))
         elif m and m["kind"].lower() in PAIRED_KINDS:
             part = m["part"].strip().lower()
-            (labels if part in ("type", "label") else pairs).append(
-                (h, m["kind"].lower().replace("-", ""), int(m["n"]), part, i * 100))
+            kind = m["kind"].lower().replace("-", "")
+            if part in ("type", "label"):
+                labels.append((h, kind, int(m["n"]), part, i * 100))
+            elif part in READ_PARTS[kind]:
+                pairs.append((h, kind, int(m["n"]), part, i * 100))
+            else:
+                unmapped.append(h)
         elif (f := GOOGLE_KEYS.get(header_key(h))) is not None:
             plain.append((h, f, None, i * 100))
         else:
@@ -209,14 +243,15 @@ def describe_export(raw: RawTable, overrides: dict[str, str]) -> tuple[dict[str,
         columns = {h: f for h, f, *_ in plain}
         for h, kind, _, part, _ in pairs:
             columns[h] = ({"name": "company_name", "title": "person_position",
-                           "department": "company_department"}.get(part, "")
+                           "department": "company_department"}[part]
                           if kind == "organization" else by_label[kind])
         columns.update({h: "(the label of its value)" for h, *_ in labels})
-        return {h: f for h, f in columns.items() if f}, unmapped + [
-            h for h, kind, _, part, _ in pairs if kind == "organization" and part not in (
-                "name", "title", "department")]
+        return columns, unmapped
     table, unmapped = outlook_table(raw.headers, overrides)
-    return {h: f for h, f, *_ in table}, unmapped
+    columns = {h: f for h, f, *_ in table}
+    if all(p in raw.headers and p not in overrides for p in BIRTH_PARTS):
+        columns.update({p: "person_birth_date" for p in BIRTH_PARTS})
+    return columns, unmapped
 
 
 def _split_values(expr: pl.Expr) -> pl.Expr:
@@ -237,7 +272,6 @@ def google_long(raw: RawTable, overrides: dict[str, str]) -> tuple[pl.DataFrame,
         .drop_nulls("value")]
     if pairs:
         values = _google_pairs(raw, pairs, labels)
-        unmapped += sorted({h for h, *_ in pairs} - set(values.drop_nulls("field")["header"]))
         parts.append(values.drop_nulls("field").rename({"header": "label"})
                      .select(list(LONG_SCHEMA)))
     return pl.concat(parts, how="vertical_relaxed"), unmapped
@@ -318,6 +352,17 @@ def apply_rules(long: pl.DataFrame) -> pl.DataFrame:
             .drop_nulls("value")
             .filter(~((pl.col("field") == "person_birth_date")
                       & pl.col("value").str.contains(EMPTY_DATE))))
+    # a display name that only repeats the organisation (Thunderbird: "Acer America" for
+    # the company Acer America) names no person
+    key = pl.col("value").str.to_lowercase().str.replace_all(r"\s+", " ")
+    same = (long.group_by("source_row").agg(
+        key.filter(pl.col("field") == "person_full_name").first().alias("_full"),
+        key.filter(pl.col("field") == "company_name").first().alias("_org"),
+        pl.col("field").is_in(NAME_FIELDS[:3]).any().alias("_parts"))
+        .filter((pl.col("_full") == pl.col("_org")) & ~pl.col("_parts")).select("source_row"))
+    if same.height:
+        long = long.join(same.with_columns(pl.lit("person_full_name").alias("field")),
+                         on=["source_row", "field"], how="anti")
     flags = long.group_by("source_row").agg(
         pl.col("field").is_in(NAME_FIELDS).any().alias("_named"),
         (pl.col("field") == "company_name").any().alias("_org"))

@@ -91,7 +91,7 @@ READERS: tuple[Reader, ...] = (
            choosable=False),
 )
 # address books whose CSV/sheet exports are told by their headers (or named with --source)
-ADDRESS_BOOKS = ("outlook", "google")
+ADDRESS_BOOKS = ("outlook", "google", "thunderbird")
 SOURCES: tuple[str, ...] = (  # --source: readers of tables, the address books, the others
     "auto", *(r.name for r in READERS if r.choosable and not r.address_book), *ADDRESS_BOOKS,
     *(r.name for r in READERS if r.choosable and r.address_book))

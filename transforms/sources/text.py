@@ -53,6 +53,32 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+_KANA = re.compile(r"[\u3041-\u309f\u30a0-\u30ff]")  # hiragana, katakana (full width)
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+_HALF_KANA = re.compile(r"[\uff61-\uff9f]")  # what 8-bit accented capitals decode to
+
+
+def _shift_jis(data: bytes) -> str | None:
+    """Japanese Windows exports (Outlook, Thunderbird) are Shift-JIS (cp932). An 8-bit
+    European file can decode as Shift-JIS too, into stray kanji and half-width kana; a
+    Japanese one holds kana and kanji, and they are most of its non-ASCII text."""
+    try:
+        text = data[:SAMPLE].decode("cp932")
+    except UnicodeDecodeError:
+        try:  # (the sample may end inside a character)
+            text = data[:SAMPLE - 1].decode("cp932")
+        except UnicodeDecodeError:
+            return None
+    kana, kanji = len(_KANA.findall(text)), len(_KANJI.findall(text))
+    other = sum(ord(c) > 0x7f for c in text) - kana - kanji
+    if kana < 2 or len(_HALF_KANA.findall(text)) > 0.1 * (kana + kanji) or other > kana + kanji:
+        return None
+    try:
+        return data.decode("cp932")
+    except UnicodeDecodeError:
+        return None
+
+
 def read_bytes(path: Path) -> bytes:
     """A text export's bytes; a missing/unreadable or empty file is a clear error."""
     from contracts.errors import NoRows
@@ -97,6 +123,8 @@ def decode_text(data: bytes, *, path: str, encoding: str | None = None) -> tuple
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         first_bad = exc.start
+    if (japanese := _shift_jis(data)) is not None:
+        return japanese, "cp932"
     texts = {}
     for enc in EIGHT_BIT:
         try:

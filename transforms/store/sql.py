@@ -107,6 +107,12 @@ def delete_members(ids: str) -> str:
     return f"DELETE FROM selection_member WHERE entity = ? AND entity_id IN (SELECT id FROM {ident(ids)})"
 
 
+def members_of(ids: str) -> str:
+    """The selection_member rows of the records (of one entity, bound) in frame `ids`."""
+    return ("SELECT selection_id, entity, entity_id FROM selection_member "
+            f"WHERE entity = ? AND entity_id IN (SELECT id FROM {ident(ids)})")
+
+
 def empty_rows(table: str) -> str:
     """No rows, every column: a table's schema."""
     return f"SELECT * FROM {ident(table)} LIMIT 0"
