@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.keys import SEP, key_of, value_of
+
 PAIRS_SCHEMA = pl.Schema({"group": pl.String, "crm_id": pl.Int64})
 ERP = "erp"  # the key an ERP actor is found by first (its ERP key), before the chain
 
@@ -26,7 +28,7 @@ def find_candidates(file_keys: pl.DataFrame, crm_keys: pl.DataFrame) -> pl.DataF
 
 
 def erp_cascade(frame: pl.DataFrame, crm_keys: pl.DataFrame, linked: pl.DataFrame, *,
-                erp_key: str, key: str, scope: str | None = None
+                erp_key: str, key: str, scope: str | None = None, rest: tuple[str, ...] = ()
                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ERP key first, then the settings' key (SPEC §5 "ERP actors").
 
@@ -34,22 +36,18 @@ def erp_cascade(frame: pl.DataFrame, crm_keys: pl.DataFrame, linked: pl.DataFram
     keeps its settings key, which is compared only with CRM records not linked to this ERP
     (a record linked to another actor is that actor's, whatever its name).
     """
-    from transforms.keys import SEP
-
     known = pl.col(erp_key).is_in(linked["erp_key"].implode()).fill_null(False)
     frame = frame.with_columns(
         pl.when(known).then(pl.lit(ERP + SEP) + pl.col(erp_key)).otherwise(pl.col(key)).alias(key),
         *([pl.when(known).then(pl.lit("any")).otherwise(pl.col(scope)).alias(scope)]
-          if scope else []))
+          if scope else []),
+        # (the chain's other keys: an actor the CRM knows by its ERP key is found by that alone)
+        *[pl.when(known).then(None).otherwise(pl.col(c)).alias(c) for c in rest])
     erp_side = linked.select("crm_id", (pl.lit(ERP + SEP) + pl.col("erp_key")).alias("key"),
                              pl.lit("any").alias("scope"))
     others = crm_keys.filter(~pl.col("crm_id").is_in(linked["crm_id"].implode()))
     erp_side = erp_side.select(crm_keys.columns).cast(crm_keys.schema)
     return frame, pl.concat([erp_side, others], how="vertical_relaxed")
-
-
-CHAIN_PAIRS_SCHEMA = pl.Schema({"group": pl.String, "crm_id": pl.Int64, "match_key": pl.String,
-                                "key_value": pl.String})
 
 
 def first_found(file_keys: pl.DataFrame, crm_keys: pl.DataFrame, chain: tuple[str, ...]
@@ -60,8 +58,6 @@ def first_found(file_keys: pl.DataFrame, crm_keys: pl.DataFrame, chain: tuple[st
 
     file_keys: group, scope, key (named keys of any level, several per group); crm_keys:
     crm_id, scope, key (named). Returns group, crm_id, match_key, key_value."""
-    from transforms.keys import key_of, value_of
-
     if "scope" not in crm_keys.columns:
         crm_keys = crm_keys.with_columns(pl.lit("any").alias("scope"))
     level = {name: i for i, name in enumerate((ERP, *chain))}

@@ -47,11 +47,8 @@ def plan_companies(frame: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Impo
     if erp:
         frame = frame.with_columns(actor_id(frame, "company").alias("_erp_id"))
         frame, crm_keys = m.erp_cascade(frame, crm_keys, snapshot.erp_company,
-                                        erp_key="_erp_id", key=levels[0])
-        # an actor the CRM knows by its ERP key is found by that alone
-        known = pl.col(levels[0]).str.starts_with(m.ERP + k.SEP).fill_null(False)
-        frame = frame.with_columns(pl.when(known).then(None).otherwise(pl.col(c)).alias(c)
-                                   for c in levels[1:])
+                                        erp_key="_erp_id", key=levels[0],
+                                        rest=tuple(levels[1:]))
     frame = frame.with_columns(k.first_present([pl.col(c) for c in levels]).alias("_ckey"),
                                m.chain_groups(frame, levels).alias("_chained"))
     # an ERP actor is its own company (by its ERP key), whatever its name
@@ -95,4 +92,3 @@ def plan_companies(frame: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Impo
     changes = field_changes(matched, snapshot.companies, COMPANY_COLUMNS,
                             action=settings.company.action, protect=settings.company.protect)
     return Companies(frame, rows, dec, changes, pairs, warnings, rejects)
-

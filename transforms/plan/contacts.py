@@ -149,12 +149,11 @@ def _received(cdec: pl.DataFrame, pdec: pl.DataFrame, changes: list[pl.DataFrame
     """list_name, _k of the list values some record receives: a new record's, a field
     change's, an added interest. A value only the file names (a merge that keeps the CRM's
     position) creates no list item."""
-    by_column = {column: name for column, name in LIST_FIELDS.items()}
     parts = [dec.filter(pl.col("outcome") == "new")
              .select(pl.lit(name).alias("list_name"), nz.text_key(pl.col(column)).alias("_k"))
-             for dec in (cdec, pdec) for column, name in by_column.items()
+             for dec in (cdec, pdec) for column, name in LIST_FIELDS.items()
              if column in dec.columns]
-    crm_column = {column.split("_", 1)[1]: name for column, name in by_column.items()}
+    crm_column = {column.split("_", 1)[1]: name for column, name in LIST_FIELDS.items()}
     parts += [change.filter(pl.col("field").is_in(list(crm_column)))
               .select(pl.col("field").replace_strict(crm_column).alias("list_name"),
                       nz.text_key(pl.col("new_value")).alias("_k"))

@@ -57,10 +57,8 @@ def _person_rows(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnap
     if erp:
         rows = rows.with_columns(actor_id(rows, "person").alias("_erp_id"))
         rows, crm_keys = m.erp_cascade(rows, crm_keys, snapshot.erp_person,
-                                       erp_key="_erp_id", key="_p0", scope="_ps0")
-        known = pl.col("_p0").str.starts_with(m.ERP + k.SEP).fill_null(False)
-        rows = rows.with_columns(pl.when(known).then(None).otherwise(pl.col(p)).alias(p)
-                                 for p, _ in levels[1:])
+                                       erp_key="_erp_id", key="_p0", scope="_ps0",
+                                       rest=tuple(p for p, _ in levels[1:]))
     scoped = [(k.file_scope(key, pl.col("_cgroup")) + pl.lit("|") + pl.col(p)).alias(f"_t{i}")
               for i, (key, (p, _)) in enumerate(zip(chain, levels, strict=True))]
     rows = rows.with_columns(scoped)
@@ -142,4 +140,3 @@ def company_links(pmatched: pl.DataFrame, pcrm: pl.DataFrame, cdec: pl.DataFrame
         pl.col("_old").cast(pl.String).alias("old_value"),
         pl.col("_target_id").cast(pl.String).alias("new_value"),
         pl.when(pl.col("_target_id").is_null()).then(pl.col("_cgroup")).alias("target_group"))
-
