@@ -149,16 +149,6 @@ def named(key: MatchKey, value: pl.Expr) -> pl.Expr:
     return pl.lit(key.name + SEP) + value
 
 
-def key_of(value: pl.Expr) -> pl.Expr:
-    """The key name of a named key value."""
-    return value.str.split(SEP).list.first()
-
-
-def value_of(value: pl.Expr) -> pl.Expr:
-    """The value of a named key value, as the match key normalised it."""
-    return value.str.splitn(SEP, 2).struct.field("field_1")
-
-
 def chain_keys(entity: str, names: tuple[str, ...], columns: set[str]) -> list[pl.Expr]:
     """The named file key of each level of a chain, in order."""
     return [named(key, file_key(key, columns)) for key in chain(entity, names)]

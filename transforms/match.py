@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.keys import SEP, key_of, value_of
+from transforms.keys import SEP
 
 PAIRS_SCHEMA = pl.Schema({"group": pl.String, "crm_id": pl.Int64})
 ERP = "erp"  # the key an ERP actor is found by first (its ERP key), before the chain
@@ -50,28 +50,39 @@ def erp_cascade(frame: pl.DataFrame, crm_keys: pl.DataFrame, linked: pl.DataFram
     return frame, pl.concat([erp_side, others], how="vertical_relaxed")
 
 
-def first_found(file_keys: pl.DataFrame, crm_keys: pl.DataFrame, chain: tuple[str, ...]
-                ) -> pl.DataFrame:
+def first_found(file_keys: pl.DataFrame, crm_keys: pl.DataFrame, chain: tuple[str, ...], *,
+                erp: bool = False) -> pl.DataFrame:
     """The CRM records each entity is found as under an ordered chain of keys (SPEC §3): the
     first key of the chain for which the entity has a value that finds a record; all the
     records that key finds (several: ambiguous, never a fall-through to the next key).
 
-    file_keys: group, scope, key (named keys of any level, several per group); crm_keys:
-    crm_id, scope, key (named). Returns group, crm_id, match_key, key_value."""
+    file_keys: group, scope, key (named keys, `keys.named`), level (the key's place in the
+    chain; several keys per group); crm_keys: crm_id, scope, key (named). `erp`: keys named
+    "erp" (`erp_cascade`) come before the chain. Returns group, crm_id, match_key,
+    key_value."""
     if "scope" not in crm_keys.columns:
         crm_keys = crm_keys.with_columns(pl.lit("any").alias("scope"))
-    level = {name: i for i, name in enumerate((ERP, *chain))}
-    found = (file_keys.lazy().select("group", "scope", "key").drop_nulls("key").unique()
-             .join(crm_keys.lazy().select("crm_id", "scope", "key"), on=["key", "scope"])
-             .with_columns(key_of(pl.col("key")).alias("match_key"))
-             .with_columns(pl.col("match_key").replace_strict(level, return_dtype=pl.Int32)
-                           .alias("_level"))
-             .filter(pl.col("_level") == pl.col("_level").min().over("group"))
-             .sort("group", "crm_id", "key")
-             .unique(["group", "crm_id"], keep="first", maintain_order=True)
-             .select("group", pl.col("crm_id").cast(pl.Int64), "match_key",
-                     value_of(pl.col("key")).alias("key_value")))
-    return found.collect()
+    names = (ERP, *chain) if erp else chain
+    first = -1 if erp else 0
+    found = (file_keys.lazy().select("group", "scope", "key", pl.col("level").cast(pl.Int8))
+             .drop_nulls("key").unique()
+             .join(crm_keys.lazy().select("crm_id", "scope", "key"), on=["key", "scope"]))
+    if erp:
+        found = found.with_columns(pl.when(pl.col("key").str.starts_with(ERP + SEP))
+                                   .then(pl.lit(-1, pl.Int8)).otherwise(pl.col("level"))
+                                   .alias("level"))
+    if len(names) > 1:  # (one key: every pair is at its level; nothing to choose)
+        found = (found.filter(pl.col("level") == pl.col("level").min().over("group"))
+                 .sort("group", "crm_id", "key"))
+    # the key's name off the front of its value: "orgnr\x1f923609016" → orgnr, 923609016
+    name = pl.col("level").replace_strict({i: n for i, n in enumerate(names, start=first)},
+                                          return_dtype=pl.String)
+    start = pl.col("level").replace_strict({i: len(n) + 1 for i, n in enumerate(names, start=first)},
+                                           return_dtype=pl.Int64)
+    return (found.unique(["group", "crm_id"], keep="first", maintain_order=len(names) > 1)
+            .select("group", pl.col("crm_id").cast(pl.Int64), name.alias("match_key"),
+                    pl.col("key").str.slice(start).alias("key_value"))
+            .collect())
 
 
 def chain_groups(rows: pl.DataFrame, levels: list[str]) -> pl.Series:

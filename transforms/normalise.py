@@ -61,6 +61,16 @@ def phone_key(e164: pl.Expr, value: pl.Expr) -> pl.Expr:
                        .otherwise(digits))
 
 
+def with_phone_keys(lookup: pl.DataFrame) -> pl.DataFrame:
+    """`phone_lookup`'s (value, region, e164) with each value's `key` (`phone_key`): worked
+    out only for the few values without an E.164 form — the rest are their E.164."""
+    missing = pl.col("e164").is_null()
+    return pl.concat([
+        lookup.filter(~missing).with_columns(pl.col("e164").alias("key")),
+        lookup.filter(missing).with_columns(phone_key(pl.col("e164"), pl.col("value")).alias("key")),
+    ])
+
+
 def person_name_key(first: pl.Expr, last: pl.Expr) -> pl.Expr:
     """First + last name; null when both are empty (such a person cannot be matched)."""
     f, la = text_key(first).fill_null(""), text_key(last).fill_null("")
@@ -252,6 +262,15 @@ def country_region(expr: pl.Expr) -> pl.Expr:
     code = expr.str.strip_chars().str.to_uppercase()
     return (pl.when(code.is_in(sorted(phonenumbers.SUPPORTED_REGIONS))).then(code)
             .otherwise(key.replace_strict(COUNTRY_REGIONS, default=None)))
+
+
+def country_regions(countries: pl.Series) -> pl.Expr:
+    """`country_region` of a column, worked out once per distinct country (a file names a
+    few countries in a million rows) and mapped onto the column."""
+    uniq = countries.drop_nulls().unique()
+    found = pl.DataFrame({"v": uniq}).with_columns(country_region(pl.col("v")).alias("r"))
+    return pl.col(countries.name).replace_strict(found["v"], found["r"], default=None,
+                                                 return_dtype=pl.String)
 
 
 # Plain ASCII addresses that email-validator always accepts: checked as one vectorised

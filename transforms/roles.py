@@ -49,10 +49,10 @@ def _filled(names: set[str], columns: list[str] | tuple[str, ...]) -> pl.Expr:
     return pl.any_horizontal([pl.col(c).is_not_null() for c in cols]) if cols else pl.lit(False)
 
 
-def company_named(names: set[str], settings: ImportSettings) -> pl.Expr:
-    """The row names a company: its name, an id, or a value of a company match key."""
+def company_named(names: set[str]) -> pl.Expr:
+    """The row names a company: its name, an id, or a value of any company match key (not
+    only the settings': an org number names a company whatever the company is found by)."""
     keys = [c for key in MATCH_KEYS if key.entity == "company" for c in key.needs]
-    del settings  # (every company key counts, not only the chain's: an org number is a company)
     return _filled(names, [*_COMPANY_IDS, *keys])
 
 
@@ -71,7 +71,7 @@ def _values(names: set[str], entity: str) -> list[str]:
 def roles(names: set[str], settings: ImportSettings) -> tuple[pl.Expr, pl.Expr]:
     """(holds a company, holds a person) of each row: a company when it names one; a person
     when it names one, or holds person values and names no company."""
-    company = company_named(names, settings)
+    company = company_named(names)
     if settings.person.chain == ("none",):
         return company, pl.lit(False)
     person = person_named(names, settings) | (~company & _filled(names, _values(names, "person")))
@@ -90,7 +90,7 @@ def assign_roles(frame: pl.DataFrame, headers: dict[str, str], settings: ImportS
     column it came from; the column set depends only on the file's columns, so every batch
     of a streamed file has the same."""
     names = set(frame.columns)
-    company, person = company_named(names, settings), person_named(names, settings)
+    company, person = company_named(names), person_named(names, settings)
     to_company = company & ~person
     to_person = ~company & _filled(names, _values(names, "person") + _values(names, "company"))
     moves = [(c, target, cond) for c in frame.columns if (f := base_field(c)) is not None
@@ -129,11 +129,16 @@ def left_behind(frame: pl.LazyFrame, settings: ImportSettings) -> pl.LazyFrame:
     row, a company's on a private person's row (after `assign_roles`)."""
     names = set(frame.collect_schema().names())
     company, person = roles(names, settings)
-    parts = [frame.filter(cond & pl.col(c).is_not_null())
-             .select("source_row", pl.lit(c).alias("field"), pl.col(c).cast(pl.String).alias("value"))
-             for entity, cond in (("person", company & ~person), ("company", person & ~company))
-             for c in _values(names, entity)]
-    if not parts:
+    sides = [(entity, cond, _values(names, entity)) for entity, cond in
+             (("person", company & ~person), ("company", person & ~company))]
+    if not any(cols for _, _, cols in sides):
         return pl.LazyFrame(schema={"source_row": pl.Int64, "field": pl.String,
                                     "value": pl.String})
-    return pl.concat(parts)
+    # (one pass finds the few rows that have such values; only they are taken apart)
+    few = frame.with_columns(*[cond.alias(f"_{entity}_left") for entity, cond, _ in sides]) \
+        .filter(pl.any_horizontal(pl.col(f"_{entity}_left") & _filled(names, cols)
+                                  for entity, _, cols in sides))
+    return pl.concat([few.filter(pl.col(f"_{entity}_left") & pl.col(c).is_not_null())
+                      .select("source_row", pl.lit(c).alias("field"),
+                              pl.col(c).cast(pl.String).alias("value"))
+                      for entity, _, cols in sides for c in cols])

@@ -48,7 +48,7 @@ def crm_keys(store: CrmStore, key: MatchKey, *, ids: tuple[int, int] | None = No
 def _found(store: CrmStore, key: MatchKey, wanted: pl.DataFrame, slice_ids: int) -> pl.DataFrame:
     """The CRM keys equal to one of `wanted` (column `key`: named keys, `keys.named`), a
     slice of ids at a time; named like them."""
-    wanted = wanted.filter(k.key_of(pl.col("key")) == key.name)
+    wanted = wanted.filter(pl.col("key").str.starts_with(key.name + k.SEP))
     if key.crm is None or wanted.height == 0:
         return pl.DataFrame(schema=KEYS_SCHEMA)
     side = key.crm

@@ -94,7 +94,11 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
 
     phone_cols = _columns_of(canonical, "phone")
     email_cols = _columns_of(canonical, "email")
-    frame = _with_value_keys(canonical, phone_cols, email_cols,
+    # each entity's country as a region code (phones are read in it, postcodes padded to it)
+    regions = {e: nz.country_regions(canonical[f"{e}_country"])
+               if f"{e}_country" in canonical.columns else pl.lit(None, pl.String)
+               for e in ("company", "person")}
+    frame = _with_value_keys(canonical, phone_cols, email_cols, regions,
                              region=settings.import_.phone_region).collect().lazy()
     reject_parts = [storage_rejects(canonical, headers)]
     # the match keys in use: a value that cannot be a key rejects its row (`contracts.keys`)
@@ -113,8 +117,12 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                                        reason=key.invalid))
     frame, warn_parts = _drop_invalid(frame, [c for c in phone_cols + email_cols
                                               if c not in key_columns], phone_cols, hdr)
-    frame, more = _dates_and_ids(frame, set(canonical.columns) - key_columns, hdr,
-                                 settings.import_.phone_region)
+    frame, more = _dates_and_ids(frame, set(canonical.columns) - key_columns, hdr)
+    for entity in ("company", "person"):
+        frame, padded = _postcode_zeros(frame, f"{entity}_postcode", set(canonical.columns), hdr,
+                                        pl.coalesce(regions[entity],
+                                                    pl.lit(settings.import_.phone_region)))
+        more += padded
     warn_parts += more
     warn_parts.append(_left_behind(frame, settings, hdr))
     reject_parts.append(_nameless(frame))
@@ -132,32 +140,26 @@ def _columns_of(frame: pl.DataFrame, multi: str) -> list[str]:
     return [c for c in frame.columns if (f := base_field(c)) is not None and f.multi == multi]
 
 
-def _with_value_keys(canonical: pl.DataFrame, phone_cols: list[str], email_cols: list[str], *,
-                     region: str) -> pl.LazyFrame:
+def _with_value_keys(canonical: pl.DataFrame, phone_cols: list[str], email_cols: list[str],
+                     regions: dict[str, pl.Expr], *, region: str) -> pl.LazyFrame:
     """`<column>__key` beside each phone (E.164) and e-mail column: the libraries run once
     per unique value."""
-    cols = set(canonical.columns)
     frame = canonical.lazy()
     if phone_cols:
         # a number without a country code is read in its record's country, else phone_region
-        countries = {e: pl.col(f"{e}_country") if f"{e}_country" in cols else pl.lit(None, pl.String)
-                     for e in ("company", "person")}
-
         def where(c: str) -> pl.Expr:
             own, other = ("company", "person") if c.startswith("company_") else ("person", "company")
-            return pl.coalesce(nz.country_region(countries[own]),
-                               nz.country_region(countries[other]), pl.lit(region))
+            return pl.coalesce(regions[own], regions[other], pl.lit(region))
 
         pairs = pl.concat([canonical.select(pl.col(c).alias("value"), where(c).alias("region"))
                            for c in phone_cols])
-        lookup = nz.phone_lookup(pairs).lazy()
+        lookup = nz.with_phone_keys(nz.phone_lookup(pairs)).lazy()
         for c in phone_cols:
             frame = (frame.with_columns(where(c).alias("_region"))
-                     .join(lookup.rename({"value": c, "region": "_region", "e164": f"{c}__e164"}),
+                     .join(lookup.rename({"value": c, "region": "_region", "e164": f"{c}__e164",
+                                          "key": f"{c}__key"}),
                            on=[c, "_region"], how="left", nulls_equal=False)
-                     .drop("_region")
-                     .with_columns(nz.phone_key(pl.col(f"{c}__e164"), pl.col(c))
-                                   .alias(f"{c}__key")))
+                     .drop("_region"))
     if email_cols:
         emails = nz.email_lookup(pl.concat([canonical[c] for c in email_cols]).unique()).lazy()
         for c in email_cols:
@@ -191,8 +193,8 @@ def _drop_invalid(frame: pl.LazyFrame, columns: list[str], phone_cols: list[str]
     return frame, warn_parts
 
 
-def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str],
-                   region: str) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
+def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str]
+                   ) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
     """Birth dates parsed (else dropped, with a warning); an id that is not the match key
     must still be a CRM id, or it is dropped."""
     warn_parts = []
@@ -202,9 +204,6 @@ def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str
         warn_parts.append(issues(bad, header=hdr("person_birth_date"), field="person_birth_date",
                                  code="invalid_value", reason="not a date; value dropped"))
         frame = frame.with_columns(parsed.cast(pl.String).alias("person_birth_date"))
-    for entity in ("company", "person"):
-        frame, padded = _postcode_zeros(frame, entity, cols, hdr, region)
-        warn_parts += padded
     for c in ("company_id", "person_id"):
         if c in cols:
             ok = nz.is_crm_id(pl.col(c))
@@ -215,20 +214,16 @@ def _dates_and_ids(frame: pl.LazyFrame, cols: set[str], hdr: Callable[[str], str
     return frame, warn_parts
 
 
-def _postcode_zeros(frame: pl.LazyFrame, entity: str, cols: set[str], hdr: Callable[[str], str],
-                    region: str) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
+def _postcode_zeros(frame: pl.LazyFrame, c: str, cols: set[str], hdr: Callable[[str], str],
+                    region: pl.Expr) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
     """A postcode of digits shorter than its country's postcodes (a spreadsheet cell that
-    held 0150 as the number 150) gets its leading zeros back, with a warning. The country
-    is the record's own, else `[import] phone_region`'s."""
-    c = f"{entity}_postcode"
+    held 0150 as the number 150) gets its leading zeros back, with a warning. `region`: the
+    record's country as a region code, else `[import] phone_region`."""
     if c not in cols:
         return frame, []
-    country = (nz.country_region(pl.col(f"{entity}_country")) if f"{entity}_country" in cols
-               else pl.lit(None, pl.String))
-    width = pl.coalesce(country, pl.lit(region)).replace_strict(
-        POSTCODE_DIGITS, default=None, return_dtype=pl.Int64)
     value = pl.col(c).str.strip_chars()
-    short = (value.str.contains(r"^\d+$") & (value.str.len_chars() < width)).fill_null(False)
+    width = region.replace_strict(POSTCODE_DIGITS, default=None, return_dtype=pl.Int64)
+    short = ((value.str.len_chars() < width) & value.str.contains(r"^\d+$")).fill_null(False)
     frame = frame.with_columns(short.alias("_short"))
     warn = issues(frame.filter("_short"), header=hdr(c), field=c, code="postcode_padded",
                   reason="a postcode written as a number: its leading zeros put back")

@@ -343,3 +343,22 @@ def test_localized_outlook_headers(tmp_path: Path):
                         "FROM person p JOIN company c USING (company_id) JOIN email e ON "
                         "e.owner_id = p.person_id JOIN phone ph ON ph.owner_id = p.person_id")
         assert got.rows() == [(row[0], row[1], row[2], row[5], row[3], row[4])], name
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_same_file_again_changes_nothing(path: Path, tmp_path: Path):
+    """(issue 17 §1) With the default policy (merge), a second import of an export finds
+    every record it made and changes nothing — save the records that have no key at all
+    (`no_match_key`: a nameless person, created again, as the summary says)."""
+    db = tmp_path / "crm.duckdb"
+    first = run_import(path, db, {"import": {"max_rejects": 1.0}})
+    assert first["status"] == "completed", first["errors"]
+    before = table_hashes(db)
+    again = run_import(path, db, {"import": {"max_rejects": 1.0}})
+    assert again["status"] == "completed", again["errors"]
+    keyless = {w["row"] for w in first["warnings"] if w["code"] == "no_match_key"}
+    assert again["company"]["updated"] == again["person"]["updated"] == 0
+    assert again["company"]["new"] == 0
+    assert again["person"]["new"] == len(keyless)
+    if not keyless:
+        assert table_hashes(db) == before

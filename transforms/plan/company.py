@@ -68,9 +68,12 @@ def plan_companies(frame: pl.DataFrame, snapshot: CrmSnapshot, *, settings: Impo
                         "_ckey", f"company.match = {settings.company.shown}", headers,
                         k.required_columns("company", cchain[0])[0]),
         conflict_warnings(conflicts, headers)]
-    pairs = m.first_found(pl.concat([rows.select("group", pl.lit("any").alias("scope"),
-                                                 pl.col(c).alias("key")) for c in levels]),
-                          crm_keys, cchain)
+    # (one key: an entity's rows share it, and the entities are fewer than the rows)
+    keys = (entities.select("group", pl.lit("any").alias("scope"), "key", pl.lit(0).alias("level"))
+            if len(levels) == 1 else
+            pl.concat([rows.select("group", pl.lit("any").alias("scope"), pl.col(c).alias("key"),
+                                   pl.lit(i).alias("level")) for i, c in enumerate(levels)]))
+    pairs = m.first_found(keys, crm_keys, cchain, erp=erp)
     dec = decide(entities, pairs, settings.company.action)
     if erp:
         dec = one_actor_per_record(dec)

@@ -94,17 +94,22 @@ def plan_persons(frame: pl.DataFrame, companies: pl.DataFrame, snapshot: CrmSnap
                                           erp_system=erp_system)
     erp = erp_system is not None and "person_erp_key" in rows.columns
     entities, conflicts = group_entities(
-        rows, [c for c in value_columns if c in PERSON_COLUMNS] + ["_blocked", "_cgroup"], "_pkey")
+        rows, [c for c in value_columns if c in PERSON_COLUMNS] + ["_blocked", "_cgroup", "_ps0"],
+        "_pkey")
     warnings = [
         no_key_warnings(rows.filter(pl.col("_blocked").is_null()
                                     & (pl.col("person_erp_key").is_null() if erp else pl.lit(True))),
                         "_pkey", f"person.match = {settings.person.shown}", headers,
                         (k.required_columns("person", pchain[0]) or ("person",))[0]),
         conflict_warnings(conflicts.filter(~pl.col("field").str.starts_with("_")), headers)]
-    free = rows.filter(pl.col("_blocked").is_null())
-    pairs = m.first_found(
-        pl.concat([free.select("group", pl.col(ps).alias("scope"), pl.col(p).alias("key"))
-                   for p, ps in levels]), crm_keys, pchain)
+    # (one key: an entity's rows share it, and the entities are fewer than the rows)
+    keys = (entities.filter(pl.col("_blocked").is_null())
+            .select("group", pl.col("_ps0").alias("scope"), "key", pl.lit(0).alias("level"))
+            if len(levels) == 1 else
+            pl.concat([rows.filter(pl.col("_blocked").is_null())
+                       .select("group", pl.col(ps).alias("scope"), pl.col(p).alias("key"),
+                               pl.lit(i).alias("level")) for i, (p, ps) in enumerate(levels)]))
+    pairs = m.first_found(keys, crm_keys, pchain, erp=erp)
     dec = decide(entities, pairs, settings.person.action)
     if erp:
         dec = one_actor_per_record(dec)
