@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.settings import parse_settings
+from tests.transforms.test_plan import rows
 from transforms import chunks as ch
 from transforms import keys as k
 from transforms.match import chain_groups
@@ -20,16 +21,6 @@ from transforms.plan.model import KEYS_SCHEMA
 from transforms.snapshot import CrmKeys
 
 CHAIN = {"company": {"match": ["orgnr", "name"]}}
-
-
-def rows(data: dict[str, list]) -> pl.DataFrame:
-    n = len(next(iter(data.values())))
-    frame = pl.DataFrame({"source_row": list(range(2, n + 2)), **data},
-                         schema_overrides={c: pl.String for c in data})
-    if "person_email" in frame.columns:  # the validated key (transforms.validate)
-        frame = frame.with_columns(pl.col("person_email").str.to_lowercase()
-                                   .alias("person_email__key"))
-    return frame
 
 
 def crm_companies(records: list[tuple[int, str | None, str | None]]) -> CrmSnapshot:
