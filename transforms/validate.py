@@ -119,9 +119,13 @@ def check_rows(canonical: pl.DataFrame, *, settings: ImportSettings,
                                               if c not in key_columns], phone_cols, hdr)
     frame, more = _dates_and_ids(frame, set(canonical.columns) - key_columns, hdr)
     for entity in ("company", "person"):
+        # (a record that names a country we do not know is padded by no country's rule)
+        country = f"{entity}_country"
+        region = (pl.when(pl.col(country).is_null()).then(pl.lit(settings.import_.phone_region))
+                  .otherwise(regions[entity]) if country in canonical.columns
+                  else pl.lit(settings.import_.phone_region))
         frame, padded = _postcode_zeros(frame, f"{entity}_postcode", set(canonical.columns), hdr,
-                                        pl.coalesce(regions[entity],
-                                                    pl.lit(settings.import_.phone_region)))
+                                        region)
         more += padded
     warn_parts += more
     warn_parts.append(_left_behind(frame, settings, hdr))
@@ -218,7 +222,8 @@ def _postcode_zeros(frame: pl.LazyFrame, c: str, cols: set[str], hdr: Callable[[
                     region: pl.Expr) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
     """A postcode of digits shorter than its country's postcodes (a spreadsheet cell that
     held 0150 as the number 150) gets its leading zeros back, with a warning. `region`: the
-    record's country as a region code, else `[import] phone_region`."""
+    record's country as a region code (null: a country we do not know, no padding), else
+    `[import] phone_region`."""
     if c not in cols:
         return frame, []
     value = pl.col(c).str.strip_chars()

@@ -152,6 +152,21 @@ def test_a_number_that_cannot_be_normalised_is_kept_as_given(tmp_path: Path, db)
     assert (2, "phone_not_normalised") in codes and (4, "invalid_value") in codes
 
 
+def test_a_short_postcode_gets_its_zeros_back_by_its_countrys_rule(tmp_path: Path, db):
+    f = write_xlsx(tmp_path / "firma.xlsx", ["Firma", "Postnr", "Sted", "Land"], [
+        ["Oslo AS", 150, "Oslo", None],  # no country: phone_region NO, 4 digits
+        ["Malmö AB", 2110, "Malmö", "Sverige"],  # 5 digits in Sweden
+        ["Lund AS", 1234, "Lund", None],  # whole already
+        ["London Ltd", "SW1A 1AA", "London", "UK"],  # not digits
+        ["Atlantis Inc", 150, "Poseidonia", "Atlantis"]])  # a country we do not know
+    done = run_import(f, db)
+    assert done["status"] == "completed", done["errors"]
+    assert table(db, "SELECT name, postcode FROM company ORDER BY name").rows() == [
+        ("Atlantis Inc", "150"), ("London Ltd", "SW1A 1AA"), ("Lund AS", "1234"),
+        ("Malmö AB", "02110"), ("Oslo AS", "0150")]
+    assert sorted(w["row"] for w in done["warnings"] if w["code"] == "postcode_padded") == [2, 3]
+
+
 # --- §5 list values, org-number conflicts ----------------------------------------------------
 
 def test_a_list_item_is_made_only_for_a_value_a_record_receives(tmp_path: Path, db):
