@@ -110,14 +110,6 @@ def crm_scope(key: MatchKey) -> pl.Expr:
             else pl.lit("any"))
 
 
-def company_key(match: str, names: set[str]) -> pl.Expr:
-    return file_key(match_key("company", match), names)
-
-
-def person_key(match: str, names: set[str]) -> pl.Expr:
-    return file_key(match_key("person", match), names)
-
-
 def product_key(match: str, names: set[str]) -> pl.Expr:
     return file_key(match_key("product", match), names)
 

@@ -19,10 +19,6 @@ def present(frame: pl.DataFrame, entity: str) -> list[str]:
             if (f := base_field(c)) is not None and f.entity == entity and not c.endswith("__key")]
 
 
-def filled(columns: list[str]) -> pl.Expr:
-    return pl.any_horizontal([pl.col(c).is_not_null() for c in columns]) if columns else pl.lit(False)
-
-
 def roles(rows: pl.DataFrame, settings: ImportSettings) -> tuple[pl.Expr, pl.Expr]:
     """(has a company, has a person) of each row (`transforms.roles`)."""
     return row_roles(set(rows.columns), settings)
