@@ -163,3 +163,13 @@ class AlreadyImported(CrmImportError):
     def __init__(self, path: str, runs: list[str]):
         self.hint = "run it without --once to import it again (merge changes nothing twice)"
         super().__init__(f"{path}: an identical file was imported before, as run {', '.join(runs)}")
+
+
+class LiveSourceFailed(CrmImportError):
+    """A live source (a Google or Microsoft account) that could not be read: not connected,
+    access revoked, or the service failing after the retries."""
+
+    def __init__(self, account: str, problem: str, hint: str = ""):
+        self.account = account
+        self.hint = hint
+        super().__init__(f"{account}: {problem}")

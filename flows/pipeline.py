@@ -41,7 +41,7 @@ from transforms.sources import RawTable, read_source
 from transforms.staging import InputsWriter, created_rows, record_new_ids, write_outcomes
 from transforms.store import CrmStore
 from transforms.summary import RunSummary
-from transforms.validate import Checked, check_rows
+from transforms.validate import ISSUE_SCHEMA, WARNING_SCHEMA, Checked, check_rows
 from transforms.wording import count
 
 log = logging.getLogger("crm_import")
@@ -197,7 +197,9 @@ def import_file(req: ImportRequest, *, run: Callable[..., Any] = run_inline,
     r = Run.start(req, run=run, report=report)
     try:
         r.open(on_wait)
-        if not (prepared is None and _in_chunks(r)):
+        if r.req.live is not None and prepared is None:
+            _import_pulled(r)
+        elif not (prepared is None and _in_chunks(r)):
             _import_whole(r, prepared)
         log.info("run %s: %s", r.run_id, r.summary.status)
     except CrmImportError as exc:
@@ -251,22 +253,61 @@ def _in_chunks(r: Run) -> bool:
     return False
 
 
-def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None) -> None:
-    """Read (unless prepared elsewhere), plan and load a file whole."""
+def _import_pulled(r: Run) -> None:
+    """A live source: pull what changed since the last sync (all of it, the first time),
+    import it as a file, and keep the new sync state in the run's transaction."""
+    from flows.live.sync import deleted_warning, pull, pulled_table, save_states
+
+    live = r.req.live
+    assert live is not None
+    with r.report.stage("pull"):
+        pulled = r.run("pull", pull, live, r.crm)
+        checkpoint("pull")
+    r.summary.sync = pulled.sync_summary()
+    log.info("run %s: %s pulled from %s (%s)", r.run_id, count(len(pulled.records), "contact"),
+             live.target, pulled.mode)
+    notes = [*pulled.warnings, *deleted_warning(r.crm, live, pulled)]
+
+    def keep_state() -> None:
+        save_states(r.crm, live, pulled, r.run_id)
+
+    if not pulled.records:  # nothing changed: a completed run of no rows
+        def conclude() -> None:
+            r.conclude(pl.DataFrame(schema=ISSUE_SCHEMA), pl.DataFrame(schema=WARNING_SCHEMA),
+                       notes)
+            if not r.req.dry_run:
+                keep_state()
+
+        r.summary.source = live.provider
+        r.begin()
+        r.commit(conclude)
+        return
+    _import_whole(r, None, raw=pulled_table(live, pulled), extra=notes,
+                  after_load=keep_state)
+
+
+def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None, *,
+                  raw: RawTable | None = None, extra: list[dict[str, Any]] | None = None,
+                  after_load: Callable[[], None] | None = None) -> None:
+    """Read (unless prepared elsewhere, or `raw` given), plan and load a file whole.
+    `extra`: warnings of the run beside the rows'; `after_load`: more to do in the run's
+    transaction (not in a preview)."""
     if isinstance(prepared, PrepareFailed):
         raise prepared.error()
-    sheet, r.sheet = r.sheet, None
+    sheet, r.sheet = raw or r.sheet, None
     ready = prepared or prepare(r.req, run=r.run, report=r.report, raw=sheet)
     del sheet, prepared
     r.summary.timings.update(ready.timings)
     r.req = ready.req  # (ERP individuals: without company)
     _describe(r.summary, ready)
-    r.sha = rp.file_sha256(Path(r.req.file)) if r.req.erp is None else None
+    r.sha = (rp.file_sha256(Path(r.req.file)) if r.req.erp is None and r.req.live is None
+             else None)
     r.begin()
     log.info("run %s: %s read", r.run_id, count(ready.raw.frame.height, "row"))
     # what came in is staged on a connection of its own while the plan is made
     inputs: InputsWriter | None = InputsWriter(r.crm, run_id=r.run_id, raw=ready.raw.frame,
-                                               canonical=ready.mapped.canonical)
+                                               canonical=ready.mapped.canonical,
+                                               records=ready.raw.records)
     try:
         with r.report.stage("match and plan"):
             plan = _plan(r, ready)
@@ -293,11 +334,13 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None) -> None:
     created: list[pl.DataFrame] = []
 
     def conclude_and_load() -> None:
-        r.conclude(rejects, warnings, gone)
+        r.conclude(rejects, warnings, gone + (extra or []))
         if not r.req.dry_run:
             with r.report.stage("load"):
                 loaded = r.run("load", load, r.crm, plan, run_id=r.run_id)
                 created.append(created_rows(plan, loaded.new_of_group))
+            if after_load is not None:
+                after_load()
 
     r.commit(conclude_and_load)
     record_new_ids(r.crm, run_id=r.run_id, created=created)

@@ -237,8 +237,40 @@ def import_erp_actors_flow(connection: str, actor_type: str, db: str,
                                      erp=erp, dry_run=dry_run, wait=wait))
 
 
+def _live_run_name() -> str:
+    p = flow_run.parameters
+    return f"{p.get('provider', '?')} · {p.get('account', '?')}"
+
+
+@flow(name="sync-contacts", flow_run_name=_live_run_name)
+def sync_contacts_flow(provider: str, account: str, db: str,
+                       settings: ImportSettings | None = None, other_contacts: bool = False,
+                       as_user: str | None = None, folder: str | None = None,
+                       user: str | None = None, dry_run: bool = False, wait: bool = True):
+    """Pull a Google or Microsoft account's contacts (what changed since the last sync) and
+    import them. The account's tokens stay in the token store of the machine that runs it."""
+    from flows.live import LiveRequest
+
+    live = LiveRequest(provider, account, other_contacts, as_user, folder, user)
+    return _run_import(ImportRequest(file=live.target, db=reveal_password(db),
+                                     settings=settings or ImportSettings(), source=provider,
+                                     live=live, dry_run=dry_run, wait=wait))
+
+
+def _live_params(req: ImportRequest) -> dict[str, Any]:
+    assert req.live is not None
+    live = req.live
+    return dict(provider=live.provider, account=live.account, db=hide_password(req.db),
+                settings=req.settings, other_contacts=live.other_contacts,
+                as_user=live.as_user, folder=live.folder, user=live.user,
+                dry_run=req.dry_run, wait=req.wait)
+
+
 def run_with_prefect(req: ImportRequest) -> dict[str, Any]:
     """Run the flow for a CLI request and hand back its summary."""
+    if req.live is not None:
+        with tags("sync", req.live.provider, *(["dry-run"] if req.dry_run else [])):
+            return _result(sync_contacts_flow, **_live_params(req))
     if req.erp is not None:
         # (passwords stay out of the parameters the Prefect server records)
         params = dict(connection=hide_password(req.erp.connection),
@@ -391,7 +423,9 @@ def drop_folder_flow(folder: str, db: str, dry_run: bool = False) -> list[dict[s
 
 
 def serve_deployments(*, folder: str, db: str, cron: str | None,
-                      erp: dict[str, Any] | None = None, erp_cron: str | None = None) -> None:
+                      erp: dict[str, Any] | None = None, erp_cron: str | None = None,
+                      live: list[dict[str, Any]] | None = None,
+                      sync_cron: str | None = None) -> None:
     """Serve the deployments from this process (needs a Prefect server: schedules do not
     run on the ephemeral one). Blocks until interrupted."""
     from prefect import serve
@@ -408,4 +442,10 @@ def serve_deployments(*, folder: str, db: str, cron: str | None,
         deployments.append(import_erp_actors_flow.to_deployment(
             name=f"sync-{erp['actor_type']}", cron=erp_cron, parameters={"db": db, **erp},
             tags=["erp-sync"]))
+    deployments.append(sync_contacts_flow.to_deployment(name="on-demand",
+                                                        parameters={"db": db}))
+    for account in live or []:  # (names and options only: the tokens stay in the store)
+        deployments.append(sync_contacts_flow.to_deployment(
+            name=f"sync-{account['provider']}-{account['account']}", cron=sync_cron,
+            parameters={"db": db, **account}, tags=["contacts-sync", account["provider"]]))
     serve(*cast(list[RunnerDeployment], deployments), print_starting_message=True)

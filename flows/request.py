@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from contracts.settings import ImportSettings
+from flows.live import LiveRequest
 from transforms.erp import ErpRequest
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ class ImportRequest:
     wait: bool = True  # wait for another crm-import holding the CRM (else refuse)
     erp: ErpRequest | None = None  # an ERP import: actors instead of `file`
     batch_id: str | None = None  # one file of a folder import (`crm-import run DIR/`)
+    live: LiveRequest | None = None  # a live source (`run google:NAME`): pulled, not read
 
 
 def run_inline(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -26,7 +26,8 @@ class InputsWriter:
     """Writes what came in (`write_inputs`) on a connection of its own, in a thread, while
     the plan is made: the two share no table. `wait()` re-raises what went wrong."""
 
-    def __init__(self, store: CrmStore, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame):
+    def __init__(self, store: CrmStore, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame,
+                 records: pl.DataFrame | None = None):
         import threading
         import time
 
@@ -37,7 +38,8 @@ class InputsWriter:
         def work() -> None:
             started = time.perf_counter()
             try:
-                write_inputs(self._writer, run_id=run_id, raw=raw, canonical=canonical)
+                write_inputs(self._writer, run_id=run_id, raw=raw, canonical=canonical,
+                             records=records)
             except BaseException as exc:  # handed to wait()
                 self.error = exc
             finally:
@@ -53,9 +55,13 @@ class InputsWriter:
             raise self.error
 
 
-def write_inputs(store: CrmStore, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame) -> None:
-    """staging.raw_rows and staging.canonical: the file's records and their mapped values."""
+def write_inputs(store: CrmStore, *, run_id: str, raw: pl.DataFrame, canonical: pl.DataFrame,
+                 records: pl.DataFrame | None = None) -> None:
+    """staging.raw_rows and staging.canonical: the file's records and their mapped values.
+    `records`: (source_row, record) as JSON already (a live source's API records)."""
     record = pl.struct(pl.exclude("source_row")).struct.json_encode()
+    if records is not None:
+        raw, record = records, pl.col("record")
     value_cols = [c for c in canonical.columns if c != "source_row" and not c.startswith("_")
                   and not c.endswith("__key")]
     # a chunk at a time: the records as JSON and the long canonical form (8 values a row)

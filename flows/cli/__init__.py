@@ -3,7 +3,8 @@
 Without PREFECT_API_URL the pipeline runs in-process and Prefect is never imported
 (importing it alone costs ~3 s); with it, every import runs as a tracked Prefect flow.
 Commands by group: `imports` (run, products, erp, mapping, template), `runs` (runs, show,
-selection, undo, purge), `admin` (serve, erp-sample, init-db, demo); what they share is in
+selection, undo, purge), `admin` (serve, erp-sample, init-db, demo), `live` (connect,
+accounts, disconnect); what they share is in
 `common`.
 """
 
@@ -13,7 +14,7 @@ import importlib
 
 from flows.cli.common import app
 
-for _group in ("imports", "runs", "admin"):  # each registers its commands; help lists them so
+for _group in ("imports", "runs", "admin", "live"):  # each registers its commands; help lists them so
     importlib.import_module(f"flows.cli.{_group}")
 
 

@@ -36,9 +36,17 @@ def serve(
     "customers",
     profile: Annotated[str | None, typer.Option(help="ERP profile")] = None,
     erp_cron: Annotated[str, typer.Option(help="when to sync the ERP (cron)")] = "0 2 * * *",
+    google: Annotated[list[str] | None, typer.Option(
+        "--google", metavar="NAME", help="also sync this connected Google account "
+                                         "(google:NAME; repeat for more)")] = None,
+    microsoft: Annotated[list[str] | None, typer.Option(
+        "--microsoft", metavar="NAME", help="also sync this connected Microsoft account "
+                                            "(microsoft:NAME; repeat for more)")] = None,
+    sync_cron: Annotated[str, typer.Option(help="when to sync the accounts (cron)")] =
+    "0 * * * *",
     db: DbOpt = None,
 ) -> None:
-    """Serve the Prefect deployments (drop folder, ERP sync).
+    """Serve the Prefect deployments (drop folder, ERP, accounts).
 
     Also any import on demand. Set PREFECT_API_URL first (e.g. `prefect server start`, see
     the README).
@@ -58,9 +66,26 @@ def serve(
                                  "Secret block) instead"), False)
     erp = ({"connection": erp_connection, "actor_type": actor_type, "profile": profile}
            if erp_connection else None)
+    live = [_connected(provider, name) for provider, names in (("google", google),
+                                                                 ("microsoft", microsoft))
+            for name in names or []]
     target = _db(db) if is_postgres(_db(db)) else str(Path(_db(db)).resolve())
     serve_deployments(folder=str(folder.resolve()), db=target, cron=cron, erp=erp,
-                      erp_cron=erp_cron)
+                      erp_cron=erp_cron, live=live, sync_cron=sync_cron)
+
+
+def _connected(provider: str, name: str) -> dict[str, str]:
+    """A served account's flow parameters: its name (the tokens stay in the store, which
+    must be this machine's: the served flows run here)."""
+    from flows.live import accounts
+
+    account = accounts.parse_target(f"{provider}:{name.removeprefix(provider + ':')}")
+    assert account is not None
+    try:
+        accounts.load(account)
+    except CrmImportError as exc:
+        _fail(exc, False)
+    return {"provider": account.provider, "account": account.name}
 
 
 @command(app, "erp-sample")

@@ -41,12 +41,27 @@ from transforms.wording import count
 FILE_TYPES = " ".join(sorted(IMPORTABLE))
 
 
+def _path_or_account(value: Path) -> Path:
+    """A file, a folder, or a connected account (google:NAME, microsoft:NAME)."""
+    from flows.live.accounts import parse_target
+
+    try:
+        if parse_target(str(value)) is not None:
+            return value
+    except CrmImportError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return existing_path(value) or value
+
+
 @command(app)
 def run(
-    file: Annotated[Path, typer.Argument(callback=existing_path, help="spreadsheet, CSV, vCard or JSON "
-                                               "export to import, or a folder of them (one "
-                                               "run per file, under one batch id); file "
-                                               f"types: {FILE_TYPES}")],
+    file: Annotated[Path, typer.Argument(callback=_path_or_account, metavar="FILE|ACCOUNT",
+                                         help="spreadsheet, CSV, vCard or JSON export to "
+                                              "import, or a folder of them (one run per "
+                                              "file, under one batch id); file types: "
+                                              f"{FILE_TYPES}; or a connected account, "
+                                              "google:NAME or microsoft:NAME (`crm-import "
+                                              "connect`), whose contacts are pulled")],
     source: SourceOpt = "auto",
     settings: SettingsOpt = None,
     mapping: MappingOpt = None,
@@ -67,13 +82,41 @@ def run(
     chunks: Annotated[int, typer.Option(min=1, help="with a Dask runner: validate each file "
                                                     "as this many tasks (shares of its rows)")
                       ] = 1,
+    other_contacts: Annotated[bool, typer.Option("--other-contacts", help="google:NAME: also "
+                                                 "the \"other contacts\" Gmail collected")
+                              ] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="google:NAME of a service "
+                                                "account: the user whose contacts are read")
+                       ] = None,
+    folder: Annotated[str | None, typer.Option("--folder", help="microsoft:NAME: a contact "
+                                               "folder by name (default: Contacts)")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="microsoft:NAME with app-only "
+                                             "access: the mailbox (user id or "
+                                             "user@domain)")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import companies and persons from a file or a folder.
+    """Import companies and persons from a file, folder or account.
 
-    A folder imports each of its files as a run of its own, under one batch id.
+    A folder imports each of its files as a run of its own, under one batch id. An account
+    (google:NAME, microsoft:NAME) is pulled: all of its contacts the first time, what
+    changed since the last completed run after that.
     """
+    from flows.live.accounts import parse_target
+
+    account = parse_target(str(file))
+    live_options = {"--other-contacts": other_contacts, "--as": as_user, "--folder": folder,
+                    "--user": user}
+    if account is None and (given := [k for k, v in live_options.items() if v]):
+        _fail(CrmImportError(f"{', '.join(given)}: for an account (google:NAME, "
+                             "microsoft:NAME), not a file"), as_json)
+    if account is not None:
+        _run_account(as_json, account=account, db=db, settings=settings, dry_run=dry_run,
+                     no_wait=no_wait, other_contacts=other_contacts, as_user=as_user,
+                     folder=folder, user=user, mapping=mapping, sheet=sheet,
+                     encoding=encoding, exclude_rows=exclude_rows, source=source,
+                     once=once, runner=runner, chunks=chunks)
+        return
     if runner != "local" and runner != "dask" and not runner.startswith("dask://"):
         _fail(CrmImportError(f"--runner {runner}: not a runner — allowed: local, dask, "
                              "dask://HOST:PORT"), as_json)
@@ -89,6 +132,33 @@ def run(
     _run_import(as_json, file=file, db=db, settings=settings, mapping=mapping, source=source,
                 sheet=sheet, encoding=encoding, exclude_rows=exclude_rows, dry_run=dry_run,
                 once=once, no_wait=no_wait)
+
+
+def _run_account(as_json: bool, *, account, db: str | None, settings: Path | None,
+                 dry_run: bool, no_wait: bool, other_contacts: bool, as_user: str | None,
+                 folder: str | None, user: str | None, mapping: Path | None,
+                 sheet: str | None, encoding: str | None, exclude_rows: str | None,
+                 source: str, once: bool, runner: str, chunks: int) -> None:
+    """`run google:NAME`: the account's contacts, pulled and imported as one run."""
+    from contracts.settings import load_settings
+    from flows.live import LiveRequest
+    from flows.pipeline import ImportRequest
+
+    file_only = {"--mapping": mapping, "--sheet": sheet, "--encoding": encoding,
+                 "--exclude-rows": exclude_rows, "--source": source != "auto", "--once": once,
+                 "--runner": runner != "local", "--chunks": chunks > 1}
+    wrong = [k for k, v in file_only.items() if v]
+    if account.provider == "google" and (folder or user):
+        wrong.append("--folder/--user (microsoft:NAME)")
+    if account.provider == "microsoft" and (other_contacts or as_user):
+        wrong.append("--other-contacts/--as (google:NAME)")
+    if wrong:
+        _fail(CrmImportError(f"{account.target}: {', '.join(wrong)} do not apply to this "
+                             "account"), as_json)
+    live = LiveRequest(account.provider, account.name, other_contacts, as_user, folder, user)
+    req = ImportRequest(file=account.target, db=_db(db), settings=load_settings(settings),
+                        source=account.provider, dry_run=dry_run, wait=not no_wait, live=live)
+    _import_and_exit(req, as_json)
 
 
 def _run_folder(as_json: bool, *, file: Path, db: str | None, settings: Path | None,

@@ -40,7 +40,8 @@ from transforms.mapping import auto_map, split_full_name
 from transforms.roles import ADDRESS_PARTS, COMPANY_TO_PERSON, NAME_FIELDS, PERSON_TO_COMPANY
 from transforms.sources.table import RawTable
 
-CONTACT_SOURCES = ("outlook", "google", "thunderbird", "vcard")
+# address books read record by record or by their export headers (microsoft: Graph, pulled)
+CONTACT_SOURCES = ("outlook", "google", "thunderbird", "vcard", "microsoft")
 LONG_SCHEMA = pl.Schema({"source_row": pl.Int64, "field": pl.String, "value": pl.String,
                "label": pl.String, "block": pl.String, "seq": pl.Int64})
 CONTACT_FIELDS = [f.name for f in FIELDS if f.name not in (

@@ -101,22 +101,27 @@ def read_people(path: Path, data: Any) -> RawTable:
         raise SourceUnreadable(str(path), f"not a People API response: {exc}") from None
     if not persons:
         raise NoRows(str(path), "the response holds no connections")
+    return people_table(persons, str(path))
+
+
+def people_table(persons: list[Any], name: str) -> RawTable:
+    """People API person resources (a file's, or pulled from the account) → the table."""
     rows: list[tuple[int, int, str, str, str, str]] = []
     left_out: set[str] = set()
     for card, person in enumerate(persons, start=1):
         if not isinstance(person, dict):
-            raise SourceUnreadable(str(path), f"entry {card} is not a person object")
+            raise SourceUnreadable(name, f"entry {card} is not a person object")
         try:
             props, skipped = _props(person)
         except (ValueError, TypeError, AttributeError, KeyError):  # a field of another shape
-            raise SourceUnreadable(str(path), f"entry {card}: a field is not shaped as the "
+            raise SourceUnreadable(name, f"entry {card}: a field is not shaped as the "
                                    "People API writes it (a list of objects)") from None
         left_out |= skipped
-        rows.extend((card, seq, "", name, types.lower(), value)
-                    for seq, (name, types, value) in enumerate(props, start=1))
+        rows.extend((card, seq, "", prop, types.lower(), value)
+                    for seq, (prop, types, value) in enumerate(props, start=1))
     frame = pl.DataFrame(rows, schema=PROPS_SCHEMA, orient="row")
     long, _ = classify(frame)
     display = _display(frame, len(persons))
     return RawTable(display, [c for c in display.columns if c != "source_row"], "google",
-                    path=str(path), encoding="utf-8", long=long,
+                    path=name, encoding="utf-8", long=long,
                     unmapped=tuple(sorted(left_out)), format="people-api")

@@ -100,6 +100,46 @@ _BY_NAME = {r.name: r for r in READERS}
 _BY_SUFFIX = {s: r for r in READERS for s in r.suffixes}
 
 
+@dataclass(frozen=True)
+class LiveSource:
+    """A service read through its API (`crm-import run google:NAME`, flows/live): its
+    records become the table a file of the same contacts would give."""
+    name: str  # google | microsoft
+    read: Callable[[list[dict], str], RawTable]  # (records, "google:NAME") → the table
+    what: str
+
+
+def _read_people(records: list[dict], name: str) -> RawTable:
+    from transforms.sources.people import people_table
+
+    return people_table(records, name)
+
+
+def _read_graph(records: list[dict], name: str) -> RawTable:
+    from transforms.sources.graph import graph_table
+
+    return graph_table(records, name)
+
+
+LIVE_SOURCES: tuple[LiveSource, ...] = (
+    LiveSource("google", _read_people, "Google Contacts (People API)"),
+    LiveSource("microsoft", _read_graph, "Outlook / Microsoft 365 contacts (Graph)"),
+)
+_LIVE = {s.name: s for s in LIVE_SOURCES}
+
+
+def read_records(source: str, records: list[dict], name: str) -> RawTable:
+    """A live source's pulled records → its table, with each record as the service sent
+    it (staging.raw_rows)."""
+    import polars as pl
+
+    table = _LIVE[source].read(records, name)
+    kept = pl.DataFrame({"source_row": pl.int_range(1, len(records) + 1, eager=True),
+                         "record": [json.dumps(r, ensure_ascii=False) for r in records]},
+                        schema={"source_row": pl.Int64, "record": pl.String})
+    return replace(table, records=kept)
+
+
 def reader_of(path: Path, requested: str = "auto") -> Reader:
     """The reader for a file, from --source and the extension. Which address book wrote a
     CSV or spreadsheet (Outlook, Google) is told by its header signature after reading."""

@@ -27,6 +27,9 @@ class RawTable:
     # records the reader could not take apart reliably (source_row, column, value, reason):
     # rejected as they are, never guessed at
     row_issues: pl.DataFrame | None = None
+    # a live source's records as the service sent them: (source_row, record as JSON), what
+    # staging.raw_rows keeps instead of `frame`
+    records: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
