@@ -110,6 +110,9 @@ def summary_markdown(s: dict[str, Any], warning_codes: dict[str, int] | None = N
         lines += ["", f"- selections: new `{sel['new']}`, updated `{sel['updated']}`"]
     if s.get("chunks"):
         lines += ["", f"- imported in {s['chunks']} chunks"]
+    if sync := s.get("sync"):
+        lines += ["", f"- pulled ({sync['mode']}): {sync['pulled']}, deleted in the account: "
+                      f"{sync['deleted']}"]
     codes = dict(warning_codes or {})
     for w in s["warnings"]:  # the run's own (no row): a duplicate file, ERP actors gone …
         if w.get("row") is None and w.get("code") not in ("more", "no_match_key"):

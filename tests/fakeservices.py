@@ -587,3 +587,33 @@ def contact(n: int, *, company: str | None = None, email: str | None = None,
     if mobile:
         c["mobilePhone"] = mobile
     return c
+
+
+def main() -> None:
+    """`python -m tests.fakeservices DIR`: serve both fakes with a few contacts, print the
+    environment that points crm-import at them, and serve until interrupted (to try the
+    live sources by hand; the Google sign-in's URL is opened with curl, not a browser)."""
+    import sys
+
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    fake = FakeServices(folder)
+    for i in range(1, 6):
+        fake.book("people", "me").put(f"people/c{i}", person(i, company="Fjord AS" if i % 2
+                                                             else None))
+        fake.book("mail", "adele").put(f"AAMkAD{i:06d}", contact(i, company="Contoso"))
+    secrets_file = fake.google_client(folder)
+    client_id, _ = fake.ms_client()
+    for key, value in {**fake.env(), "CRM_IMPORT_CONFIG_DIR": str(folder / "config")}.items():
+        print(f"export {key}={value}")
+    print(f"# crm-import connect google --client-secrets {secrets_file} --no-browser")
+    print(f"# crm-import connect microsoft --client-id {client_id} --tenant contoso")
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.close()
+
+
+if __name__ == "__main__":
+    main()

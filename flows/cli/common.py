@@ -298,6 +298,9 @@ def _print_summary(s: dict[str, Any], db: str | None = None, *, hints: bool = Tr
     out.line(f"run {s['run_id']}: {s['status']}  ({s.get('source')} · {s.get('file')})",
              indent=0)
     rows = s["rows"]
+    if sync := s.get("sync"):
+        out.line(f"{count(sync['pulled'], 'contact')} pulled ({sync['mode']}), "
+                 f"{sync['deleted']} deleted in the account since the last sync")
     out.line(f"{count(rows['read'], 'row')} read, {rows['rejected']} rejected"
              + (f", {rows['excluded']} excluded" if rows.get("excluded") else ""))
     entities = [e for e in ("company", "person", "product") if any(s[e].values())]

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROVIDERS = ("google", "microsoft")
+from transforms.sources.registry import LIVE_SOURCES
+
+# each has its module here, flows/live/<provider>.py, with `pull(req, states) -> Pulled`
+PROVIDERS = tuple(s.name for s in LIVE_SOURCES)
 
 
 @dataclass(frozen=True)

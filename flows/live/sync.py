@@ -4,6 +4,7 @@ killed or dry run never advances it."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,13 +50,9 @@ def last_syncs(store: CrmStore) -> dict[str, dict[str, Any]]:
 
 
 def pull(req: LiveRequest, store: CrmStore) -> Pulled:
-    if req.provider == "google":
-        from flows.live import google
-
-        return google.pull(req, read_states(store, req))
-    from flows.live import microsoft
-
-    return microsoft.pull(req, read_states(store, req))
+    """What changed in the account since the last completed run (all of it, the first time)."""
+    provider = importlib.import_module(f"flows.live.{req.provider}")
+    return provider.pull(req, read_states(store, req))
 
 
 def pulled_table(req: LiveRequest, pulled: Pulled) -> RawTable:

@@ -377,6 +377,22 @@ def test_graph_delta_full_then_changes_removals_and_an_expired_state(fake, tmp_p
     assert table_hashes(db) == before
 
 
+def test_a_revoked_microsoft_sign_in_says_connect_again(fake, tmp_path, waits):
+    db = tmp_path / "crm.duckdb"
+    mailbox(fake, 5)
+    connect_microsoft(fake)
+    assert pull(db, "microsoft", "adele")["status"] == "completed"
+    before, state = table_hashes(db), states(db)
+    fake.book("mail", "adele").put("AAMkAD000001", contact(1, company="Changed"))
+    fake.expire_access_tokens()
+    fake.revoke_refresh_tokens()
+    failed = pull(db, "microsoft", "adele")
+    assert failed["errors"] == ["microsoft:adele: Microsoft refused the stored sign-in (revoked "
+                                "or expired) — run `crm-import connect microsoft --account "
+                                "adele` again"]
+    assert table_hashes(db) == before and states(db) == state
+
+
 def test_app_only_access_reads_the_mailbox_it_is_told(fake, tmp_path, waits):
     db = tmp_path / "crm.duckdb"
     mailbox(fake, 7, user="bob@contoso.example")
@@ -437,3 +453,56 @@ def test_what_the_command_line_refuses(fake, tmp_path):
     assert json.loads(cli("disconnect", "google:ola", "--json").stdout)["disconnected"]
     assert cli("disconnect", "google:ola", check=False).returncode == 2
     assert json.loads(cli("accounts", "--json", "--db", db).stdout) == {"accounts": []}
+
+
+# --- Prefect --------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_served_sync_deployment_pulls_the_account_and_keeps_its_tokens_home(
+        fake, tmp_path, prefect_server):
+    """`serve --google NAME --sync-cron …`: the deployment's parameters name the account;
+    its run pulls with the tokens of this machine's store, which reach no parameter, log or
+    artifact on the Prefect server."""
+    db = tmp_path / "crm.duckdb"
+    people(fake, 40)
+    connect_google(fake, tmp_path)
+    env = prefect_server.env()
+    served = subprocess.Popen([*CLI, "serve", "--folder", str(tmp_path / "drop"), "--db",
+                               str(db), "--google", "ola", "--sync-cron", "0 0 1 1 *"],
+                              env=env, cwd=REPO, stdout=open(tmp_path / "serve.log", "wb"),  # noqa: SIM115
+                              stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            found = prefect_server.post("/deployments/filter", {})
+            if any(d["name"] == "sync-google-ola" for d in found):
+                break
+            time.sleep(1)
+        (deployment,) = [d for d in found if d["name"] == "sync-google-ola"]
+        assert deployment["parameters"]["provider"] == "google"
+        assert deployment["parameters"]["account"] == "ola"
+        assert deployment["schedules"][0]["schedule"]["cron"] == "0 0 1 1 *"
+        ran = subprocess.run([str(Path(sys.executable).parent / "prefect"), "deployment",
+                              "run", "sync-contacts/sync-google-ola"], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            runs = prefect_server.post("/flow_runs/filter", {"flow_runs": {"state": {
+                "type": {"any_": ["COMPLETED", "FAILED", "CRASHED"]}}}})
+            if runs:
+                break
+            time.sleep(1)
+        (run,) = runs
+        assert run["state"]["type"] == "COMPLETED", run["state"]
+        assert table(db, "SELECT count(*) FROM person").item() == 40
+        assert states(db)[0][:2] == ("google:ola", "connections")
+        artifacts = prefect_server.post("/artifacts/filter", {})
+        logs = prefect_server.post("/logs/filter", {})
+        on_server = json.dumps([run["parameters"], deployment, artifacts, logs])
+        assert "pulled (full): 40" in on_server  # (the summary artifact says what came)
+        secrets = [*fake.refresh_tokens, *fake.access_tokens, *fake.google_clients.values()]
+        assert all(secret not in on_server for secret in secrets)
+    finally:
+        served.terminate()
+        served.wait(timeout=30)

@@ -175,4 +175,5 @@ def test_prefect_yaml_names_real_flows():
         names.add(fn.name)
         # every parameter given is one the flow takes
         assert set(dep.get("parameters", {})) <= set(fn.parameters.properties), dep["name"]
-    assert names == {"drop-folder-import", "import-erp-actors", "import-contacts"}
+    assert names == {"drop-folder-import", "import-erp-actors", "import-contacts",
+                     "sync-contacts"}

@@ -24,10 +24,9 @@ READ = {"givenName", "middleName", "surname", "title", "generation", "displayNam
         "companyName", "department", "jobTitle", "emailAddresses", "businessPhones",
         "homePhones", "mobilePhone", "businessAddress", "homeAddress", "otherAddress",
         "businessHomePage", "personalHomePage", "categories", "personalNotes", "birthday"}
+# bookkeeping, not data about the contact (the rest, when filled, is listed as left out)
 SILENT = {"id", "@odata.etag", "@odata.type", "createdDateTime", "lastModifiedDateTime",
-          "changeKey", "parentFolderId", "fileAs", "initials", "nickName", "yomiGivenName",
-          "yomiSurname", "yomiCompanyName", "imAddresses", "assistantName", "manager",
-          "officeLocation", "profession", "spouseName", "children", "emailAddresses@odata.type"}
+          "changeKey", "parentFolderId", "fileAs"}
 
 
 def _props(contact: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -81,7 +80,7 @@ def graph_table(contacts: list[Any], name: str) -> RawTable:
         except (ValueError, TypeError, AttributeError) as exc:
             raise SourceUnreadable(name, f"entry {card}: a field is not shaped as Graph "
                                    f"writes it ({type(exc).__name__})") from None
-        left_out |= set(contact) - READ - SILENT
+        left_out |= {k for k, v in contact.items() if v not in (None, "", [], {})} - READ - SILENT
         rows.extend((card, seq, "", prop, kind, value)
                     for seq, (prop, kind, value) in enumerate(props, start=1))
     frame = pl.DataFrame(rows, schema=PROPS_SCHEMA, orient="row")
