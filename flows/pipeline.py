@@ -264,8 +264,8 @@ def _import_pulled(r: Run) -> None:
         pulled = r.run("pull", pull, live, r.crm)
         checkpoint("pull")
     r.summary.sync = pulled.sync_summary()
-    log.info("run %s: %s pulled from %s (%s)", r.run_id, count(len(pulled.records), "contact"),
-             live.target, pulled.mode)
+    log.info("run %s: %s pulled from the %s account (%s)", r.run_id,  # (no name: it may
+             count(len(pulled.records), "contact"), live.provider, pulled.mode)  # be an e-mail)
     notes = [*pulled.warnings, *deleted_warning(r.crm, live, pulled)]
 
     def keep_state() -> None:

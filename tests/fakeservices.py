@@ -114,6 +114,7 @@ class FakeServices:
         self.mailboxes: dict[str, Book] = {}  # user → default folder
         self.folders: dict[str, dict[str, tuple[str, Book]]] = {}  # user → id → (name, book)
         self.delta_expired_before = 0
+        self.graph_delta = True  # False: contacts/delta answers 404 (the list still works)
         self.faults: list[Fault] = []
         self.hits: dict[str, int] = {}
         self.polls: list[float] = []  # when the device code token was asked for
@@ -519,17 +520,27 @@ class FakeServices:
             folders = self.folders.get(user, {})
             return 200, {"value": [{"id": i, "displayName": n, "parentFolderId": "root"}
                                    for i, (n, _) in folders.items()]}, {}
-        if rest == ["contacts", "delta"]:
-            book = self.book("mail", user)
-        elif len(rest) == 4 and rest[0] == "contactFolders" and rest[2:] == ["contacts", "delta"]:
+        if rest[:1] == ["contacts"]:
+            book, tail = self.book("mail", user), rest[1:]
+        elif len(rest) >= 3 and rest[0] == "contactFolders" and rest[2] == "contacts":
             found = self.folders.get(user, {}).get(rest[1])
             if found is None:
                 return 404, {"error": {"code": "ErrorItemNotFound"}}, {}
-            book = found[1]
+            book, tail = found[1], rest[3:]
         else:
+            return 404, {"error": {"code": "ResourceNotFound"}}, {}
+        if tail not in ([], ["delta"]) or (tail and not self.graph_delta):
             return 404, {"error": {"code": "ResourceNotFound"}}, {}
         if fault := self._fault("graph"):
             return fault
+        if not tail:  # the list: $top (default 10), $skip in the nextLink
+            size, at = min(int(q.get("$top") or 10), 1000), int(q.get("$skip") or 0)
+            keys = sorted(book.items)
+            out = {"value": [book.items[k] for k in keys[at:at + size]]}
+            if at + size < len(keys):
+                out["@odata.nextLink"] = f"{self.url}/graph/v1.0{path}?" + urlencode(
+                    {"$top": size, "$skip": at + size})
+            return 200, out, {}
         prefer = h.headers.get("Prefer", "")
         size = int(prefer.split("=")[1]) if prefer.startswith("odata.maxpagesize=") else 10
         here = f"{self.url}/graph/v1.0{path}"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -20,6 +21,8 @@ from contracts.errors import LiveSourceFailed
 from flows.live.config import ca_bundle
 
 log = logging.getLogger("crm_import")
+# httpx logs every request's URL at INFO: a mailbox's address, sync tokens. Not with -v.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 RETRIED = frozenset({429, 500, 502, 503, 504})
 TIMEOUT = httpx.Timeout(60.0, connect=15.0)
@@ -118,7 +121,7 @@ class Api:
                     f"tries in {waited:.0f} s" + (f" (it asks to wait {delay:.0f} s more)"
                                                   if delay > 60 else ""),
                     hint="try again later; nothing was imported")
-            log.info("%s: %s, retrying in %.1f s", self.account, failure, delay)
+            log.info("%s answered %s, retrying in %.1f s", urlsplit(url).netloc, failure, delay)
             self.retries += 1
             waited += delay
             _wait(delay)

@@ -12,7 +12,9 @@ The pull is a delta round (https://learn.microsoft.com/en-us/graph/api/contact-d
 the default Contacts folder or a named one: the first round returns every contact, each
 later round (from the kept @odata.deltaLink) only what changed, deletions as `@removed`.
 Pages follow @odata.nextLink, 1000 a page (Prefer: odata.maxpagesize). An expired delta
-state answers 410 (resyncRequired / SyncStateNotFound): the folder is pulled whole.
+state answers 410 (resyncRequired / SyncStateNotFound): the folder is pulled whole. Where
+a folder offers no delta (404/400), its contacts are listed (`/contacts?$top=1000`,
+https://learn.microsoft.com/en-us/graph/api/user-list-contacts), whole on every run.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from flows.live.pull import Pulled, expired_warning
 SCOPES = ["Contacts.Read"]
 PAGE = {"Prefer": "odata.maxpagesize=1000"}
 EXPIRED = {"resyncRequired", "SyncStateNotFound", "syncStateNotFound", "SyncStateInvalid"}
+NO_DELTA = {400, 404, 405, 501}  # a folder (or a Graph-like service) without contacts/delta
 DEFAULT_FOLDER = "contacts"
 
 
@@ -196,16 +199,33 @@ def _folder_id(api: Api, base: str, name: str) -> str:
                            hint="folders: " + (", ".join(seen[:20]) or "none besides Contacts"))
 
 
-def _delta(api: Api, start: str) -> tuple[list[dict], str | None]:
+def _pages(api: Api, start: str, params: dict[str, Any] | None = None
+           ) -> tuple[list[dict], str | None]:
+    """Every page from `start`, following @odata.nextLink; the deltaLink at the end (if any)."""
     records: list[dict] = []
     url = start
     while True:
-        page = api.get(url, headers=PAGE)
+        page = api.get(url, params, headers=PAGE)
+        params = None  # (a nextLink carries them)
         records.extend(page.get("value") or [])
         if page.get("@odata.nextLink"):
             url = page["@odata.nextLink"]
             continue
         return records, page.get("@odata.deltaLink")
+
+
+def _whole(api: Api, folder_url: str, out: Pulled, folder: str) -> tuple[list[dict], str | None]:
+    """The whole folder: a first delta round (it ends with the link of the next one), or,
+    where the folder offers no delta, its contacts listed ($top 1000), every run."""
+    try:
+        return _pages(api, f"{folder_url}/contacts/delta")
+    except ApiError as exc:
+        if exc.status not in NO_DELTA:
+            raise
+    out.warnings.append({"row": None, "column": None, "code": "no_delta",
+                         "message": f"{api.account}: {folder} offers no change tracking "
+                                    "(contacts/delta); each run pulls it whole"})
+    return _pages(api, f"{folder_url}/contacts", {"$top": 1000})
 
 
 def pull(req: LiveRequest, states: dict[str, str]) -> Pulled:
@@ -215,20 +235,20 @@ def pull(req: LiveRequest, states: dict[str, str]) -> Pulled:
     base = _base(req, str(kind))
     token = _AppToken(account, record) if kind == "app" else _UserToken(account, record)
     api = Api(account.target, token)
+    folder = req.folder or DEFAULT_FOLDER
+    state = states.get(folder)
+    out = Pulled([], mode="incremental" if state else "full")
     try:
-        folder = req.folder or DEFAULT_FOLDER
-        state = states.get(folder)
-        out = Pulled([], mode="incremental" if state else "full")
-        first = (f"{base}/contactFolders/{quote(_folder_id(api, base, req.folder), safe='')}"
-                 f"/contacts/delta" if req.folder else f"{base}/contacts/delta")
+        folder_url = (f"{base}/contactFolders/{quote(_folder_id(api, base, req.folder), safe='')}"
+                      if req.folder else base)
         try:
-            records, link = _delta(api, state or first)
+            records, link = _pages(api, state) if state else _whole(api, folder_url, out, folder)
         except ApiError as exc:
             if not state or not (exc.status == 410 or exc.reason in EXPIRED):
                 raise
             out.mode = "full"
             out.warnings.append(expired_warning(account.target, folder))
-            records, link = _delta(api, first)
+            records, link = _whole(api, folder_url, out, folder)
         out.states[folder] = link
         for contact in records:
             if "@removed" in contact:
@@ -236,7 +256,6 @@ def pull(req: LiveRequest, states: dict[str, str]) -> Pulled:
             else:
                 out.records.append(contact)
     finally:
-        out_retries = api.retries
+        out.retries = api.retries
         api.close()
-    out.retries = out_retries
     return out

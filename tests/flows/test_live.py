@@ -315,7 +315,8 @@ def test_no_secret_reaches_a_log_a_run_record_or_staging(fake, tmp_path):
     secrets = [*fake.refresh_tokens, *fake.access_tokens, *fake.google_clients.values()]
     assert len(secrets) >= 4
     said = done.stdout + done.stderr + ran.stdout + ran.stderr + listed.stdout + shown.stdout
-    assert "pulled from google:ola" in ran.stderr  # (the INFO log was on)
+    assert "pulled from the google account" in ran.stderr  # (the INFO log was on)
+    assert "people.googleapis" not in ran.stderr and "/people/v1/" not in ran.stderr
     stored = "\n".join(
         repr(table(db, f"SELECT * FROM {t}").rows())
         for t in ("import_run", "live_sync", "staging.raw_rows", "staging.canonical",
@@ -416,6 +417,21 @@ def test_app_only_access_reads_the_mailbox_it_is_told(fake, tmp_path, waits):
     assert pull(tmp_path / "crm2.duckdb", "microsoft", "cert",
                 user="bob@contoso.example")["sync"]["pulled"] == 7
     assert "s3cret-value" not in (tmp_path / "crm.duckdb").read_bytes().decode("latin-1")
+
+
+def test_a_folder_without_change_tracking_is_listed_whole_each_time(fake, tmp_path, waits):
+    db = tmp_path / "crm.duckdb"
+    mailbox(fake, 1500)
+    fake.graph_delta = False
+    connect_microsoft(fake)
+    first = pull(db, "microsoft", "adele")
+    assert first["sync"] == {"mode": "full", "pulled": 1500, "deleted": 0}
+    assert [w["code"] for w in first["warnings"]] == ["no_delta"]
+    assert fake.hits["/graph/v1.0/me/contacts"] == 2  # $top=1000, then the nextLink
+    before = table_hashes(db)
+    again = pull(db, "microsoft", "adele")
+    assert again["sync"]["mode"] == "full" and again["person"]["unchanged"] == 1500
+    assert table_hashes(db) == before
 
 
 def test_a_contact_folder_by_name(fake, tmp_path, waits):

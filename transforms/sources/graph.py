@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
-
-from contracts.errors import SourceUnreadable
+from transforms.sources.records import records_table
 from transforms.sources.table import RawTable
-from transforms.sources.vcard import PROPS_SCHEMA, _display, _escape, classify
+from transforms.sources.vcard import _escape
 
 # Graph's address properties → the vCard ADR type that decides whose address it is
 ADDRESSES = {"businessAddress": "work", "homeAddress": "home", "otherAddress": "other"}
@@ -29,7 +27,7 @@ SILENT = {"id", "@odata.etag", "@odata.type", "createdDateTime", "lastModifiedDa
           "changeKey", "parentFolderId", "fileAs"}
 
 
-def _props(contact: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _props(contact: dict[str, Any]) -> tuple[list[tuple[str, str, str]], set[str]]:
     def text(d: dict[str, Any], key: str) -> str:
         return _escape(str(d.get(key) or ""))
 
@@ -65,27 +63,11 @@ def _props(contact: dict[str, Any]) -> list[tuple[str, str, str]]:
         out.append(("NOTE", "", text(contact, "personalNotes")))
     if contact.get("birthday"):  # "1974-03-02T11:59:00Z": the day is what it means
         out.append(("BDAY", "", str(contact["birthday"])[:10]))
-    return out
+    filled = {k for k, v in contact.items() if v not in (None, "", [], {})}
+    return out, filled - READ - SILENT
 
 
 def graph_table(contacts: list[Any], name: str) -> RawTable:
     """Graph contact resources (pulled from a mailbox) → the table."""
-    rows: list[tuple[int, int, str, str, str, str]] = []
-    left_out: set[str] = set()
-    for card, contact in enumerate(contacts, start=1):
-        if not isinstance(contact, dict):
-            raise SourceUnreadable(name, f"entry {card} is not a contact object")
-        try:
-            props = _props(contact)
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise SourceUnreadable(name, f"entry {card}: a field is not shaped as Graph "
-                                   f"writes it ({type(exc).__name__})") from None
-        left_out |= {k for k, v in contact.items() if v not in (None, "", [], {})} - READ - SILENT
-        rows.extend((card, seq, "", prop, kind, value)
-                    for seq, (prop, kind, value) in enumerate(props, start=1))
-    frame = pl.DataFrame(rows, schema=PROPS_SCHEMA, orient="row")
-    long, _ = classify(frame)
-    display = _display(frame, len(contacts))
-    return RawTable(display, [c for c in display.columns if c != "source_row"], "microsoft",
-                    path=name, encoding="utf-8", long=long,
-                    unmapped=tuple(sorted(left_out)), format="graph")
+    return records_table(contacts, name, _props, source="microsoft", fmt="graph",
+                         shape="Graph")

@@ -15,11 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from contracts.errors import NoRows, SourceUnreadable
+from transforms.sources.records import records_table
 from transforms.sources.table import RawTable
-from transforms.sources.vcard import PROPS_SCHEMA, _display, _escape, classify
+from transforms.sources.vcard import _escape
 
 NAMED_GROUPS = {"friends": "Friends", "family": "Family", "coworkers": "Coworkers"}
 
@@ -106,22 +105,5 @@ def read_people(path: Path, data: Any) -> RawTable:
 
 def people_table(persons: list[Any], name: str) -> RawTable:
     """People API person resources (a file's, or pulled from the account) → the table."""
-    rows: list[tuple[int, int, str, str, str, str]] = []
-    left_out: set[str] = set()
-    for card, person in enumerate(persons, start=1):
-        if not isinstance(person, dict):
-            raise SourceUnreadable(name, f"entry {card} is not a person object")
-        try:
-            props, skipped = _props(person)
-        except (ValueError, TypeError, AttributeError, KeyError):  # a field of another shape
-            raise SourceUnreadable(name, f"entry {card}: a field is not shaped as the "
-                                   "People API writes it (a list of objects)") from None
-        left_out |= skipped
-        rows.extend((card, seq, "", prop, types.lower(), value)
-                    for seq, (prop, types, value) in enumerate(props, start=1))
-    frame = pl.DataFrame(rows, schema=PROPS_SCHEMA, orient="row")
-    long, _ = classify(frame)
-    display = _display(frame, len(persons))
-    return RawTable(display, [c for c in display.columns if c != "source_row"], "google",
-                    path=name, encoding="utf-8", long=long,
-                    unmapped=tuple(sorted(left_out)), format="people-api")
+    return records_table(persons, name, _props, source="google", fmt="people-api",
+                         shape="the People API")
