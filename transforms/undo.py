@@ -106,6 +106,21 @@ def _edited(created: pl.DataFrame, current: pl.DataFrame, table: str, schema: pl
     return long
 
 
+def _forget_sync_state(store: CrmStore, run_id: str) -> None:
+    """An undone run of a live source (file `google:NAME`): the account's sync state would
+    say its contacts are in the CRM; forgotten, the next run pulls the account whole."""
+    from transforms.sources.registry import LIVE_SOURCES
+
+    live = [src.name for src in LIVE_SOURCES]
+    account = store.scalar(
+        "SELECT file FROM import_run WHERE run_id = ? AND source IN ("
+        + ", ".join("?" * len(live)) + ") AND substr(file, 1, length(source) + 1) = "
+        "source || ':'", [run_id, *live])
+    if account:
+        store.execute("DELETE FROM live_sync WHERE account = ? OR substr(account, 1, ?) = ?",
+                      [account, len(account) + 1, account + "/"])
+
+
 def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool = False) -> UndoResult:
     """Undo a run from its change log: delete what it created, restore what it changed;
     what changed since is a conflict (kept, unless `force`). One transaction."""
@@ -157,6 +172,7 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
         _leave_selections(store, run_id, result.conflicts)
         _drop_list_items(store, log, conflicts, result)
         _drop_price_lists(store, log, result)
+        _forget_sync_state(store, run_id)
         if unfinished and not dry_run:
             # what conflicts stays to do: a later undo (settled, or --force) finishes it
             result.status = PARTLY

@@ -110,13 +110,16 @@ def accounts(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     from flows.config import open_crm
     from flows.live import accounts as store
     from flows.live.sync import last_syncs
+    from transforms.store.urls import is_postgres
 
     listed = store.connected()
     synced: dict = {}
+    target = _db(db)
     try:
-        with open_crm(_db(db), wait=False) as crm:
-            synced = last_syncs(crm)
-    except CrmImportError:  # no CRM yet, or busy: the accounts are still worth listing
+        if is_postgres(target) or Path(target).is_file():  # (listing makes no CRM)
+            with open_crm(target, wait=False) as crm:
+                synced = last_syncs(crm)
+    except CrmImportError:  # busy, or unreachable: the accounts are still worth listing
         pass
     for a in listed:
         a["last_sync"] = synced.get(a["account"])

@@ -98,9 +98,11 @@ def connect_user(account: accounts.Account, *, client_secrets: Path | None, no_b
         raise LiveSourceFailed(account.target, "Google gave no refresh token",
                                hint="remove crm-import's access in the Google account "
                                     "(Security → Third-party access) and connect again")
-    accounts.save(account, {"kind": "user", "scopes": scopes,
+    granted = getattr(creds, "granted_scopes", None) or scopes  # (a box may be unticked)
+    granted = granted.split() if isinstance(granted, str) else list(granted)
+    accounts.save(account, {"kind": "user", "scopes": granted,
                             "credentials": json.loads(creds.to_json())})
-    return {"account": account.target, "kind": "user", "scopes": scopes}
+    return {"account": account.target, "kind": "user", "scopes": granted}
 
 
 def _oauth_reason(exc: Exception) -> str:

@@ -166,6 +166,27 @@ def test_ten_thousand_contacts_then_what_changed(fake, tmp_path, db, waits):
     assert waits == []
 
 
+@pytest.mark.both_stores
+def test_an_undone_sync_is_pulled_whole_again(fake, tmp_path, db, waits):
+    """Undoing a live run takes its contacts out of the CRM; the account's sync state,
+    which says they are in, goes too, so the next run brings them back."""
+    from flows.config import open_crm
+    from transforms.undo import undo_run
+
+    people(fake, 30)
+    connect_google(fake, tmp_path)
+    first = pull(db, "google", "ola")
+    fake.book("people", "me").put("people/c31", person(31))
+    second = pull(db, "google", "ola")
+    assert second["sync"]["mode"] == "incremental" and second["person"]["new"] == 1
+    with open_crm(str(db)) as store:
+        assert undo_run(store, first["run_id"], force=True).status == "undone"
+    assert states(db) == [] and table(db, "SELECT count(*) FROM person").item() == 1
+    again = pull(db, "google", "ola")
+    assert again["sync"] == {"mode": "full", "pulled": 31, "deleted": 0}
+    assert again["person"]["new"] == 30 and again["person"]["unchanged"] == 1
+
+
 def test_the_same_account_pulled_whole_twice_changes_nothing(fake, tmp_path, waits):
     db = tmp_path / "crm.duckdb"
     people(fake, 300)
