@@ -191,13 +191,17 @@ class FakeServices:
     def revoke_refresh_tokens(self) -> None:
         self.refresh_tokens.clear()
 
-    def expire_sync_tokens(self) -> None:
+    def expire_sync_tokens(self, *, google: bool = True, microsoft: bool = True) -> None:
         with self.lock:
-            self.expired_before = max((b.version for b in [*self.people.values(),
-                                                           *self.other.values()]), default=0)
-            self.delta_expired_before = max((b.version for b in [
-                *self.mailboxes.values(),
-                *(book for f in self.folders.values() for _, book in f.values())]), default=0)
+            if google:
+                self.expired_before = max((b.version for b in [*self.people.values(),
+                                                               *self.other.values()]),
+                                          default=0)
+            if microsoft:
+                self.delta_expired_before = max((b.version for b in [
+                    *self.mailboxes.values(),
+                    *(book for f in self.folders.values() for _, book in f.values())]),
+                    default=0)
 
     def book(self, kind: str, subject: str) -> Book:
         table = {"people": self.people, "other": self.other, "mail": self.mailboxes}[kind]

@@ -525,8 +525,9 @@ def test_a_served_sync_deployment_pulls_the_account_and_keeps_its_tokens_home(
         assert ran.returncode == 0, ran.stdout + ran.stderr
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            runs = prefect_server.post("/flow_runs/filter", {"flow_runs": {"state": {
-                "type": {"any_": ["COMPLETED", "FAILED", "CRASHED"]}}}})
+            runs = prefect_server.post("/flow_runs/filter", {  # (the server is the session's)
+                "deployments": {"id": {"any_": [deployment["id"]]}},
+                "flow_runs": {"state": {"type": {"any_": ["COMPLETED", "FAILED", "CRASHED"]}}}})
             if runs:
                 break
             time.sleep(1)
@@ -534,8 +535,10 @@ def test_a_served_sync_deployment_pulls_the_account_and_keeps_its_tokens_home(
         assert run["state"]["type"] == "COMPLETED", run["state"]
         assert table(db, "SELECT count(*) FROM person").item() == 40
         assert states(db)[0][:2] == ("google:ola", "connections")
-        artifacts = prefect_server.post("/artifacts/filter", {})
-        logs = prefect_server.post("/logs/filter", {})
+        artifacts = prefect_server.post("/artifacts/filter", {
+            "flow_runs": {"id": {"any_": [run["id"]]}}})
+        logs = prefect_server.post("/logs/filter", {"logs": {"flow_run_id": {
+            "any_": [run["id"]]}}})
         on_server = json.dumps([run["parameters"], deployment, artifacts, logs])
         assert "pulled (full): 40" in on_server  # (the summary artifact says what came)
         secrets = [*fake.refresh_tokens, *fake.access_tokens, *fake.google_clients.values()]
@@ -543,3 +546,7 @@ def test_a_served_sync_deployment_pulls_the_account_and_keeps_its_tokens_home(
     finally:
         served.terminate()
         served.wait(timeout=30)
+        # the session's server is shared: leave it without this serve's deployments, which
+        # a later `serve` test would otherwise take for its own
+        for d in prefect_server.post("/deployments/filter", {}):
+            httpx.delete(f"{prefect_server.api}/deployments/{d['id']}", timeout=10)
