@@ -1,0 +1,248 @@
+"""Possible duplicates: pairs of records that probably are one, with a score and the
+evidence. Never applied by an import; exact keys decide what an import matches.
+
+Fellegi–Sunter, as Splink does it, on DuckDB:
+1. **Blocking**: candidate pairs come only from SQL equi-joins on cheap keys (same e-mail,
+   same phone, same phonetic surname and birth date, same postcode and birth date, first and
+   last name swapped …), never from all pairs.
+2. **Comparisons**: each field pair falls in a level (exact, similar by Jaro–Winkler, …,
+   different, or null: no evidence). Each level has an m probability (how often true
+   duplicates land there) and a u probability (how often different records do); it adds
+   log2(m/u) to the pair's weight.
+3. **Score**: the weight with the prior odds, as a probability in 0–1.
+
+The m/u values are documented in `PERSON` and `COMPANY` below and in docs/DUPLICATES.md,
+with the measurements that chose them (`python -m tests.benchmarks.duplicates`).
+The frame-building here is the same for the CRM (`crm-import duplicates`) and for the
+benchmark's labelled sets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from transforms.normalise import digits_key, email_key, text_key
+
+# letters that are one letter elsewhere: folded before names are compared (Ærø → aero)
+FOLD = {"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ð": "d", "þ": "th",
+        "ł": "l", "œ": "oe"}
+LEGAL_FORMS = ("as", "asa", "a/s", "aps", "ab", "oy", "oyj", "gmbh", "ag", "kg", "ltd",
+               "limited", "inc", "incorporated", "corp", "corporation", "co", "llc", "plc",
+               "bv", "b.v.", "nv", "n.v.", "sa", "s.a.", "sarl", "srl", "spa", "sas", "ug",
+               "ks", "da", "ans", "sl", "kft", "sp", "z", "o.o.", "og", "company")
+
+
+def fold(expr: pl.Expr) -> pl.Expr:
+    """Casefolded, accents and Nordic letters folded, only letters, digits and spaces."""
+    out = text_key(expr).str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+    for letter, plain in FOLD.items():
+        out = out.str.replace_all(letter, plain, literal=True)
+    return (out.str.replace_all(r"[^\p{L}\p{N} ]", " ").str.replace_all(r" {2,}", " ")
+            .str.strip_chars().replace("", None))
+
+
+def sound(expr: pl.Expr) -> pl.Expr:
+    """A crude phonetic key for blocking: the first letter, then the consonants with like
+    sounds made one (c/k/q, s/z, d/t, b/p, v/w/f, g/j), doubles collapsed, 4 long."""
+    w = expr.str.replace_all(" ", "")
+    rest = (w.str.slice(1).str.replace_all("ph", "f").str.replace_all(r"[ckq]", "k")
+            .str.replace_all("z", "s").str.replace_all("d", "t").str.replace_all("b", "p")
+            .str.replace_all(r"[vw]", "f").str.replace_all("j", "g")
+            .str.replace_all(r"[aeiouyh]", ""))
+    for consonant in "kstpfglmnrx":  # (no backreferences in polars' regex)
+        rest = rest.str.replace_all(f"{consonant}{consonant}+", consonant)
+    return pl.concat_str([w.str.slice(0, 1), rest]).str.slice(0, 4)
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str  # what the evidence says ("exact", "similar", …)
+    when: str  # SQL over the pair (a.<col>, b.<col>), the first level that holds
+    m: float  # P(this level | a duplicate)
+    u: float  # P(this level | different records)
+    # term frequency: SQL giving the share of records with this value (`tf` columns of the
+    # frame), used as u where larger (two "Hansen" agree by chance far more often than two
+    # "Skjelbred")
+    tf: str | None = None
+
+    @property
+    def weight(self) -> str:
+        if self.tf:
+            return f"log2({self.m!r} / greatest({self.tf}, {self.u!r}))"
+        return repr(math.log2(self.m / self.u))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str  # the evidence's key
+    null: str  # SQL: no evidence (a value is missing on either side)
+    levels: tuple[Level, ...]  # the last is "different" (when: TRUE)
+    show: str | None = None  # SQL: a similarity shown beside the level
+
+
+@dataclass(frozen=True)
+class Model:
+    entity: str
+    comparisons: tuple[Comparison, ...]
+    blocking: tuple[str, ...]  # SQL join conditions over a, b
+    prior: float  # P(a candidate pair is a duplicate), before any evidence
+
+
+def _jw(col: str) -> str:
+    return f"jaro_winkler_similarity(a.{col}, b.{col})"
+
+
+PERSON = Model(
+    entity="person",
+    comparisons=(
+        Comparison("first_name", "a.first IS NULL OR b.first IS NULL", (
+            Level("exact", "a.first = b.first", 0.82, 0.0002, tf="a.first_tf"),
+            Level("swapped with last", "a.first = b.last AND a.last = b.first", 0.03,
+                  0.0000004, tf="a.first_tf * a.last_tf"),
+            Level("swapped with last, similar", "jaro_winkler_similarity(a.first, b.last) >= "
+                  "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 0.01, 0.00001),
+            Level("similar", f"{_jw('first')} >= 0.92", 0.09, 0.004),
+            Level("initial", "a.first[1] = b.first[1] AND (length(a.first) = 1 OR "
+                  "length(b.first) = 1)", 0.02, 0.01),
+            Level("alike", f"{_jw('first')} >= 0.80", 0.02, 0.03),
+            Level("different", "TRUE", 0.01, 0.9565)), show=_jw("first")),
+        Comparison("last_name", "a.last IS NULL OR b.last IS NULL", (
+            Level("exact", "a.last = b.last", 0.84, 0.0002, tf="a.last_tf"),
+            # (counted once, by first_name: it is one piece of evidence)
+            Level("swapped with first", "a.first = b.last AND a.last = b.first", 1.0, 1.0),
+            Level("swapped with first, similar", "jaro_winkler_similarity(a.first, b.last) >= "
+                  "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 1.0, 1.0),
+            Level("similar", f"{_jw('last')} >= 0.92", 0.08, 0.003),
+            Level("alike", f"{_jw('last')} >= 0.80", 0.03, 0.02),
+            Level("different", "TRUE", 0.02, 0.975)), show=_jw("last")),
+        Comparison("birth_date", "a.born IS NULL OR b.born IS NULL", (
+            Level("exact", "a.born = b.born", 0.85, 0.0005),
+            Level("day and month swapped", "year(a.born) = year(b.born) AND month(a.born) = "
+                  "day(b.born) AND day(a.born) = month(b.born)", 0.02, 0.00005),
+            Level("one part differs", "(year(a.born) = year(b.born))::INT + (month(a.born) = "
+                  "month(b.born))::INT + (day(a.born) = day(b.born))::INT = 2", 0.1, 0.01),
+            Level("different", "TRUE", 0.03, 0.98945))),
+        # where they live, one piece of evidence: a street names its postcode and city
+        Comparison("address", "(a.postcode IS NULL OR b.postcode IS NULL) AND "
+                   "(a.city IS NULL OR b.city IS NULL) AND "
+                   "(a.street IS NULL OR b.street IS NULL)", (
+            Level("same street and number", "a.street = b.street AND (a.postcode = b.postcode "
+                  "OR a.city = b.city OR a.postcode IS NULL OR b.postcode IS NULL)", 0.65,
+                  0.0003, tf="a.street_tf"),
+            Level("similar street, same place", f"{_jw('street')} >= 0.88 AND a.house IS NOT "
+                  "DISTINCT FROM b.house AND (a.postcode = b.postcode OR a.city = b.city)",
+                  0.1, 0.0005),
+            Level("same street, a number missing", "a.street_name = b.street_name AND "
+                  "(a.house IS NULL OR b.house IS NULL) AND (a.postcode = b.postcode OR "
+                  "a.city = b.city)", 0.04, 0.0005, tf="a.street_name_tf * a.postcode_tf"),
+            Level("same postcode", "a.postcode = b.postcode", 0.1, 0.0005, tf="a.postcode_tf"),
+            Level("same city", "a.city = b.city", 0.03, 0.0005, tf="a.city_tf"),
+            Level("postcode one digit off", "length(a.postcode) = length(b.postcode) AND "
+                  "hamming(a.postcode, b.postcode) = 1", 0.03, 0.02),
+            Level("similar street or city", f"{_jw('street')} >= 0.88 OR {_jw('city')} >= 0.9",
+                  0.03, 0.01),
+            Level("different", "TRUE", 0.02, 0.97)), show=_jw("street")),
+        Comparison("email", "a.email IS NULL OR b.email IS NULL", (
+            Level("exact", "a.email = b.email", 0.7, 0.0001),
+            Level("same local part", "split_part(a.email, '@', 1) = split_part(b.email, '@', "
+                  "1)", 0.15, 0.0005),
+            Level("different", "TRUE", 0.15, 0.9994))),
+        Comparison("phone", "a.phone IS NULL OR b.phone IS NULL", (
+            Level("exact", "a.phone = b.phone", 0.7, 0.0002),
+            Level("different", "TRUE", 0.3, 0.9998))),
+    ),
+    blocking=(
+        "a.email = b.email", "a.phone = b.phone",
+        "a.last_sound = b.last_sound AND a.born = b.born",
+        "a.postcode = b.postcode AND a.born = b.born",
+        "a.postcode = b.postcode AND a.last_sound = b.last_sound",
+        "a.postcode = b.postcode AND a.first_sound = b.first_sound",
+        "a.first = b.last AND a.last = b.first",
+        "a.first = b.first AND a.born = b.born",
+        "a.street_name = b.street_name AND a.house = b.house AND a.last_sound = b.last_sound",
+        "a.last = b.last AND a.first_sound = b.first_sound AND a.city = b.city",
+        "a.born = b.born AND a.house = b.house",
+        "a.postcode = b.postcode AND a.house = b.house",
+        "a.city = b.city AND a.born = b.born",
+        "a.first_sound = b.last_sound AND a.born = b.born",
+        "a.first_sound = b.last_sound AND a.postcode = b.postcode",
+    ),
+    prior=0.05,
+)
+
+
+def person_frame(raw: pl.DataFrame) -> pl.DataFrame:
+    """id, first_name, last_name, birth_date, street, postcode, city, email, phone (any may
+    be missing) → the normalised columns the model compares."""
+    def col(name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+        return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(dtype)
+
+    street = fold(col("street"))
+    return raw.select(
+        pl.col("id").cast(pl.Int64),
+        fold(col("first_name")).alias("first"),
+        fold(col("last_name")).alias("last"),
+        col("birth_date", pl.Date).alias("born"),
+        street.alias("street"),
+        street.str.replace_all(r"\d+[a-z]?", "").str.strip_chars().replace("", None)
+        .alias("street_name"),
+        street.str.extract(r"(\d+)", 1).alias("house"),
+        col("postcode").str.replace_all(r"\s", "").str.to_lowercase().replace("", None)
+        .alias("postcode"),
+        fold(col("city")).alias("city"),
+        email_key(col("email")).alias("email"),
+        digits_key(col("phone")).alias("phone"),
+    ).with_columns(sound(pl.col("first")).alias("first_sound"),
+                   sound(pl.col("last")).alias("last_sound"),
+                   *[(pl.len().over(c) / pl.len()).alias(f"{c}_tf")
+                     for c in ("first", "last", "postcode", "city", "street", "street_name")])
+
+
+def _level_sql(c: Comparison, field: str) -> str:
+    """CASE over the comparison's levels → what `field` wants of the matching level."""
+    parts = [f"WHEN {c.null} THEN {'0.0' if field == 'weight' else 'NULL'}"]
+    for level in c.levels:
+        value = level.weight if field == "weight" else f"'{level.label}'"
+        parts.append(f"WHEN {level.when} THEN {value}")
+    return "CASE " + " ".join(parts) + " END"
+
+
+def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
+                only: pl.Series | None = None) -> pl.DataFrame:
+    """(a, b, score, evidence) of the likely duplicate pairs among `frame`'s records,
+    a < b, each pair once, best first. `only`: pairs involving these ids."""
+    con = duckdb.connect()
+    try:
+        con.register("records", frame.to_arrow())
+        involved = "TRUE"
+        if only is not None:
+            con.register("only_ids", pl.DataFrame({"id": only.cast(pl.Int64)}).to_arrow())
+            involved = ("(a.id IN (SELECT id FROM only_ids) OR b.id IN (SELECT id FROM "
+                        "only_ids))")
+        candidates = " UNION ".join(
+            f"SELECT a.id AS a, b.id AS b FROM records a JOIN records b ON {rule} "
+            f"AND a.id < b.id WHERE {involved}" for rule in model.blocking)
+        weights = " + ".join(_level_sql(c, "weight") for c in model.comparisons)
+        # {"first_name": "similar", "first_name_similarity": 0.93, …}: what was compared
+        entries = ", ".join(
+            f"{{'k': '{c.name}', 'v': to_json({_level_sql(c, 'label')})}}"
+            + (f", {{'k': '{c.name}_similarity', 'v': to_json(CASE WHEN NOT ({c.null}) THEN "
+               f"round({c.show}, 3) END)}}" if c.show else "") for c in model.comparisons)
+        evidence = (f"to_json(map_from_entries(list_filter([{entries}], "
+                    "lambda e: e.v IS NOT NULL)))")
+        prior = math.log2(model.prior / (1 - model.prior))
+        sql = (f"WITH pairs AS ({candidates}), scored AS ("
+               f"SELECT p.a, p.b, {weights} AS weight, {evidence}::VARCHAR AS evidence "
+               f"FROM pairs p JOIN records a ON a.id = p.a JOIN records b ON b.id = p.b) "
+               f"SELECT a, b, 1 / (1 + pow(2, -(weight + {prior!r}))) AS score, evidence "
+               f"FROM scored WHERE 1 / (1 + pow(2, -(weight + {prior!r}))) >= ? "
+               f"ORDER BY score DESC, a, b")
+        out = pl.from_arrow(con.sql(sql, params=[min_score]).to_arrow_table())
+    finally:
+        con.close()
+    assert isinstance(out, pl.DataFrame)
+    return out.with_columns(pl.col("score").round(4))
