@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from transforms.normalise import digits_key, email_key, text_key
+from transforms.store.base import CrmStore
 
 # letters that are one letter elsewhere: folded before names are compared (Ærø → aero)
 FOLD = {"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ð": "d", "þ": "th",
@@ -33,7 +35,7 @@ FOLD = {"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ð":
 LEGAL_FORMS = ("as", "asa", "a/s", "aps", "ab", "oy", "oyj", "gmbh", "ag", "kg", "ltd",
                "limited", "inc", "incorporated", "corp", "corporation", "co", "llc", "plc",
                "bv", "b.v.", "nv", "n.v.", "sa", "s.a.", "sarl", "srl", "spa", "sas", "ug",
-               "ks", "da", "ans", "sl", "kft", "sp", "z", "o.o.", "og", "company")
+               "ks", "da", "ans", "sl", "kft", "sp", "z", "oo", "company")
 
 
 def fold(expr: pl.Expr) -> pl.Expr:
@@ -175,10 +177,21 @@ PERSON = Model(
 )
 
 
+TF_BASE = 1000  # records a term frequency is counted against at least
+
+
+def _term_frequencies(*columns: str) -> list[pl.Expr]:
+    """`<col>_tf`: the share of records with the value. Counted against at least TF_BASE
+    records: in a CRM of 50, two records of one name are more likely one person than a
+    name every fourth record bears."""
+    return [(pl.len().over(c) / pl.max_horizontal(pl.len(), pl.lit(TF_BASE))).alias(f"{c}_tf")
+            for c in columns]
+
+
 def person_frame(raw: pl.DataFrame) -> pl.DataFrame:
     """id, first_name, last_name, birth_date, street, postcode, city, email, phone (any may
     be missing) → the normalised columns the model compares."""
-    def col(name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+    def col(name: str, dtype: Any = pl.String) -> pl.Expr:
         return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(dtype)
 
     street = fold(col("street"))
@@ -198,8 +211,118 @@ def person_frame(raw: pl.DataFrame) -> pl.DataFrame:
         digits_key(col("phone")).alias("phone"),
     ).with_columns(sound(pl.col("first")).alias("first_sound"),
                    sound(pl.col("last")).alias("last_sound"),
-                   *[(pl.len().over(c) / pl.len()).alias(f"{c}_tf")
-                     for c in ("first", "last", "postcode", "city", "street", "street_name")])
+                   *_term_frequencies("first", "last", "postcode", "city", "street",
+                                      "street_name"))
+
+
+def _token_set(col: str) -> str:
+    """Token-set similarity: shared words / all words ("acme norge" ~ "norge acme")."""
+    a, b = f"string_split(a.{col}, ' ')", f"string_split(b.{col}, ' ')"
+    return (f"len(list_intersect({a}, {b})) / greatest(len(list_distinct(list_concat({a}, "
+            f"{b}))), 1)")
+
+
+COMPANY = Model(
+    entity="company",
+    comparisons=(
+        Comparison("name", "a.core IS NULL OR b.core IS NULL", (
+            Level("exact", "a.core = b.core", 0.75, 0.0002, tf="a.core_tf"),
+            Level("same words", "a.core_sorted = b.core_sorted", 0.06, 0.0002),
+            Level("most words", f"{_token_set('core')} >= 0.66", 0.08, 0.003),
+            Level("one name within the other", "len(list_intersect(string_split(a.core, ' '), "
+                  "string_split(b.core, ' '))) = least(len(string_split(a.core, ' ')), "
+                  "len(string_split(b.core, ' ')))", 0.05, 0.002),
+            Level("similar", f"{_jw('core')} >= 0.92", 0.05, 0.003),
+            Level("different", "TRUE", 0.06, 0.9936)), show=_jw("core")),
+        Comparison("orgnr", "a.orgnr IS NULL OR b.orgnr IS NULL", (
+            Level("exact", "a.orgnr = b.orgnr", 0.999, 0.00001),
+            # (two companies of one name with different org numbers are two companies: a
+            # typo in one is rare, and outweighs the name and the address together)
+            Level("different", "TRUE", 0.001, 0.99999))),
+        Comparison("address", "(a.postcode IS NULL OR b.postcode IS NULL) AND "
+                   "(a.city IS NULL OR b.city IS NULL) AND "
+                   "(a.street IS NULL OR b.street IS NULL)", (
+            Level("same street and number", "a.street = b.street", 0.6, 0.0005,
+                  tf="a.street_tf"),
+            Level("same postcode", "a.postcode = b.postcode", 0.2, 0.002, tf="a.postcode_tf"),
+            Level("same city", "a.city = b.city", 0.1, 0.01, tf="a.city_tf"),
+            Level("different", "TRUE", 0.1, 0.988))),
+        Comparison("email_domain", "a.domain IS NULL OR b.domain IS NULL", (
+            Level("exact", "a.domain = b.domain", 0.6, 0.0005, tf="a.domain_tf"),
+            Level("different", "TRUE", 0.4, 0.9995))),
+        Comparison("phone", "a.phone IS NULL OR b.phone IS NULL", (
+            Level("exact", "a.phone = b.phone", 0.6, 0.0002),
+            Level("different", "TRUE", 0.4, 0.9998))),
+    ),
+    blocking=(
+        "a.orgnr = b.orgnr", "a.phone = b.phone", "a.core = b.core",
+        "a.core_sorted = b.core_sorted",
+        "a.first_word = b.first_word AND a.postcode = b.postcode",
+        "a.first_word = b.first_word AND a.city = b.city",
+        "a.first_word = b.first_word AND a.domain = b.domain",
+        "a.core_sound = b.core_sound AND a.postcode = b.postcode",
+    ),
+    prior=0.05,
+)
+
+
+def company_frame(raw: pl.DataFrame) -> pl.DataFrame:
+    """id, name, orgnr, street, postcode, city, email, phone → what the model compares.
+    The name's core: folded, legal forms (AS, A/S, GmbH, Ltd …) left out."""
+    def col(name: str) -> pl.Expr:
+        return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(pl.String)
+
+    legal = "|".join(f.replace(".", "") .replace("/", "") for f in LEGAL_FORMS)
+    # (A/S → as, B.V. → bv, Sp. z o.o. → sp z oo: the forms as one word before folding)
+    name = fold(col("name").str.replace_all(r"(?i)\ba/s\b", "as").str.replace_all(".", "",
+                                                                                 literal=True))
+    core = (name.str.replace_all(rf"\b({legal})\b", "").str.replace_all(r" {2,}", " ")
+            .str.strip_chars().replace("", None))
+    core = pl.coalesce(core, name)  # ("AS Eiendom": the name is more than its form)
+    domain = email_key(col("email")).str.extract(r"@(.+)$", 1)
+    return raw.select(
+        pl.col("id").cast(pl.Int64), core.alias("core"),
+        core.str.split(" ").list.sort().list.join(" ").alias("core_sorted"),
+        core.str.extract(r"^(\S+)", 1).alias("first_word"),
+        digits_key(col("orgnr")).alias("orgnr"),
+        fold(col("street")).alias("street"),
+        col("postcode").str.replace_all(r"\s", "").str.to_lowercase().replace("", None)
+        .alias("postcode"),
+        fold(col("city")).alias("city"), domain.alias("domain"),
+        digits_key(col("phone")).alias("phone"),
+    ).with_columns(sound(pl.col("core")).alias("core_sound"),
+                   *_term_frequencies("core", "postcode", "city", "street", "domain"))
+
+
+MODELS = {"person": (PERSON, person_frame), "company": (COMPANY, company_frame)}
+
+
+def crm_records(store: CrmStore, entity: str) -> pl.DataFrame:
+    """The CRM's persons or companies with the fields the model compares (a record's first
+    e-mail and phone)."""
+    cols = ("first_name, last_name, birth_date, street, postcode, city" if entity == "person"
+            else "name, orgnr, street, postcode, city")
+    table = "person" if entity == "person" else "company"
+    return store.query(
+        f"SELECT r.{table}_id AS id, {', '.join('r.' + c.strip() for c in cols.split(','))}, "
+        "e.address AS email, p.number_e164 AS phone "
+        f"FROM {table} r LEFT JOIN (SELECT owner_id, min(address) AS address FROM email "
+        "WHERE owner_kind = ? GROUP BY owner_id) e ON e.owner_id = r." + table + "_id "
+        "LEFT JOIN (SELECT owner_id, min(coalesce(number_e164, number)) AS number_e164 "
+        "FROM phone WHERE owner_kind = ? GROUP BY owner_id) p ON p.owner_id = r." + table
+        + "_id", [table, table])
+
+
+def crm_pairs(store: CrmStore, entity: str, *, min_score: float,
+              run_id: str | None = None) -> pl.DataFrame:
+    """Likely duplicate pairs across the CRM (or involving a run's records), best first."""
+    model, frame = MODELS[entity]
+    only = None
+    if run_id is not None:
+        only = store.query("SELECT DISTINCT entity_id FROM change_log WHERE run_id = ? AND "
+                           "entity = ?", [run_id, entity])["entity_id"]
+    return score_pairs(frame(crm_records(store, entity)), model, min_score=min_score,
+                       only=only)
 
 
 def _level_sql(c: Comparison, field: str) -> str:

@@ -14,7 +14,7 @@ import importlib
 
 from flows.cli.common import app
 
-for _group in ("imports", "runs", "admin", "live"):  # each registers its commands; help lists them so
+for _group in ("imports", "runs", "admin", "live", "duplicates"):  # each registers its commands; help lists them so
     importlib.import_module(f"flows.cli.{_group}")
 
 

@@ -1,0 +1,97 @@
+"""`crm-import duplicates`: likely duplicate pairs across the CRM, for review."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from contracts.errors import CrmImportError
+from flows.cli.common import DbOpt, JsonOpt, _emit, _fail, _frame_table, _store, app
+from transforms.wording import count, plural
+
+duplicates_app = typer.Typer(rich_markup_mode=None)
+app.add_typer(duplicates_app, name="duplicates")
+
+
+@duplicates_app.callback(invoke_without_command=True)
+def duplicates(
+    entity: Annotated[str, typer.Option("--entity", help="person or company")] = "person",
+    run: Annotated[str | None, typer.Option("--run", help="only pairs with a record this run "
+                                            "created or changed (a run id, or last)")] = None,
+    min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0,
+                                             help="the least score listed (0–1)")] = 0.9,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="a review workbook "
+                                                "(.xlsx, or .csv): both records side by side, "
+                                                "an action column to fill in")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List likely duplicate pairs across the CRM, best first.
+
+    Records no exact key joined but that probably are one person or company (a typo, a
+    nickname, swapped names, a legal form written another way), with a score (0–1) and
+    the evidence. Nothing is changed. How the score is made: docs/DUPLICATES.md.
+    """
+    try:
+        _list(entity, run, min_score, output, db, as_json)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+
+
+def _list(entity: str, run: str | None, min_score: float, output: Path | None,
+          db: str | None, as_json: bool) -> None:
+    from transforms.duplicates import crm_pairs, crm_records
+    from transforms.runs import resolve_run
+
+    if entity not in ("person", "company"):
+        raise CrmImportError(f"--entity {entity}: person or company")
+    with _store(db) as store:
+        run_id = resolve_run(store, run) if run else None
+        pairs = crm_pairs(store, entity, min_score=min_score, run_id=run_id)
+        records = crm_records(store, entity) if output or not as_json else None
+    if output is not None and records is not None:
+        _review(pairs, records, entity, output)
+    if as_json:
+        _emit({"entity": entity, "pairs": [
+            {"a": a, "b": b, "score": score, "evidence": json.loads(evidence)}
+            for a, b, score, evidence in pairs.iter_rows()]})
+        return
+    assert records is not None
+    if pairs.is_empty():
+        typer.echo(f"no likely duplicate {plural(2, entity)} (score ≥ {min_score})")
+        return
+    _frame_table(_side_by_side(pairs, records, entity, ("name", "first_name", "last_name",
+                                                        "postcode", "city")).head(50),
+                 f"{count(pairs.height, 'likely duplicate pair')} of {plural(2, entity)}" + (
+                     " (the first 50; -o review.xlsx has them all)" if pairs.height > 50
+                     else ""))
+    if output is not None:
+        typer.echo(f"review: {output} — fill in the action column (merge, keep both)")
+
+
+def _side_by_side(pairs: Any, records: Any, entity: str,
+                  only: tuple[str, ...] | None = None) -> Any:
+    """One row a pair: the score, both ids, each field of a and of b, the evidence."""
+    import polars as pl
+
+    fields = [c for c in records.columns if c != "id" and (only is None or c in only)]
+    a = records.select(pl.col("id").alias("a"), *[pl.col(c).cast(pl.String).alias(f"a_{c}")
+                                                   for c in fields])
+    b = records.select(pl.col("id").alias("b"), *[pl.col(c).cast(pl.String).alias(f"b_{c}")
+                                                   for c in fields])
+    both = pairs.join(a, on="a", how="left").join(b, on="b", how="left")
+    return both.select("score", "a", "b", *[x for c in fields for x in (f"a_{c}", f"b_{c}")],
+                       *([] if only else ["evidence"]))
+
+
+def _review(pairs: Any, records: Any, entity: str, output: Path) -> None:
+    import polars as pl
+
+    from transforms.export import write_table
+
+    table = _side_by_side(pairs, records, entity)
+    write_table(table.select(pl.lit(None, pl.String).alias("action"), pl.all()), output,
+                sheet=f"{entity} pairs")
