@@ -120,7 +120,7 @@ PERSON = Model(
                   "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 1.0, 1.0),
             Level("similar", f"{_jw('last')} >= 0.92", 0.08, 0.003),
             Level("alike", f"{_jw('last')} >= 0.80", 0.03, 0.02),
-            Level("different", "TRUE", 0.02, 0.975)), show=_jw("last")),
+            Level("different", "TRUE", 0.01, 0.975)), show=_jw("last")),
         Comparison("birth_date", "a.born IS NULL OR b.born IS NULL", (
             Level("exact", "a.born = b.born", 0.85, 0.0005),
             Level("day and month swapped", "year(a.born) = year(b.born) AND month(a.born) = "
@@ -147,7 +147,7 @@ PERSON = Model(
                   "hamming(a.postcode, b.postcode) = 1", 0.03, 0.02),
             Level("similar street or city", f"{_jw('street')} >= 0.88 OR {_jw('city')} >= 0.9",
                   0.03, 0.01),
-            Level("different", "TRUE", 0.02, 0.97)), show=_jw("street")),
+            Level("different", "TRUE", 0.01, 0.97)), show=_jw("street")),
         Comparison("email", "a.email IS NULL OR b.email IS NULL", (
             Level("exact", "a.email = b.email", 0.7, 0.0001),
             Level("same local part", "split_part(a.email, '@', 1) = split_part(b.email, '@', "

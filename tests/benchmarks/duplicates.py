@@ -134,14 +134,93 @@ def crm_set(n: int = 2000, seed: int = 7) -> tuple[pl.DataFrame, set[tuple[int, 
     return frame.drop("entity"), _truth(frame)
 
 
+def scale_set(n: int, seed: int = 11) -> pl.DataFrame:
+    """n persons for the time and memory at scale (no truth): names made of syllables
+    (about 2,000 first and 20,000 last names), 4-digit postcodes, 70 years of birth dates,
+    every tenth record a typo'd copy of another."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    syl = ["ka", "ri", "no", "ls", "en", "ha", "ma", "to", "be", "li", "sa", "vi", "ol", "er",
+           "gu", "nd", "st", "ra", "ke", "mo", "an", "el", "in", "ur"]
+    def words(count: int, parts: int) -> list[str]:
+        return ["".join(rng.choice(syl, parts)) for _ in range(count)]
+    firsts, lasts = words(2000, 2), words(20000, 3)
+    n, copied = n - n // 10, n // 10
+    base = pl.DataFrame({
+        "first_name": rng.choice(firsts, n), "last_name": rng.choice(lasts, n),
+        "postcode": [f"{p:04d}" for p in rng.integers(1, 9999, n)],
+        "day": rng.integers(0, 365 * 70, n), "house": rng.integers(1, 200, n),
+        "street": rng.choice(lasts[:3000], n)})
+    copies = base.sample(copied, seed=seed).with_columns(
+        pl.col("last_name").str.slice(0, 3) + pl.col("last_name").str.slice(4))
+    return pl.concat([base, copies]).select(
+        pl.int_range(1, pl.len() + 1).alias("id"), "first_name", "last_name",
+        (pl.date(1940, 1, 1) + pl.duration(days=pl.col("day"))).alias("birth_date"),
+        pl.format("{}veien {}", "street", "house").alias("street"), "postcode",
+        pl.col("postcode").alias("city"))
+
+
 SETS = {"febrl1": lambda: febrl(1), "febrl2": lambda: febrl(2), "febrl3": lambda: febrl(3),
         "crm": crm_set}
 
 
-def measure(name: str, threshold: float) -> dict:
+def ours(raw: pl.DataFrame) -> pl.DataFrame:
+    """(a, b, score) of every candidate pair, by crm-import's scorer."""
+    return score_pairs(person_frame(raw), PERSON, min_score=0.0).select("a", "b", "score")
+
+
+def splink(raw: pl.DataFrame) -> pl.DataFrame:
+    """(a, b, score) by Splink 5 on DuckDB: the same normalised columns, its comparison
+    library's person comparisons with term frequencies, m trained by EM, u by sampling —
+    Splink's documented recipe, one configuration for every set."""
+    import logging
+
+    import splink.comparison_library as cl
+    from splink import Linker, SettingsCreator, block_on
+    from splink.backends.duckdb import DuckDBAPI
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    frame = person_frame(raw).rename({"id": "unique_id"})
+    optional = [c for c in ("email", "phone") if frame[c].null_count() < frame.height]
+    frame = frame.select("unique_id", "first", "last", "born", "street", "postcode", "city",
+                         *optional)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.NameComparison("first").configure(term_frequency_adjustments=True),
+            cl.NameComparison("last").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("born", input_is_string=False),
+            cl.ExactMatch("postcode").configure(term_frequency_adjustments=True),
+            cl.JaroWinklerAtThresholds("city", [0.9]),
+            cl.JaroWinklerAtThresholds("street", [0.9, 0.8]),
+            *[cl.ExactMatch(c) for c in optional]],
+        blocking_rules_to_generate_predictions=[
+            block_on("first", "last"), block_on("born"), block_on("postcode", "last"),
+            block_on("postcode", "first"), block_on("street"),
+            *[block_on(c) for c in optional]])
+    linker = Linker(DuckDBAPI().register(frame.to_arrow()), settings, log_level="ERROR")
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first", "last")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("born"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("last"))
+    pred = linker.inference.predict(threshold_match_probability=0.0).as_pandas_dataframe()
+    return pl.from_pandas(pred[["unique_id_l", "unique_id_r", "match_probability"]]).select(
+        pl.min_horizontal("unique_id_l", "unique_id_r").alias("a"),
+        pl.max_horizontal("unique_id_l", "unique_id_r").alias("b"),
+        pl.col("match_probability").alias("score"))
+
+
+ENGINES = {"crm-import": ours, "splink": splink}
+
+
+def measure(name: str, threshold: float, engine: str = "crm-import") -> dict:
+    import resource
+
     raw, truth = SETS[name]()
     start = time.perf_counter()
-    pairs = score_pairs(person_frame(raw), PERSON, min_score=0.0)
+    pairs = ENGINES[engine](raw)
     seconds = time.perf_counter() - start
     found = pairs.filter(pl.col("score") >= threshold)
     got = set(zip(found["a"].to_list(), found["b"].to_list(), strict=True))
@@ -150,23 +229,50 @@ def measure(name: str, threshold: float) -> dict:
     precision = tp / len(got) if got else 1.0
     recall = tp / len(truth) if truth else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"set": name, "records": raw.height, "true pairs": len(truth),
+    return {"set": name, "engine": engine, "records": raw.height, "true pairs": len(truth),
             "blocked": len(candidates), "blocking recall": len(candidates & truth) / len(truth),
-            "precision": precision, "recall": recall, "f1": f1, "seconds": seconds}
+            "precision": precision, "recall": recall, "f1": f1, "seconds": seconds,
+            "peak MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _measured(args: tuple[str, float, str]) -> dict:
+    return measure(*args)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--threshold", type=float, default=0.9)
     parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--scale", type=int, default=0,
+                        help="instead: time and peak memory of crm-import's scorer on N "
+                             "generated persons")
     args = parser.parse_args()
-    print(f"{'set':<8} {'records':>7} {'true':>6} {'blocked':>8} {'b.recall':>8} "
-          f"{'precision':>9} {'recall':>7} {'F1':>6} {'s':>6}")
+    if args.scale:
+        import resource
+
+        frame = scale_set(args.scale)
+        start = time.perf_counter()
+        pairs = score_pairs(person_frame(frame), PERSON, min_score=0.9)
+        print(f"{args.scale} persons: {pairs.height} pairs ≥ 0.9 in "
+              f"{time.perf_counter() - start:.1f} s, peak "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        return
+    print(f"threshold {args.threshold}; each measurement in a process of its own (peak RSS "
+          "is its own)")
+    print(f"{'set':<8} {'engine':<10} {'records':>7} {'true':>6} {'blocked':>8} "
+          f"{'b.recall':>8} {'precision':>9} {'recall':>7} {'F1':>6} {'s':>6} {'MB':>5}")
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
     for name in args.sets.split(","):
-        r = measure(name, args.threshold)
-        print(f"{r['set']:<8} {r['records']:>7} {r['true pairs']:>6} {r['blocked']:>8} "
-              f"{r['blocking recall']:>8.3f} {r['precision']:>9.3f} {r['recall']:>7.3f} "
-              f"{r['f1']:>6.3f} {r['seconds']:>6.2f}")
+        for engine in args.engines.split(","):
+            with ctx.Pool(1) as pool:
+                r = pool.map(_measured, [(name, args.threshold, engine)])[0]
+            print(f"{r['set']:<8} {r['engine']:<10} {r['records']:>7} {r['true pairs']:>6} "
+                  f"{r['blocked']:>8} {r['blocking recall']:>8.3f} {r['precision']:>9.3f} "
+                  f"{r['recall']:>7.3f} {r['f1']:>6.3f} {r['seconds']:>6.2f} "
+                  f"{r['peak MB']:>5.0f}", flush=True)
 
 
 if __name__ == "__main__":
