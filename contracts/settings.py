@@ -173,6 +173,13 @@ class ProductSection(_Section):
     new_type: Literal["add", "blank"] = _key("add")
 
 
+class DuplicatesSection(_Section):
+    suggest: bool = _key(True, "suggest possible duplicates of the records an import creates "
+                               "(staging.suggestions; never applied)")
+    min_score: float = _key(0.9, "the least score (0-1) a suggestion or a listed pair has",
+                            ge=0.0, le=1.0)
+
+
 class ImportSettings(_Section):
     import_: ImportSection = Field(default_factory=ImportSection, alias="import")
     company: CompanySection = Field(default_factory=CompanySection)
@@ -180,6 +187,7 @@ class ImportSettings(_Section):
     privacy: PrivacySection = Field(default_factory=PrivacySection)
     lists: ListsSection = Field(default_factory=ListsSection)
     product: ProductSection = Field(default_factory=ProductSection)
+    duplicates: DuplicatesSection = Field(default_factory=DuplicatesSection)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -189,7 +197,8 @@ class ImportSettings(_Section):
 
 SECTIONS: dict[str, type[_Section]] = {"import": ImportSection, "company": CompanySection,
                                        "person": PersonSection, "privacy": PrivacySection,
-                                       "lists": ListsSection, "product": ProductSection}
+                                       "lists": ListsSection, "product": ProductSection,
+                                       "duplicates": DuplicatesSection}
 
 
 # CRM columns a `protect` list may name, per entity.
@@ -250,6 +259,8 @@ def _plain(err: Any) -> tuple[str, str]:
         return key, f"{got!r} is not a list (write e.g. [\"name\", \"code\"])"
     if kind == "greater_than_equal":
         return key, f"must be at least {err['ctx']['ge']} (got {got!r})"
+    if kind == "less_than_equal":
+        return key, f"must be at most {err['ctx']['le']} (got {got!r})"
     if kind == "string_too_long":
         return key, f"is {len(got)} characters long; at most {err['ctx']['max_length']}"
     message = str(err["msg"]).removeprefix("Value error, ")

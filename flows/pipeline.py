@@ -27,6 +27,7 @@ from flows.run import Run
 from transforms import report as rp
 from transforms.apply import apply_plan
 from transforms.columns import Mapped, map_actors, map_columns, mapping_summary
+from transforms.duplicates import suggestions
 from transforms.erp import ErpActors, ErpRequest, gone_actors, read_actors
 from transforms.plan import Plan, plan_contacts
 from transforms.products import (
@@ -313,13 +314,14 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None, *,
             plan = _plan(r, ready)
             checkpoint("plan")
         PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
+        suggested = _suggest(r, plan)
         rejects, warnings = _issues(ready, plan)
         for entity, ep in plan.entities.items():
             r.summary.count(entity, ep.counts())
         gone = _report_gone(r.summary, r.crm, ready.actors, r.req.erp) if ready.actors else []
         with r.report.stage("write staging"):
             r.run("stage", write_outcomes, r.crm, run_id=r.run_id, rejects=rejects,
-                  warnings=warnings, plan=plan)
+                  warnings=warnings, plan=plan, suggestions=suggested)
             waiting, inputs = inputs, None
             assert waiting is not None
             waiting.wait()
@@ -344,6 +346,20 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None, *,
 
     r.commit(conclude_and_load)
     record_new_ids(r.crm, run_id=r.run_id, created=created)
+
+
+def _suggest(r: Run, plan: Plan | ProductPlan) -> pl.DataFrame | None:
+    """Possible duplicates of the companies and persons the plan creates ([duplicates]
+    suggest): staged and counted in the summary, never applied."""
+    settings = r.req.settings.duplicates
+    if not isinstance(plan, Plan) or not settings.suggest:
+        return None
+    with r.report.stage("suggest duplicates"):
+        found = r.run("suggest", suggestions, r.crm, plan, min_score=settings.min_score)
+    counts = found.group_by("entity").agg(pl.col("source_row").n_unique())
+    got = dict(counts.iter_rows())
+    r.summary.suggestions = {e: int(got.get(e, 0)) for e in ("company", "person")}
+    return found
 
 
 def _describe(summary: RunSummary, ready: Prepared) -> None:

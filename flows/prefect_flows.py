@@ -110,6 +110,10 @@ def summary_markdown(s: dict[str, Any], warning_codes: dict[str, int] | None = N
         lines += ["", f"- selections: new `{sel['new']}`, updated `{sel['updated']}`"]
     if s.get("chunks"):
         lines += ["", f"- imported in {s['chunks']} chunks"]
+    if found := s.get("suggestions"):
+        lines += ["", f"- possible duplicates of new records: {found['company']} companies, "
+                      f"{found['person']} persons (never applied; `crm-import duplicates "
+                      f"--run {s['run_id']}`)"]
     if sync := s.get("sync"):
         lines += ["", f"- pulled ({sync['mode']}): {sync['pulled']}, deleted in the account: "
                       f"{sync['deleted']}"]

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
 
 from transforms.normalise import digits_key, email_key, text_key
 from transforms.store.base import CrmStore
+
+if TYPE_CHECKING:
+    from transforms.plan import Plan
 
 # letters that are one letter elsewhere: folded before names are compared (Ærø → aero)
 FOLD = {"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ð": "d", "þ": "th",
@@ -325,6 +328,48 @@ def crm_pairs(store: CrmStore, entity: str, *, min_score: float,
                        only=only)
 
 
+SUGGESTION_SCHEMA = pl.Schema({"source_row": pl.Int64, "entity": pl.String,
+                               "candidate_id": pl.Int64, "candidate_row": pl.Int64,
+                               "score": pl.Float64, "evidence": pl.String})
+
+
+def suggestions(store: CrmStore, plan: Plan, *, min_score: float) -> pl.DataFrame:
+    """Each company or person the plan creates that probably duplicates a CRM record
+    (`candidate_id`) or another new record of the file (`candidate_row`, its first row):
+    SUGGESTION_SCHEMA, one row a pair, on the new record's first row. Never applied."""
+    out = [pl.DataFrame(schema=SUGGESTION_SCHEMA)]
+    for entity, entity_plan in plan.entities.items():
+        new = entity_plan.decisions.filter(pl.col("outcome") == "new")
+        if new.is_empty():
+            continue
+        model, frame_of = MODELS[entity]
+        # a new record's id here: -1, -2 … (CRM ids are positive; a < b puts the new first)
+        new = new.with_columns((-pl.int_range(1, pl.len() + 1)).alias("id"))
+        values = (plan.value_inserts.filter(pl.col("owner_kind") == entity)
+                  .sort("rank").group_by("group", "table").agg(
+                      pl.coalesce("e164", "key").first().alias("value"))
+                  .pivot(on="table", index="group", values="value"))
+        new = new.join(values, on="group", how="left") if values.width > 1 else new
+        prefix = f"{entity}_"
+        fields = {c.removeprefix(prefix): pl.col(c) for c in new.columns
+                  if c.startswith(prefix)}
+        mine = new.select("id", *[e.alias(n) for n, e in fields.items()],
+                          *[pl.col(c) for c in ("email", "phone") if c in new.columns])
+        both = pl.concat([crm_records(store, entity), mine], how="diagonal_relaxed")
+        if "birth_date" in both.columns:
+            both = both.with_columns(pl.col("birth_date").cast(pl.String).str.to_date(
+                strict=False))
+        pairs = score_pairs(frame_of(both), model, min_score=min_score, only=mine["id"])
+        rows = new.select(pl.col("id"), pl.col("first_row").cast(pl.Int64))
+        out.append(pairs.join(rows.rename({"id": "a", "first_row": "source_row"}), on="a")
+                   .join(rows.rename({"id": "b", "first_row": "candidate_row"}), on="b",
+                         how="left")
+                   .select("source_row", pl.lit(entity).alias("entity"),
+                           pl.when(pl.col("b") > 0).then(pl.col("b")).alias("candidate_id"),
+                           "candidate_row", "score", "evidence"))
+    return pl.concat(out, how="vertical_relaxed").cast(SUGGESTION_SCHEMA)
+
+
 def _level_sql(c: Comparison, field: str) -> str:
     """CASE over the comparison's levels → what `field` wants of the matching level."""
     parts = [f"WHEN {c.null} THEN {'0.0' if field == 'weight' else 'NULL'}"]
@@ -341,14 +386,19 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
     con = duckdb.connect()
     try:
         con.register("records", frame.to_arrow())
-        involved = "TRUE"
-        if only is not None:
+        if only is None:
+            candidates = " UNION ".join(
+                f"SELECT a.id AS a, b.id AS b FROM records a JOIN records b ON {rule} "
+                "AND a.id < b.id" for rule in model.blocking)
+        else:  # (these records against all: joins as small as they are, both ways round)
             con.register("only_ids", pl.DataFrame({"id": only.cast(pl.Int64)}).to_arrow())
-            involved = ("(a.id IN (SELECT id FROM only_ids) OR b.id IN (SELECT id FROM "
-                        "only_ids))")
-        candidates = " UNION ".join(
-            f"SELECT a.id AS a, b.id AS b FROM records a JOIN records b ON {rule} "
-            f"AND a.id < b.id WHERE {involved}" for rule in model.blocking)
+            con.execute("CREATE TEMP TABLE chosen AS SELECT * FROM records WHERE id IN "
+                        "(SELECT id FROM only_ids)")
+            candidates = " UNION ".join(
+                f"SELECT least(a.id, b.id) AS a, greatest(a.id, b.id) AS b FROM {x} a "
+                f"JOIN {y} b ON {rule} AND a.id <> b.id"
+                for rule in model.blocking for x, y in (("chosen", "records"),
+                                                         ("records", "chosen")))
         weights = " + ".join(_level_sql(c, "weight") for c in model.comparisons)
         # {"first_name": "similar", "first_name_similarity": 0.93, …}: what was compared
         entries = ", ".join(

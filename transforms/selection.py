@@ -112,7 +112,8 @@ def purge(store: CrmStore, *, older_than: timedelta, dry_run: bool = False) -> d
         store.register("purge_runs", runs)
         if staging is not store:
             staging.register("purge_runs", runs)
-        for t in ("raw_rows", "canonical", "rejects", "warnings", "candidates", "plan", "changes"):
+        for t in ("raw_rows", "canonical", "rejects", "warnings", "candidates", "plan", "changes",
+                  "suggestions"):
             staging.execute(f"DELETE FROM staging.{q.ident(t)} WHERE run_id IN (SELECT run_id FROM purge_runs)")
         store.execute("UPDATE change_log SET old_value = NULL, new_value = NULL "
                       "WHERE run_id IN (SELECT run_id FROM purge_runs)")

@@ -107,14 +107,29 @@ def record_new_ids(store: CrmStore, *, run_id: str, created: list[pl.DataFrame])
             "UPDATE staging.plan SET crm_id = n.crm_id FROM new_ids n WHERE staging.plan.run_id = ? "
             "AND staging.plan.source_row = n.source_row AND staging.plan.entity = n.entity",
             [run_id])
+        # a suggestion names the records made: its own, and a new candidate's
+        staging.execute(
+            "UPDATE staging.suggestions SET crm_id = n.crm_id FROM new_ids n WHERE "
+            "staging.suggestions.run_id = ? AND staging.suggestions.source_row = n.source_row "
+            "AND staging.suggestions.entity = n.entity", [run_id])
+        staging.execute(
+            "UPDATE staging.suggestions SET candidate_id = n.crm_id FROM new_ids n WHERE "
+            "staging.suggestions.run_id = ? AND staging.suggestions.candidate_row = "
+            "n.source_row AND staging.suggestions.entity = n.entity", [run_id])
     finally:
         staging.unregister_all()
 
 
 def write_outcomes(store: CrmStore, *, run_id: str, rejects: pl.DataFrame, warnings: pl.DataFrame,
-                   plan: Plan | ProductPlan | None) -> None:
-    """staging.rejects, warnings, candidates, plan and changes: what became of each row."""
+                   plan: Plan | ProductPlan | None,
+                   suggestions: pl.DataFrame | None = None) -> None:
+    """staging.rejects, warnings, candidates, plan, changes and suggestions: what became of
+    each row."""
     store = store.staging
+    if suggestions is not None:  # (crm_id: the new record's, once it is made)
+        _write(store, "staging.suggestions", suggestions.select(
+            "source_row", "entity", pl.lit(None, pl.Int64).alias("crm_id"), "candidate_id",
+            "candidate_row", "score", "evidence"), run_id)
     _write(store, "staging.rejects",
            rejects.select("source_row", "column", "field", "value", "reason"), run_id)
     _write(store, "staging.warnings",

@@ -59,6 +59,7 @@ class RunSummary:
     mapping: dict[str, Any] | None = None  # columns (header → field), unmapped
     erp: dict[str, Any] | None = None
     sync: dict[str, Any] | None = None  # a live source: {"mode", "pulled", "deleted"}
+    suggestions: dict[str, int] | None = None  # possible duplicates of new records
     price_list: str | None = None
     chunks: int | None = None
     planned: dict[str, Counts] | None = None  # a failed run: what its plan held
@@ -100,7 +101,7 @@ class RunSummary:
         optional = {"batch_id": self.batch_id,
                     "sheet": self.sheet, "encoding": self.encoding, "format": self.format,
                     "duplicate_of": self.duplicate_of, "mapping": self.mapping, "erp": self.erp,
-                    "sync": self.sync, "price_list": self.price_list, "chunks": self.chunks,
+                    "sync": self.sync, "suggestions": self.suggestions, "price_list": self.price_list, "chunks": self.chunks,
                     "planned": self.planned}
         out.update({k: v for k, v in optional.items() if v is not None})
         return out

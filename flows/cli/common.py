@@ -314,6 +314,12 @@ def _print_summary(s: dict[str, Any], db: str | None = None, *, hints: bool = Tr
         out.console.print(counts)
     if s.get("mapping", {}).get("unmapped"):
         out.line(", ".join(s["mapping"]["unmapped"]), label="unmapped columns: ")
+    if (found := s.get("suggestions")) and any(found.values()):
+        said = ", ".join(count(n, e) for e, n in found.items() if n)
+        out.line(f"{said} may duplicate a record" + (": " + me(
+            f"duplicates --entity {'person' if found.get('person') else 'company'} --run "
+            f"{s['run_id']}", db) if s["status"] == "completed" else " (staging.suggestions)"),
+            label="possible duplicates: ")
     if s["selections"].get("new"):
         out.line(f"{s['selections']['new']}, {s['selections']['updated']}", label="selections: ")
     listed = [w for w in s["warnings"] if w.get("code") != "more"]

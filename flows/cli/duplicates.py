@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from contracts.errors import CrmImportError
+from contracts.settings import DuplicatesSection
 from flows.cli.common import DbOpt, JsonOpt, _emit, _fail, _frame_table, _store, app
 from transforms.wording import count, plural
 
@@ -22,7 +23,8 @@ def duplicates(
     run: Annotated[str | None, typer.Option("--run", help="only pairs with a record this run "
                                             "created or changed (a run id, or last)")] = None,
     min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0,
-                                             help="the least score listed (0–1)")] = 0.9,
+                                             help="the least score listed (0–1)")] = (
+        DuplicatesSection.model_fields["min_score"].default),
     output: Annotated[Path | None, typer.Option("-o", "--output", help="a review workbook "
                                                 "(.xlsx, or .csv): both records side by side, "
                                                 "an action column to fill in")] = None,

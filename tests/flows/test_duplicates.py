@@ -100,3 +100,38 @@ def test_the_duplicates_command_lists_pairs_and_writes_a_review(db, tmp_path):
     high = json.loads(cli("duplicates", "--min-score", "0.99999", "--json", "--db",
                           str(db)).stdout)
     assert len(high["pairs"]) < 5
+
+
+@pytest.mark.both_stores
+def test_an_import_suggests_duplicates_of_what_it_creates_and_applies_none(db, tmp_path):
+    from tests.conftest import run_import, table, table_hashes, write_csv
+
+    seed(db, persons=[{"person_id": 1, "first_name": "Jon", "last_name": "Hansen",
+                       "birth_date": "1971-04-02", "street": "Storgata 5", "postcode": "0150",
+                       "city": "Oslo"}])
+    file = tmp_path / "new.csv"
+    write_csv(file, ["First name", "Last name", "Birth date", "Street", "Postcode", "City"], [
+        ["Jonn", "Hansen", "1971-04-02", "Storgata 5", "0150", "Oslo"],  # the CRM's Jon
+        ["Kari", "Nordmann", "1980-12-24", "Fjordveien 2", "5003", "Bergen"],
+        ["Karin", "Nordmann", "1980-12-24", "Fjordveien 2", "5003", "Bergen"],  # row 3's
+        ["Per", "Olsen", "1990-05-05", "Bakken 1", "7011", "Trondheim"]])
+    before = table_hashes(db)
+    preview = run_import(file, db, dry_run=True)
+    assert preview["suggestions"] == {"company": 0, "person": 2}
+    assert table_hashes(db) == before
+    staged = table(db, "SELECT source_row, entity, crm_id, candidate_id, candidate_row, score "
+                       "FROM staging.suggestions WHERE run_id = ? ORDER BY source_row",
+                   [preview["run_id"]]).rows()
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in staged] == [
+        (2, "person", None, 1, None), (4, "person", None, None, 3)]
+    assert all(r[5] >= 0.9 for r in staged)
+    done = run_import(file, db)
+    assert done["suggestions"] == {"company": 0, "person": 2}
+    assert done["person"]["new"] == 4  # (suggested, not applied: four new persons)
+    ids = dict(table(db, "SELECT source_row, crm_id FROM staging.plan WHERE run_id = ? AND "
+                         "entity = 'person'", [done["run_id"]]).rows())
+    staged = table(db, "SELECT source_row, crm_id, candidate_id FROM staging.suggestions "
+                       "WHERE run_id = ? ORDER BY source_row", [done["run_id"]]).rows()
+    assert staged == [(2, ids[2], 1), (4, ids[4], ids[3])]
+    off = run_import(file, db, settings={"duplicates": {"suggest": False}}, dry_run=True)
+    assert "suggestions" not in off

@@ -20,3 +20,6 @@ CREATE TABLE IF NOT EXISTS staging.plan (
 CREATE TABLE IF NOT EXISTS staging.changes (
     run_id VARCHAR, source_row BIGINT, entity VARCHAR, crm_id BIGINT, field VARCHAR,
     old_value VARCHAR, new_value VARCHAR);
+CREATE TABLE IF NOT EXISTS staging.suggestions (
+    run_id VARCHAR, source_row BIGINT, entity VARCHAR, crm_id BIGINT, candidate_id BIGINT,
+    candidate_row BIGINT, score DOUBLE, evidence VARCHAR);
