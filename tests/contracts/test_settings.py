@@ -48,7 +48,7 @@ phones = "replace"
     ({"company": {"action": "upsert"}}, "company.action", "add, merge, replace, skip"),
     ({"person": {"if_no_company": "x"}}, "person.if_no_company", "create_company, skip"),
     ({"lists": {"position": "default"}}, "lists.position", "add, blank"),
-    ({"compnay": {}}, "compnay", "company, import, lists"),
+    ({"compnay": {}}, "compnay", "company, duplicates, import, lists"),
     ({"person": {"matchh": "email"}}, "person.matchh", "action, if_no_company, match"),
     ({"import": {"max_rejects": 1.5}}, "import.max_rejects", ""),
     ({"import": {"phone_region": "XX"}}, "import.phone_region", ""),
@@ -73,3 +73,9 @@ def test_settings_file_problems(tmp_path):
 def test_settings_are_frozen():
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type
         ImportSettings().company.action = "skip"  # type: ignore[misc]
+
+
+def test_a_min_score_outside_0_to_1_is_refused_in_plain_words():
+    with pytest.raises(SettingsInvalid) as info:
+        parse_settings({"duplicates": {"min_score": 1.5}}, source="s.toml")
+    assert "setting 'duplicates.min_score': must be at most 1.0 (got 1.5)" in str(info.value)
