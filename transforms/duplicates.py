@@ -183,15 +183,16 @@ PERSON = Model(
 TF_BASE = 1000  # records a term frequency is counted against at least
 
 
-def _term_frequencies(*columns: str) -> list[pl.Expr]:
+def _term_frequencies(*columns: str, total: int | None = None) -> list[pl.Expr]:
     """`<col>_tf`: the share of records with the value. Counted against at least TF_BASE
     records: in a CRM of 50, two records of one name are more likely one person than a
-    name every fourth record bears."""
-    return [(pl.len().over(c) / pl.max_horizontal(pl.len(), pl.lit(TF_BASE))).alias(f"{c}_tf")
-            for c in columns]
+    name every fourth record bears. `total`: the records of the whole CRM, where the frame
+    holds only those near some new ones (and every record with their values)."""
+    base = pl.max_horizontal(pl.lit(total) if total else pl.len(), pl.lit(TF_BASE))
+    return [(pl.len().over(c) / base).alias(f"{c}_tf") for c in columns]
 
 
-def person_frame(raw: pl.DataFrame) -> pl.DataFrame:
+def person_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
     """id, first_name, last_name, birth_date, street, postcode, city, email, phone (any may
     be missing) → the normalised columns the model compares."""
     def col(name: str, dtype: Any = pl.String) -> pl.Expr:
@@ -215,7 +216,7 @@ def person_frame(raw: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(sound(pl.col("first")).alias("first_sound"),
                    sound(pl.col("last")).alias("last_sound"),
                    *_term_frequencies("first", "last", "postcode", "city", "street",
-                                      "street_name"))
+                                      "street_name", total=total))
 
 
 def _token_set(col: str) -> str:
@@ -269,7 +270,7 @@ COMPANY = Model(
 )
 
 
-def company_frame(raw: pl.DataFrame) -> pl.DataFrame:
+def company_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
     """id, name, orgnr, street, postcode, city, email, phone → what the model compares.
     The name's core: folded, legal forms (AS, A/S, GmbH, Ltd …) left out."""
     def col(name: str) -> pl.Expr:
@@ -294,26 +295,88 @@ def company_frame(raw: pl.DataFrame) -> pl.DataFrame:
         fold(col("city")).alias("city"), domain.alias("domain"),
         digits_key(col("phone")).alias("phone"),
     ).with_columns(sound(pl.col("core")).alias("core_sound"),
-                   *_term_frequencies("core", "postcode", "city", "street", "domain"))
+                   *_term_frequencies("core", "postcode", "city", "street", "domain",
+                                      total=total))
 
 
 MODELS = {"person": (PERSON, person_frame), "company": (COMPANY, company_frame)}
 
 
-def crm_records(store: CrmStore, entity: str) -> pl.DataFrame:
+def crm_records(store: CrmStore, entity: str, near: pl.DataFrame | None = None
+                ) -> pl.DataFrame:
     """The CRM's persons or companies with the fields the model compares (a record's first
-    e-mail and phone)."""
-    cols = ("first_name, last_name, birth_date, street, postcode, city" if entity == "person"
-            else "name, orgnr, street, postcode, city")
+    e-mail and phone). `near`: only those sharing a plain value with these records (a
+    postcode, a city, a birth date, a name or its first word, an org number, an e-mail, a
+    phone) — what every blocking rule needs one of, read without the rest of the CRM."""
     table = "person" if entity == "person" else "company"
-    return store.query(
-        f"SELECT r.{table}_id AS id, {', '.join('r.' + c.strip() for c in cols.split(','))}, "
-        "e.address AS email, p.number_e164 AS phone "
-        f"FROM {table} r LEFT JOIN (SELECT owner_id, min(address) AS address FROM email "
-        "WHERE owner_kind = ? GROUP BY owner_id) e ON e.owner_id = r." + table + "_id "
-        "LEFT JOIN (SELECT owner_id, min(coalesce(number_e164, number)) AS number_e164 "
-        "FROM phone WHERE owner_kind = ? GROUP BY owner_id) p ON p.owner_id = r." + table
-        + "_id", [table, table])
+    cols = (("first_name", "last_name", "birth_date", "street", "postcode", "city")
+            if entity == "person" else ("name", "orgnr", "street", "postcode", "city"))
+    sql = (f"SELECT r.{table}_id AS id, {', '.join('r.' + c for c in cols)}, "
+           "e.address AS email, p.number_e164 AS phone "
+           f"FROM {table} r LEFT JOIN (SELECT owner_id, min(address) AS address FROM email "
+           f"WHERE owner_kind = ? GROUP BY owner_id) e ON e.owner_id = r.{table}_id "
+           "LEFT JOIN (SELECT owner_id, min(coalesce(number_e164, number)) AS number_e164 "
+           f"FROM phone WHERE owner_kind = ? GROUP BY owner_id) p ON p.owner_id = r.{table}_id")
+    if near is None:
+        return store.query(sql, [table, table])
+    keys = _near_keys(near, entity)
+    if not keys:  # (nothing to share: no record is near)
+        return store.query(f"{sql} WHERE FALSE", [table, table])
+    for name, values in keys.items():
+        store.register(f"near_{name}", pl.DataFrame({"v": values}, schema={"v": pl.String}))
+    try:
+        ors = [_NEAR[entity][name].format(table=table) for name in keys]
+        return store.query(f"{sql} WHERE {' OR '.join(ors)}", [table, table])
+    finally:
+        store.unregister_all()
+
+
+# what a CRM record shares with the new ones, by key: SQL over `r` (the record) and the
+# registered table near_<key> (column v), on both stores
+_NEAR = {
+    "person": {
+        "postcode": "replace(lower(r.postcode), ' ', '') IN (SELECT v FROM near_postcode)",
+        "born": "CAST(r.birth_date AS VARCHAR) IN (SELECT v FROM near_born)",
+        "name": "(lower(trim(r.last_name)) IN (SELECT v FROM near_name) OR "
+                "lower(trim(r.first_name)) IN (SELECT v FROM near_name))",
+        "city": "lower(trim(r.city)) IN (SELECT v FROM near_city)",
+        "email": "r.{table}_id IN (SELECT owner_id FROM email WHERE owner_kind = '{table}' "
+                 "AND lower(address) IN (SELECT v FROM near_email))",
+        "phone": "r.{table}_id IN (SELECT owner_id FROM phone WHERE owner_kind = '{table}' "
+                 "AND number_e164 IN (SELECT v FROM near_phone))"},
+    "company": {
+        "postcode": "replace(lower(r.postcode), ' ', '') IN (SELECT v FROM near_postcode)",
+        "city": "lower(trim(r.city)) IN (SELECT v FROM near_city)",
+        "word": "split_part(lower(trim(r.name)), ' ', 1) IN (SELECT v FROM near_word)",
+        "orgnr": "regexp_replace(r.orgnr, '[^0-9]', '', 'g') IN (SELECT v FROM near_orgnr)",
+        "email": "r.{table}_id IN (SELECT owner_id FROM email WHERE owner_kind = '{table}' "
+                 "AND lower(address) IN (SELECT v FROM near_email))",
+        "phone": "r.{table}_id IN (SELECT owner_id FROM phone WHERE owner_kind = '{table}' "
+                 "AND number_e164 IN (SELECT v FROM near_phone))"},
+}
+
+
+def _near_keys(near: pl.DataFrame, entity: str) -> dict[str, list[str]]:
+    def values(expr: pl.Expr) -> list[str]:
+        return near.select(expr.alias("v")).drop_nulls().unique()["v"].to_list()
+
+    def col(name: str) -> pl.Expr:
+        return (pl.col(name) if name in near.columns else pl.lit(None)).cast(pl.String)
+
+    keys = {"postcode": values(col("postcode").str.replace_all(" ", "").str.to_lowercase()),
+            "city": values(col("city").str.strip_chars().str.to_lowercase()),
+            "email": values(col("email").str.to_lowercase()),
+            "phone": values(col("phone"))}
+    if entity == "person":
+        keys["born"] = values(col("birth_date"))
+        keys["name"] = values(pl.concat_list(col("first_name").str.strip_chars(),
+                                             col("last_name").str.strip_chars())
+                              .explode().str.to_lowercase())
+    else:
+        keys["word"] = values(col("name").str.strip_chars().str.to_lowercase()
+                              .str.split(" ").list.first())
+        keys["orgnr"] = values(col("orgnr").str.replace_all(r"\D", ""))
+    return {k: v for k, v in keys.items() if v}
 
 
 def crm_pairs(store: CrmStore, entity: str, *, min_score: float,
@@ -355,11 +418,14 @@ def suggestions(store: CrmStore, plan: Plan, *, min_score: float) -> pl.DataFram
                   if c.startswith(prefix)}
         mine = new.select("id", *[e.alias(n) for n, e in fields.items()],
                           *[pl.col(c) for c in ("email", "phone") if c in new.columns])
-        both = pl.concat([crm_records(store, entity), mine], how="diagonal_relaxed")
+        both = pl.concat([crm_records(store, entity, near=mine), mine],
+                         how="diagonal_relaxed")
+        total = int(store.scalar(f"SELECT count(*) FROM {entity}")) + mine.height
         if "birth_date" in both.columns:
             both = both.with_columns(pl.col("birth_date").cast(pl.String).str.to_date(
                 strict=False))
-        pairs = score_pairs(frame_of(both), model, min_score=min_score, only=mine["id"])
+        pairs = score_pairs(frame_of(both, total), model, min_score=min_score,
+                            only=mine["id"])
         rows = new.select(pl.col("id"), pl.col("first_row").cast(pl.Int64))
         out.append(pairs.join(rows.rename({"id": "a", "first_row": "source_row"}), on="a")
                    .join(rows.rename({"id": "b", "first_row": "candidate_row"}), on="b",
