@@ -237,7 +237,8 @@ COMPANY = Model(
                   "string_split(b.core, ' '))) = least(len(string_split(a.core, ' ')), "
                   "len(string_split(b.core, ' ')))", 0.05, 0.002),
             Level("similar", f"{_jw('core')} >= 0.92", 0.05, 0.003),
-            Level("different", "TRUE", 0.06, 0.9936)), show=_jw("core")),
+            # (two businesses at one address, behind one switchboard, are two businesses)
+            Level("different", "TRUE", 0.0005, 0.9936)), show=_jw("core")),
         Comparison("orgnr", "a.orgnr IS NULL OR b.orgnr IS NULL", (
             Level("exact", "a.orgnr = b.orgnr", 0.999, 0.00001),
             # (two companies of one name with different org numbers are two companies: a
@@ -255,8 +256,8 @@ COMPANY = Model(
             Level("exact", "a.domain = b.domain", 0.6, 0.0005, tf="a.domain_tf"),
             Level("different", "TRUE", 0.4, 0.9995))),
         Comparison("phone", "a.phone IS NULL OR b.phone IS NULL", (
-            Level("exact", "a.phone = b.phone", 0.6, 0.0002),
-            Level("different", "TRUE", 0.4, 0.9998))),
+            Level("exact", "a.phone = b.phone", 0.6, 0.001),
+            Level("different", "TRUE", 0.4, 0.999))),
     ),
     blocking=(
         "a.orgnr = b.orgnr", "a.phone = b.phone", "a.core = b.core",
