@@ -388,8 +388,11 @@ def crm_pairs(store: CrmStore, entity: str, *, min_score: float,
     if run_id is not None:
         only = store.query("SELECT DISTINCT entity_id FROM change_log WHERE run_id = ? AND "
                            "entity = ?", [run_id, entity])["entity_id"]
-    return score_pairs(frame(crm_records(store, entity)), model, min_score=min_score,
-                       only=only)
+    pairs = score_pairs(frame(crm_records(store, entity)), model, min_score=min_score,
+                        only=only)
+    kept = store.query("SELECT a, b FROM duplicate_decision WHERE entity = ? AND decision = "
+                       "'keep both'", [entity])  # (a person looked and kept them apart)
+    return pairs.join(kept.cast(pl.Int64), on=["a", "b"], how="anti", maintain_order="left")
 
 
 SUGGESTION_SCHEMA = pl.Schema({"source_row": pl.Int64, "entity": pl.String,

@@ -169,10 +169,13 @@ def undo_run(store: CrmStore, run_id: str, *, force: bool = False, dry_run: bool
             store.execute(q.insert_select(table, rows.columns, "undo_restore"))
         result.conflicts = conflicts.frame(result.conflicts)
         _restore_members(store, log)
+        _drop_members(store, log)
         _leave_selections(store, run_id, result.conflicts)
         _drop_list_items(store, log, conflicts, result)
         _drop_price_lists(store, log, result)
         _forget_sync_state(store, run_id)
+        # (a merge run's "keep both" decisions go with it)
+        store.execute("DELETE FROM duplicate_decision WHERE run_id = ?", [run_id])
         if unfinished and not dry_run:
             # what conflicts stays to do: a later undo (settled, or --force) finishes it
             result.status = PARTLY
@@ -395,6 +398,18 @@ def _restore_members(store: CrmStore, log: pl.DataFrame) -> None:
         return
     store.register("undo_members", _decode(gone["old_value"], _MEMBER).unique())
     store.execute(_RESTORE_MEMBERS)
+    store.unregister_all()
+
+
+def _drop_members(store: CrmStore, log: pl.DataFrame) -> None:
+    """Places in selections a run gave a record (a merge's survivor): taken back."""
+    added = log.filter((pl.col("entity") == "selection_member") & (pl.col("op") == "insert"))
+    if added.height == 0:
+        return
+    store.register("undo_members", _decode(added["new_value"], _MEMBER).unique())
+    store.execute("DELETE FROM selection_member WHERE EXISTS (SELECT 1 FROM undo_members u "
+                  "WHERE u.selection_id = selection_member.selection_id AND u.entity = "
+                  "selection_member.entity AND u.entity_id = selection_member.entity_id)")
     store.unregister_all()
 
 

@@ -10,7 +10,16 @@ import typer
 
 from contracts.errors import CrmImportError
 from contracts.settings import DuplicatesSection
-from flows.cli.common import DbOpt, JsonOpt, _emit, _fail, _frame_table, _store, app
+from flows.cli.common import (
+    DbOpt,
+    JsonOpt,
+    _emit,
+    _fail,
+    _frame_table,
+    _store,
+    app,
+    existing_file,
+)
 from transforms.wording import count, plural
 
 duplicates_app = typer.Typer(rich_markup_mode=None)
@@ -19,6 +28,7 @@ app.add_typer(duplicates_app, name="duplicates")
 
 @duplicates_app.callback(invoke_without_command=True)
 def duplicates(
+    ctx: typer.Context,
     entity: Annotated[str, typer.Option("--entity", help="person or company")] = "person",
     run: Annotated[str | None, typer.Option("--run", help="only pairs with a record this run "
                                             "created or changed (a run id, or last)")] = None,
@@ -36,7 +46,10 @@ def duplicates(
     Records no exact key joined but that probably are one person or company (a typo, a
     nickname, swapped names, a legal form written another way), with a score (0–1) and
     the evidence. Nothing is changed. How the score is made: docs/DUPLICATES.md.
+    `crm-import duplicates apply review.xlsx` merges the pairs a review marks merge.
     """
+    if ctx.invoked_subcommand:
+        return
     try:
         _list(entity, run, min_score, output, db, as_json)
     except CrmImportError as exc:
@@ -95,5 +108,48 @@ def _review(pairs: Any, records: Any, entity: str, output: Path) -> None:
     from transforms.export import write_table
 
     table = _side_by_side(pairs, records, entity)
-    write_table(table.select(pl.lit(None, pl.String).alias("action"), pl.all()), output,
-                sheet=f"{entity} pairs")
+    write_table(table.select(pl.lit(None, pl.String).alias("action"),
+                             pl.lit(None, pl.String).alias("keep"), pl.lit(entity).alias("entity"),
+                             pl.all()), output, sheet=f"{entity} pairs")
+
+
+@duplicates_app.command("apply")
+def apply(
+    review: Annotated[Path, typer.Argument(callback=existing_file,
+                                           help="a review file of `crm-import duplicates -o` "
+                                                "with its action column filled in")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would be merged; "
+                                          "change nothing")] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge the pairs a review marks merge; remember those marked keep both.
+
+    The survivor is the keep column's id, else the older record (the smaller id): it keeps
+    its filled fields and gets the other's where its own are empty; phones, e-mails, URLs
+    and interests are unioned; a merged company's persons and the other record's places in
+    selections move to it. One transaction, a run of kind merge: `crm-import undo RUN`
+    puts both records back as they were.
+    """
+    try:
+        _apply(review, dry_run, db, as_json)
+    except CrmImportError as exc:
+        _fail(exc, as_json)
+
+
+def _apply(review: Path, dry_run: bool, db: str | None, as_json: bool) -> None:
+    from transforms.merge import apply_review, read_review
+    from transforms.sources import read_source
+
+    raw = read_source(review)
+    entity, decisions = read_review(str(review), raw.frame)
+    with _store(db) as store:
+        summary = apply_review(store, entity, decisions, file=str(review), dry_run=dry_run)
+    if as_json:
+        _emit(summary)
+        return
+    merged = len(summary["merged"])
+    verb = "would merge" if dry_run else "merged"
+    typer.echo(f"run {summary['run_id']}: {verb} {count(merged, 'pair')} of "
+               f"{plural(2, entity)}, kept {summary['kept_both']} apart"
+               + ("" if dry_run else f" — `crm-import undo {summary['run_id']}` puts them back"))

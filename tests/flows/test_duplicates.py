@@ -135,3 +135,87 @@ def test_an_import_suggests_duplicates_of_what_it_creates_and_applies_none(db, t
     assert staged == [(2, ids[2], 1), (4, ids[4], ids[3])]
     off = run_import(file, db, settings={"duplicates": {"suggest": False}}, dry_run=True)
     assert "suggestions" not in off
+
+
+@pytest.mark.both_stores
+def test_merging_a_review_and_undoing_it(db, tmp_path):
+    """(issue 20 §3) Two pairs merged, one kept apart; the survivor keeps its fields and
+    gets the other's empty ones, values unioned, persons and selection places moved; the
+    undo puts both records back exactly."""
+    from tests.conftest import table, table_hashes
+    from transforms.export import write_table
+
+    seed(db, companies=[{"company_id": 1, "name": "ACME AS", "postcode": "0150",
+                         "city": "Oslo"},
+                        {"company_id": 2, "name": "Acme A/S", "postcode": "0150",
+                         "city": "Oslo", "orgnr": "923609016"}],
+         persons=[{"person_id": i, "first_name": f, "last_name": la, "birth_date": b,
+                   "street": s, "postcode": p, "city": c, "company_id": 2 if i == 7 else None}
+                  for i, f, la, b, s, p, c in PERSONS],
+         emails=[{"email_id": 1, "owner_kind": "person", "owner_id": 1,
+                  "address": "jon@hansen.no", "rank": 1},
+                 {"email_id": 2, "owner_kind": "person", "owner_id": 2,
+                  "address": "JON@hansen.no", "rank": 1},
+                 {"email_id": 3, "owner_kind": "person", "owner_id": 2,
+                  "address": "jon@jobb.no", "rank": 2}],
+         phones=[{"phone_id": 1, "owner_kind": "company", "owner_id": 2, "kind": "phone",
+                  "number": "22 33 44 55", "number_e164": "+4722334455", "rank": 1}])
+    with __import__("flows.config", fromlist=["open_crm"]).open_crm(str(db)) as store:
+        store.execute("UPDATE person SET street = NULL WHERE person_id = 1")  # (filled by 2)
+        store.execute("INSERT INTO selection (selection_id, run_id, kind, name) VALUES "
+                      "('s1', 'r0', 'new', 'kunder')")
+        store.execute("INSERT INTO selection_member VALUES ('s1', 'person', 2), "
+                      "('s1', 'company', 2)")
+    before = table_hashes(db)
+    members = table(db, "SELECT * FROM selection_member ORDER BY 1, 2, 3").rows()
+
+    def review(entity: str, marks: dict[tuple[int, int], str]) -> Path:
+        path = tmp_path / f"{entity}.xlsx"
+        cli("duplicates", "--entity", entity, "-o", str(path), "--min-score", "0.5",
+            "--db", str(db))
+        sheet = pl.read_excel(path).with_columns(pl.col("a", "b").cast(pl.Int64))
+        sheet = sheet.with_columns(pl.struct("a", "b").map_elements(
+            lambda r: marks.get((r["a"], r["b"])), pl.String).alias("action"))
+        return write_table(sheet, tmp_path / f"{entity}-decided.xlsx")
+
+    people = review("person", {(1, 2): "merge", (7, 8): "Merge", (1, 3): "keep both"})
+    preview = json.loads(cli("duplicates", "apply", str(people), "--dry-run", "--json",
+                             "--db", str(db)).stdout)
+    assert preview["status"] == "preview" and table_hashes(db) == before
+    done = json.loads(cli("duplicates", "apply", str(people), "--json", "--db", str(db)).stdout)
+    assert done["merged"] == [{"survivor": 1, "merged": 2}, {"survivor": 7, "merged": 8}]
+    assert done["kept_both"] == 1
+    assert table(db, "SELECT person_id FROM person ORDER BY 1")["person_id"].to_list() == \
+        [1, 3, 4, 5, 6, 7]
+    jon = table(db, "SELECT first_name, street FROM person WHERE person_id = 1").row(0)
+    assert jon == ("Jonn", "Storgata 5")  # its own name kept, its empty street filled
+    assert sorted(table(db, "SELECT address FROM email WHERE owner_id = 1")["address"]
+                  .to_list()) == ["jon@hansen.no", "jon@jobb.no"]  # JON@… is the same
+    assert ("s1", "person", 1) in table(db, "SELECT * FROM selection_member").rows()
+    listed = json.loads(cli("duplicates", "--json", "--min-score", "0.5", "--db",
+                            str(db)).stdout)
+    assert (1, 3) not in [(p["a"], p["b"]) for p in listed["pairs"]]  # kept apart
+    firms = review("company", {(1, 2): "merge"})
+    cli("duplicates", "apply", str(firms), "--db", str(db))
+    assert table(db, "SELECT company_id, orgnr FROM company").rows() == [(1, "923609016")]
+    assert table(db, "SELECT company_id FROM person WHERE person_id = 7").item() == 1
+    assert table(db, "SELECT owner_id FROM phone").item() == 1
+    runs = table(db, "SELECT run_id FROM import_run WHERE kind = 'merge' AND status = "
+                     "'completed' ORDER BY started_at DESC")["run_id"].to_list()
+    assert "company      0          1" in cli("show", runs[0], "--db", str(db)).stdout
+    for run_id in runs:  # (the last first)
+        cli("undo", run_id, "--db", str(db))
+    assert table_hashes(db) == before
+    assert table(db, "SELECT * FROM selection_member ORDER BY 1, 2, 3").rows() == members
+    assert table(db, "SELECT count(*) FROM duplicate_decision").item() == 0
+
+
+def test_a_review_with_a_wrong_action_names_its_row(tmp_path):
+    from transforms.merge import ReviewInvalid, read_review
+
+    frame = pl.DataFrame({"source_row": [2, 3], "action": ["merge", "delete"],
+                          "keep": [None, None], "entity": ["person", "person"],
+                          "a": ["1", "3"], "b": ["2", "4"]})
+    with pytest.raises(ReviewInvalid) as info:
+        read_review("r.xlsx", frame)
+    assert str(info.value).startswith("r.xlsx: row 3, column action: not merge or keep both")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 5  # = the newest file in store/migrations (schema.sql is version 1)
+SCHEMA_VERSION = 6  # = the newest file in store/migrations (schema.sql is version 1)
 
 # CRM column types that are not text (for casts in updates and restores)
 COLUMN_TYPES: dict[str, dict[str, str]] = {
