@@ -151,6 +151,9 @@ PERSON = Model(
             Level("similar street or city", f"{_jw('street')} >= 0.88 OR {_jw('city')} >= 0.9",
                   0.03, 0.01),
             Level("different", "TRUE", 0.01, 0.97)), show=_jw("street")),
+        Comparison("company", "a.company IS NULL OR b.company IS NULL", (
+            Level("same", "a.company = b.company", 0.7, 0.001, tf="a.company_tf"),
+            Level("different", "TRUE", 0.3, 0.999))),
         Comparison("email", "a.email IS NULL OR b.email IS NULL", (
             Level("exact", "a.email = b.email", 0.7, 0.0001),
             Level("same local part", "split_part(a.email, '@', 1) = split_part(b.email, '@', "
@@ -175,6 +178,8 @@ PERSON = Model(
         "a.city = b.city AND a.born = b.born",
         "a.first_sound = b.last_sound AND a.born = b.born",
         "a.first_sound = b.last_sound AND a.postcode = b.postcode",
+        "a.company = b.company AND a.first_sound = b.first_sound",
+        "a.company = b.company AND a.last_sound = b.last_sound",
     ),
     prior=0.05,
 )
@@ -213,10 +218,11 @@ def person_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
         fold(col("city")).alias("city"),
         email_key(col("email")).alias("email"),
         digits_key(col("phone")).alias("phone"),
+        col("company_id", pl.Int64).alias("company"),
     ).with_columns(sound(pl.col("first")).alias("first_sound"),
                    sound(pl.col("last")).alias("last_sound"),
                    *_term_frequencies("first", "last", "postcode", "city", "street",
-                                      "street_name", total=total))
+                                      "street_name", "company", total=total))
 
 
 def _token_set(col: str) -> str:
@@ -310,7 +316,8 @@ def crm_records(store: CrmStore, entity: str, near: pl.DataFrame | None = None
     postcode, a city, a birth date, a name or its first word, an org number, an e-mail, a
     phone) — what every blocking rule needs one of, read without the rest of the CRM."""
     table = "person" if entity == "person" else "company"
-    cols = (("first_name", "last_name", "birth_date", "street", "postcode", "city")
+    cols = (("first_name", "last_name", "birth_date", "street", "postcode", "city",
+             "company_id")
             if entity == "person" else ("name", "orgnr", "street", "postcode", "city"))
     sql = (f"SELECT r.{table}_id AS id, {', '.join('r.' + c for c in cols)}, "
            "e.address AS email, p.number_e164 AS phone "
@@ -341,6 +348,7 @@ _NEAR = {
         "name": "(lower(trim(r.last_name)) IN (SELECT v FROM near_name) OR "
                 "lower(trim(r.first_name)) IN (SELECT v FROM near_name))",
         "city": "lower(trim(r.city)) IN (SELECT v FROM near_city)",
+        "company": "CAST(r.company_id AS VARCHAR) IN (SELECT v FROM near_company)",
         "email": "r.{table}_id IN (SELECT owner_id FROM email WHERE owner_kind = '{table}' "
                  "AND lower(address) IN (SELECT v FROM near_email))",
         "phone": "r.{table}_id IN (SELECT owner_id FROM phone WHERE owner_kind = '{table}' "
@@ -370,6 +378,7 @@ def _near_keys(near: pl.DataFrame, entity: str) -> dict[str, list[str]]:
             "phone": values(col("phone"))}
     if entity == "person":
         keys["born"] = values(col("birth_date"))
+        keys["company"] = values(col("company_id"))
         keys["name"] = values(pl.concat_list(col("first_name").str.strip_chars(),
                                              col("last_name").str.strip_chars())
                               .explode().str.to_lowercase())
@@ -417,6 +426,10 @@ def suggestions(store: CrmStore, plan: Plan, *, min_score: float) -> pl.DataFram
                       pl.coalesce("e164", "key").first().alias("value"))
                   .pivot(on="table", index="group", values="value"))
         new = new.join(values, on="group", how="left") if values.width > 1 else new
+        if entity == "person" and "_cgroup" in new.columns:  # (a CRM company's id, if any)
+            companies = plan.company.decisions.select(pl.col("group").alias("_cgroup"),
+                                                      pl.col("crm_id").alias("person_company_id"))
+            new = new.join(companies, on="_cgroup", how="left")
         prefix = f"{entity}_"
         fields = {c.removeprefix(prefix): pl.col(c) for c in new.columns
                   if c.startswith(prefix)}

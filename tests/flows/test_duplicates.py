@@ -94,7 +94,7 @@ def test_the_duplicates_command_lists_pairs_and_writes_a_review(db, tmp_path):
     text = cli("duplicates", "-o", str(review), "--db", str(db)).stdout
     assert "5 likely duplicate pairs of persons" in text and "review.xlsx" in text
     sheet = pl.read_excel(review)
-    assert sheet.columns[:4] == ["action", "score", "a", "b"]
+    assert sheet.columns[:6] == ["action", "keep", "entity", "score", "a", "b"]
     assert {"a_first_name", "b_first_name", "evidence"} <= set(sheet.columns)
     assert sheet.height == 5 and sheet["action"].is_null().all()
     high = json.loads(cli("duplicates", "--min-score", "0.99999", "--json", "--db",
