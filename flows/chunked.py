@@ -256,12 +256,15 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
                 checkpoint("plan")
             del rows, snapshot
             PlanRow.validate(plan.row_plan)
+            # (against the CRM with the chunks before loaded: a pair across chunks is a
+            # candidate in the CRM, but for a preview)
+            suggested = r.suggest(plan)
             with r.stage("write staging"):
                 # (staged on a connection of its own: kept if a later chunk fails)
                 staging = store.staging.cursor()
                 try:
                     write_outcomes(staging, run_id=r.run_id, rejects=plan.rejects,
-                                   warnings=plan.warnings, plan=plan)
+                                   warnings=plan.warnings, plan=plan, suggestions=suggested)
                 finally:
                     staging.close()
                 checkpoint("stage")

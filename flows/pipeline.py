@@ -27,7 +27,6 @@ from flows.run import Run
 from transforms import report as rp
 from transforms.apply import apply_plan
 from transforms.columns import Mapped, map_actors, map_columns, mapping_summary
-from transforms.duplicates import suggestions
 from transforms.erp import ErpActors, ErpRequest, gone_actors, read_actors
 from transforms.plan import Plan, plan_contacts
 from transforms.products import (
@@ -314,7 +313,7 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None, *,
             plan = _plan(r, ready)
             checkpoint("plan")
         PlanRow.validate(plan.row_plan)  # a plan outside the contract is a bug: stop here
-        suggested = _suggest(r, plan)
+        suggested = r.suggest(plan) if isinstance(plan, Plan) else None
         rejects, warnings = _issues(ready, plan)
         for entity, ep in plan.entities.items():
             r.summary.count(entity, ep.counts())
@@ -346,20 +345,6 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None, *,
 
     r.commit(conclude_and_load)
     record_new_ids(r.crm, run_id=r.run_id, created=created)
-
-
-def _suggest(r: Run, plan: Plan | ProductPlan) -> pl.DataFrame | None:
-    """Possible duplicates of the companies and persons the plan creates ([duplicates]
-    suggest): staged and counted in the summary, never applied."""
-    settings = r.req.settings.duplicates
-    if not isinstance(plan, Plan) or not settings.suggest:
-        return None
-    with r.report.stage("suggest duplicates"):
-        found = r.run("suggest", suggestions, r.crm, plan, min_score=settings.min_score)
-    counts = found.group_by("entity").agg(pl.col("source_row").n_unique())
-    got = dict(counts.iter_rows())
-    r.summary.suggestions = {e: int(got.get(e, 0)) for e in ("company", "person")}
-    return found
 
 
 def _describe(summary: RunSummary, ready: Prepared) -> None:

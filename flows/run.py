@@ -23,6 +23,7 @@ from flows.faults import checkpoint
 from flows.request import ImportRequest, Reporter, TimedReporter
 from transforms import report as rp
 from transforms.columns import MAX_VALUES
+from transforms.plan import Plan
 from transforms.runs import earlier_imports
 from transforms.sources.table import RawTable
 from transforms.store import CrmStore
@@ -143,6 +144,21 @@ class Run:
             self.summary.completed()
             self.record("completed")
             checkpoint("commit")
+
+    def suggest(self, plan: Plan) -> pl.DataFrame | None:
+        """Possible duplicates of the companies and persons `plan` creates ([duplicates]
+        suggest), counted in the summary (a chunked run adds its chunks'); never applied."""
+        from transforms.duplicates import suggestions
+
+        settings = self.req.settings.duplicates
+        if not settings.suggest:
+            return None
+        with self.stage("suggest duplicates"):
+            found = self.run("suggest", suggestions, self.crm, plan, min_score=settings.min_score)
+        so_far = self.summary.suggestions or {"company": 0, "person": 0}
+        counts = dict(found.group_by("entity").agg(pl.col("source_row").n_unique()).iter_rows())
+        self.summary.suggestions = {e: so_far[e] + int(counts.get(e, 0)) for e in so_far}
+        return found
 
     def close(self) -> None:
         if self.store is not None:

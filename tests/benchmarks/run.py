@@ -193,6 +193,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     ap.add_argument("--dry-run", action="store_true", help="measure the import's --dry-run")
+    ap.add_argument("--no-suggest", action="store_true", help="[duplicates] suggest = false: "
+                                                               "the import without suggestions")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
     ap.add_argument("--data", metavar="DIR", help="keep the generated file and CRM in DIR and "
                     "reuse them on the next run with the same --rows and --format")
@@ -222,7 +224,9 @@ def main() -> None:
                 (source / "done").touch()
         settings = Path(tmp) / "settings.toml"
         settings.write_text(SETTINGS + (f"[import]\nchunk_rows = {args.chunk_rows}\n"
-                                        if args.chunk_rows else ""), encoding="utf-8")
+                                        if args.chunk_rows else "")
+                            + ("[duplicates]\nsuggest = false\n" if args.no_suggest else ""),
+                            encoding="utf-8")
         made = time.perf_counter() - t
 
         def fresh(name: str) -> Path:

@@ -219,3 +219,34 @@ def test_a_review_with_a_wrong_action_names_its_row(tmp_path):
     with pytest.raises(ReviewInvalid) as info:
         read_review("r.xlsx", frame)
     assert str(info.value).startswith("r.xlsx: row 3, column action: not merge or keep both")
+
+
+def test_a_chunked_import_suggests_too(tmp_path):
+    """A file of more than [import] chunk_rows rows: each chunk's new records are scored
+    against the CRM, where the chunks before it are already loaded."""
+    from tests.conftest import run_import, table, write_csv
+
+    db = tmp_path / "crm.duckdb"
+    seed(db, persons=[{"person_id": 1, "first_name": "Jon", "last_name": "Hansen",
+                       "birth_date": "1971-04-02", "street": "Storgata 5", "postcode": "0150",
+                       "city": "Oslo"}])
+    from tests.benchmarks.duplicates import scale_set
+
+    people = scale_set(2700).head(2400)  # (no typo'd copies among these)
+    rows = [[f, la, str(b), s, p, c] for f, la, b, s, p, c in people.select(
+        "first_name", "last_name", "birth_date", "street", "postcode", "city").iter_rows()]
+    rows[5][0], rows[5][1] = "Per", "Olsen"
+    rows[10] = ["Jonn", "Hansen", "1971-04-02", "Storgata 5", "0150", "Oslo"]  # the CRM's
+    rows[2300] = ["Per", "Olssen", rows[5][2], rows[5][3], rows[5][4], rows[5][5]]  # row 7's
+    file = tmp_path / "big.csv"
+    write_csv(file, ["First name", "Last name", "Birth date", "Street", "Postcode", "City"],
+              rows)
+    done = run_import(file, db, settings={"import": {"chunk_rows": 1000}})
+    assert done["status"] == "completed" and done["chunks"] == 3, done["errors"]
+    staged = table(db, "SELECT source_row, candidate_id, crm_id FROM staging.suggestions "
+                       "ORDER BY source_row").rows()
+    per = table(db, "SELECT person_id FROM person WHERE first_name = 'Per' AND last_name = "
+                    "'Olsen'").item()
+    assert {(12, 1), (2302, per)} <= {(r, c) for r, c, _ in staged}
+    assert done["suggestions"] == {"company": 0, "person": 2}  # (the rest: no look-alikes)
+    assert all(crm_id is not None for *_, crm_id in staged)
