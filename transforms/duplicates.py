@@ -20,6 +20,8 @@ benchmark's labelled sets.
 from __future__ import annotations
 
 import math
+import re
+import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -453,6 +455,30 @@ def suggestions(store: CrmStore, plan: Plan, *, min_score: float) -> pl.DataFram
     return pl.concat(out, how="vertical_relaxed").cast(SUGGESTION_SCHEMA)
 
 
+MAX_BLOCK = 50  # records one blocking key may gather; a larger block is no evidence
+
+
+def _block(rule: str, chosen: str) -> str:
+    """The candidate pairs of one blocking rule (equalities `a.x = b.y AND …`), a < b.
+    A key value more than MAX_BLOCK records share ("Ola Hansen, Oslo") blocks nothing by
+    this rule: its pairs are all-against-all and say little (Splink's advice likewise);
+    other rules still reach its records. `chosen`: one side drawn from these ids only."""
+    sides = re.findall(r"a\.(\w+) = b\.(\w+)", rule)
+    left, right = [x for x, _ in sides], [y for _, y in sides]
+
+    def sized(cols: list[str], name: str) -> str:
+        return (f"(SELECT * FROM (SELECT *, count(*) OVER (PARTITION BY {', '.join(cols)}) AS n "
+                f"FROM records WHERE {' AND '.join(c + ' IS NOT NULL' for c in cols)}) "
+                f"WHERE n <= {MAX_BLOCK}) {name}")
+
+    a, b = sized(left, "a"), sized(right, "b")
+    if chosen == "records":
+        return f"SELECT a.id AS a, b.id AS b FROM {a} JOIN {b} ON {rule} AND a.id < b.id"
+    return " UNION ".join(
+        f"SELECT least(a.id, b.id) AS a, greatest(a.id, b.id) AS b FROM {a} JOIN {b} ON "
+        f"{rule} AND a.id <> b.id WHERE {side}.id IN {chosen}" for side in ("a", "b"))
+
+
 def _level_sql(c: Comparison, field: str) -> str:
     """CASE over the comparison's levels → what `field` wants of the matching level."""
     parts = [f"WHEN {c.null} THEN {'0.0' if field == 'weight' else 'NULL'}"]
@@ -466,22 +492,16 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
                 only: pl.Series | None = None) -> pl.DataFrame:
     """(a, b, score, evidence) of the likely duplicate pairs among `frame`'s records,
     a < b, each pair once, best first. `only`: pairs involving these ids."""
-    con = duckdb.connect()
+    # (its spill files in a folder of the system's, gone after: never the user's cwd)
+    spill = tempfile.TemporaryDirectory(prefix="crm-import-duplicates-")
+    con = duckdb.connect(config={"temp_directory": spill.name})
     try:
         con.register("records", frame.to_arrow())
-        if only is None:
-            candidates = " UNION ".join(
-                f"SELECT a.id AS a, b.id AS b FROM records a JOIN records b ON {rule} "
-                "AND a.id < b.id" for rule in model.blocking)
-        else:  # (these records against all: joins as small as they are, both ways round)
+        chosen = "records"
+        if only is not None:  # (these records against all: joins as small as they are)
             con.register("only_ids", pl.DataFrame({"id": only.cast(pl.Int64)}).to_arrow())
-            con.execute("CREATE TEMP TABLE chosen AS SELECT * FROM records WHERE id IN "
-                        "(SELECT id FROM only_ids)")
-            candidates = " UNION ".join(
-                f"SELECT least(a.id, b.id) AS a, greatest(a.id, b.id) AS b FROM {x} a "
-                f"JOIN {y} b ON {rule} AND a.id <> b.id"
-                for rule in model.blocking for x, y in (("chosen", "records"),
-                                                         ("records", "chosen")))
+            chosen = "(SELECT id FROM only_ids)"
+        candidates = " UNION ".join(_block(rule, chosen) for rule in model.blocking)
         weights = " + ".join(_level_sql(c, "weight") for c in model.comparisons)
         # {"first_name": "similar", "first_name_similarity": 0.93, …}: what was compared
         entries = ", ".join(
@@ -500,5 +520,6 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
         out = pl.from_arrow(con.sql(sql, params=[min_score]).to_arrow_table())
     finally:
         con.close()
+        spill.cleanup()
     assert isinstance(out, pl.DataFrame)
     return out.with_columns(pl.col("score").round(4))

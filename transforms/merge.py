@@ -84,6 +84,7 @@ def _chains(pairs: pl.DataFrame) -> list[tuple[int, int]]:
     a pair already one record is left out."""
     moved: dict[int, int] = {}
     out = []
+    # (a walk over the pairs a person marked, in their order: each depends on the ones before)
     for a, b, keep in pairs.select("a", "b", "keep").iter_rows():
         def final(x: int) -> int:
             while x in moved:

@@ -216,11 +216,8 @@ def pull(req: LiveRequest, states: dict[str, str]) -> Pulled:
                 out.warnings.append(expired_warning(account.target, folder))
                 records, token = _pull_folder(api, folder, None)
             out.states[folder] = token
-            for record in records:
-                if (record.get("metadata") or {}).get("deleted"):
-                    out.deleted.append(str(record.get("resourceName")))
-                else:
-                    out.records.append(record)
+            out.take(records, lambda r: str(r.get("resourceName"))
+                     if (r.get("metadata") or {}).get("deleted") else None)
     finally:
         out.retries = api.retries
         api.close()

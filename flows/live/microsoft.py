@@ -250,11 +250,7 @@ def pull(req: LiveRequest, states: dict[str, str]) -> Pulled:
             out.warnings.append(expired_warning(account.target, folder))
             records, link = _whole(api, folder_url, out, folder)
         out.states[folder] = link
-        for contact in records:
-            if "@removed" in contact:
-                out.deleted.append(str(contact.get("id")))
-            else:
-                out.records.append(contact)
+        out.take(records, lambda c: str(c.get("id")) if "@removed" in c else None)
     finally:
         out.retries = api.retries
         api.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,17 @@ class Pulled:
     mode: str = "full"  # full | incremental
     warnings: list[dict[str, Any]] = field(default_factory=list)  # (the summary's shape)
     retries: int = 0
+
+    def take(self, records: list[dict[str, Any]],
+             deleted: Callable[[dict[str, Any]], str | None]) -> None:
+        """A page's records: the contacts, and the ids of those the service says are gone
+        (`deleted`: the id of a deletion marker, None for a contact)."""
+        for record in records:
+            gone = deleted(record)
+            if gone is None:
+                self.records.append(record)
+            else:
+                self.deleted.append(gone)
 
     def sync_summary(self) -> dict[str, Any]:
         """The summary's "sync" object."""
