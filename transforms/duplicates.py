@@ -315,8 +315,8 @@ def crm_records(store: CrmStore, entity: str, near: pl.DataFrame | None = None
                 ) -> pl.DataFrame:
     """The CRM's persons or companies with the fields the model compares (a record's first
     e-mail and phone). `near`: only those sharing a plain value with these records (a
-    postcode, a city, a birth date, a name or its first word, an org number, an e-mail, a
-    phone) — what every blocking rule needs one of, read without the rest of the CRM."""
+    postcode, a birth date, a name or its first word, a company, an org number, an e-mail,
+    a phone) — what every blocking rule needs one of, read without the rest of the CRM."""
     table = "person" if entity == "person" else "company"
     cols = (("first_name", "last_name", "birth_date", "street", "postcode", "city",
              "company_id")
@@ -349,7 +349,6 @@ _NEAR = {
         "born": "CAST(r.birth_date AS VARCHAR) IN (SELECT v FROM near_born)",
         "name": "(lower(trim(r.last_name)) IN (SELECT v FROM near_name) OR "
                 "lower(trim(r.first_name)) IN (SELECT v FROM near_name))",
-        "city": "lower(trim(r.city)) IN (SELECT v FROM near_city)",
         "company": "CAST(r.company_id AS VARCHAR) IN (SELECT v FROM near_company)",
         "email": "r.{table}_id IN (SELECT owner_id FROM email WHERE owner_kind = '{table}' "
                  "AND lower(address) IN (SELECT v FROM near_email))",
@@ -357,7 +356,6 @@ _NEAR = {
                  "AND number_e164 IN (SELECT v FROM near_phone))"},
     "company": {
         "postcode": "replace(lower(r.postcode), ' ', '') IN (SELECT v FROM near_postcode)",
-        "city": "lower(trim(r.city)) IN (SELECT v FROM near_city)",
         "word": "split_part(lower(trim(r.name)), ' ', 1) IN (SELECT v FROM near_word)",
         "orgnr": "regexp_replace(r.orgnr, '[^0-9]', '', 'g') IN (SELECT v FROM near_orgnr)",
         "email": "r.{table}_id IN (SELECT owner_id FROM email WHERE owner_kind = '{table}' "
@@ -374,8 +372,9 @@ def _near_keys(near: pl.DataFrame, entity: str) -> dict[str, list[str]]:
     def col(name: str) -> pl.Expr:
         return (pl.col(name) if name in near.columns else pl.lit(None)).cast(pl.String)
 
+    # (no city: every rule that joins on it also joins on a name, a birth date or a word
+    # of the name, which are here; a city alone would bring in half the CRM)
     keys = {"postcode": values(col("postcode").str.replace_all(" ", "").str.to_lowercase()),
-            "city": values(col("city").str.strip_chars().str.to_lowercase()),
             "email": values(col("email").str.to_lowercase()),
             "phone": values(col("phone"))}
     if entity == "person":
