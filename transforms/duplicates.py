@@ -199,32 +199,40 @@ def _term_frequencies(*columns: str, total: int | None = None) -> list[pl.Expr]:
     return [(pl.len().over(c) / base).alias(f"{c}_tf") for c in columns]
 
 
+def _by_value(frame: pl.DataFrame, column: str, derived: dict[str, pl.Expr]) -> pl.DataFrame:
+    """`derived` (expressions of `column`) worked out once per distinct value and joined
+    back, `column` dropped: names, streets and cities repeat, and folding them is the
+    costly part."""
+    values = frame.select(pl.col(column).unique()).with_columns(**derived)
+    return frame.join(values, on=column, how="left", nulls_equal=True).drop(column)
+
+
 def person_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
-    """id, first_name, last_name, birth_date, street, postcode, city, email, phone (any may
-    be missing) → the normalised columns the model compares."""
+    """id, first_name, last_name, birth_date, street, postcode, city, email, phone,
+    company_id (any may be missing) → the normalised columns the model compares."""
     def col(name: str, dtype: Any = pl.String) -> pl.Expr:
         return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(dtype)
 
-    street = fold(col("street"))
-    return raw.select(
-        pl.col("id").cast(pl.Int64),
-        fold(col("first_name")).alias("first"),
-        fold(col("last_name")).alias("last"),
-        col("birth_date", pl.Date).alias("born"),
-        street.alias("street"),
-        street.str.replace_all(r"\d+[a-z]?", "").str.strip_chars().replace("", None)
-        .alias("street_name"),
-        street.str.extract(r"(\d+)", 1).alias("house"),
+    frame = raw.select(
+        pl.col("id").cast(pl.Int64), col("first_name").alias("_first"),
+        col("last_name").alias("_last"), col("birth_date", pl.Date).alias("born"),
+        col("street").alias("_street"),
         col("postcode").str.replace_all(r"\s", "").str.to_lowercase().replace("", None)
         .alias("postcode"),
-        fold(col("city")).alias("city"),
-        email_key(col("email")).alias("email"),
-        digits_key(col("phone")).alias("phone"),
-        col("company_id", pl.Int64).alias("company"),
-    ).with_columns(sound(pl.col("first")).alias("first_sound"),
-                   sound(pl.col("last")).alias("last_sound"),
-                   *_term_frequencies("first", "last", "postcode", "city", "street",
-                                      "street_name", "company", total=total))
+        col("city").alias("_city"), email_key(col("email")).alias("email"),
+        digits_key(col("phone")).alias("phone"), col("company_id", pl.Int64).alias("company"))
+    for part in ("first", "last"):
+        folded = fold(pl.col(f"_{part}"))
+        frame = _by_value(frame, f"_{part}", {part: folded, f"{part}_sound": sound(folded)})
+    street = fold(pl.col("_street"))
+    frame = _by_value(frame, "_street", {
+        "street": street,
+        "street_name": street.str.replace_all(r"\d+[a-z]?", "").str.strip_chars()
+        .replace("", None),
+        "house": street.str.extract(r"(\d+)", 1)})
+    frame = _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
+    return frame.with_columns(*_term_frequencies("first", "last", "postcode", "city", "street",
+                                                 "street_name", "company", total=total))
 
 
 def _token_set(col: str) -> str:
@@ -287,25 +295,28 @@ def company_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
 
     legal = "|".join(f.replace(".", "") .replace("/", "") for f in LEGAL_FORMS)
     # (A/S → as, B.V. → bv, Sp. z o.o. → sp z oo: the forms as one word before folding)
-    name = fold(col("name").str.replace_all(r"(?i)\ba/s\b", "as").str.replace_all(".", "",
-                                                                                 literal=True))
+    name = fold(pl.col("_name").str.replace_all(r"(?i)\ba/s\b", "as")
+                .str.replace_all(".", "", literal=True))
     core = (name.str.replace_all(rf"\b({legal})\b", "").str.replace_all(r" {2,}", " ")
             .str.strip_chars().replace("", None))
     core = pl.coalesce(core, name)  # ("AS Eiendom": the name is more than its form)
-    domain = email_key(col("email")).str.extract(r"@(.+)$", 1)
-    return raw.select(
-        pl.col("id").cast(pl.Int64), core.alias("core"),
-        core.str.split(" ").list.sort().list.join(" ").alias("core_sorted"),
-        core.str.extract(r"^(\S+)", 1).alias("first_word"),
-        digits_key(col("orgnr")).alias("orgnr"),
-        fold(col("street")).alias("street"),
+    frame = raw.select(
+        pl.col("id").cast(pl.Int64), col("name").alias("_name"),
+        digits_key(col("orgnr")).alias("orgnr"), col("street").alias("_street"),
         col("postcode").str.replace_all(r"\s", "").str.to_lowercase().replace("", None)
         .alias("postcode"),
-        fold(col("city")).alias("city"), domain.alias("domain"),
-        digits_key(col("phone")).alias("phone"),
-    ).with_columns(sound(pl.col("core")).alias("core_sound"),
-                   *_term_frequencies("core", "postcode", "city", "street", "domain",
-                                      total=total))
+        col("city").alias("_city"),
+        email_key(col("email")).str.extract(r"@(.+)$", 1).alias("domain"),
+        digits_key(col("phone")).alias("phone"))
+    # (company names are mostly distinct: worked out in place, not per value)
+    frame = frame.with_columns(core.alias("core")).drop("_name").with_columns(
+        pl.col("core").str.split(" ").list.sort().list.join(" ").alias("core_sorted"),
+        pl.col("core").str.extract(r"^(\S+)", 1).alias("first_word"),
+        sound(pl.col("core")).alias("core_sound"))
+    frame = _by_value(frame, "_street", {"street": fold(pl.col("_street"))})
+    frame = _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
+    return frame.with_columns(*_term_frequencies("core", "postcode", "city", "street",
+                                                 "domain", total=total))
 
 
 MODELS = {"person": (PERSON, person_frame), "company": (COMPANY, company_frame)}
@@ -510,12 +521,14 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
         evidence = (f"to_json(map_from_entries(list_filter([{entries}], "
                     "lambda e: e.v IS NOT NULL)))")
         prior = math.log2(model.prior / (1 - model.prior))
+        # (the evidence is written for the pairs that score high enough, not for every
+        # candidate)
         sql = (f"WITH pairs AS ({candidates}), scored AS ("
-               f"SELECT p.a, p.b, {weights} AS weight, {evidence}::VARCHAR AS evidence "
+               f"SELECT p.a, p.b, 1 / (1 + pow(2, -({weights} + {prior!r}))) AS score "
                f"FROM pairs p JOIN records a ON a.id = p.a JOIN records b ON b.id = p.b) "
-               f"SELECT a, b, 1 / (1 + pow(2, -(weight + {prior!r}))) AS score, evidence "
-               f"FROM scored WHERE 1 / (1 + pow(2, -(weight + {prior!r}))) >= ? "
-               f"ORDER BY score DESC, a, b")
+               f"SELECT s.a, s.b, s.score, {evidence}::VARCHAR AS evidence FROM scored s "
+               f"JOIN records a ON a.id = s.a JOIN records b ON b.id = s.b WHERE s.score >= ? "
+               f"ORDER BY s.score DESC, s.a, s.b")
         out = pl.from_arrow(con.sql(sql, params=[min_score]).to_arrow_table())
     finally:
         con.close()
