@@ -164,13 +164,16 @@ def _fill_fields(store: CrmStore, table: str, key: str, ids: pl.DataFrame,
     text = {c: pl.col(c).cast(pl.String) for c in fields}
     s = survivors.select(pl.col(key).alias("survivor"), *[e.alias(c) for c, e in text.items()])
     o = others.select(pl.col(key).alias("other"), *[e.alias(f"{c}__o") for c, e in text.items()])
-    both = ids.join(s, on="survivor").join(o, on="other")
+    both = (ids.join(s, on="survivor", maintain_order="left")
+            .join(o, on="other", maintain_order="left"))
     fills = pl.concat([
         both.filter((pl.col(c).is_null() | (pl.col(c) == "")) & pl.col(f"{c}__o").is_not_null()
                     & (pl.col(f"{c}__o") != ""))
         .select(pl.col("survivor").alias("entity_id"), pl.lit(c).alias("field"),
                 pl.col(c).alias("old_value"), pl.col(f"{c}__o").alias("new_value"))
         for c in fields], how="vertical_relaxed")
+    # (a survivor of two merges: its empty field takes the first other's value, once)
+    fills = fills.unique(subset=["entity_id", "field"], keep="first", maintain_order=True)
     if fills.height:
         update_fields(store, table, key, fills)
         log.append(fills.select(pl.lit(table).alias("entity"), "entity_id",

@@ -250,3 +250,28 @@ def test_a_chunked_import_suggests_too(tmp_path):
     assert {(12, 1), (2302, per)} <= {(r, c) for r, c, _ in staged}
     assert done["suggestions"] == {"company": 0, "person": 2}  # (the rest: no look-alikes)
     assert all(crm_id is not None for *_, crm_id in staged)
+
+
+def test_a_chain_of_merges_follows_the_earlier_ones_and_undoes_exactly(tmp_path):
+    from flows.config import open_crm
+    from tests.conftest import table, table_hashes
+    from transforms.merge import apply_review
+    from transforms.undo import undo_run
+
+    db = tmp_path / "crm.duckdb"
+    seed(db, persons=[{"person_id": 1, "first_name": "Jon", "last_name": "Hansen"},
+                      {"person_id": 2, "first_name": "Jon", "last_name": "Hansen", "city": "Oslo"},
+                      {"person_id": 3, "first_name": "Jon", "last_name": "Hansen",
+                       "city": "Bergen"}])
+    before = table_hashes(db)
+    decisions = pl.DataFrame({"source_row": [2, 3], "action": ["merge", "merge"], "a": [1, 2],
+                              "b": [2, 3], "keep": [None, None]},
+                             schema={"source_row": pl.Int64, "action": pl.String,
+                                     "a": pl.Int64, "b": pl.Int64, "keep": pl.Int64})
+    with open_crm(str(db)) as store:
+        done = apply_review(store, "person", decisions, file="review.xlsx")
+    assert done["merged"] == [{"survivor": 1, "merged": 2}, {"survivor": 1, "merged": 3}]
+    assert table(db, "SELECT person_id, city FROM person").rows() == [(1, "Oslo")]
+    with open_crm(str(db)) as store:
+        assert undo_run(store, done["run_id"]).status == "undone"
+    assert table_hashes(db) == before
