@@ -126,7 +126,8 @@ def test_the_text_blocks_name_real_commands_and_options():
     checked = 0
     for body in blocks("text"):
         for words in _commands(body):
-            command = tuple(words[:2]) if words[0] in ("selection", "connect") else (words[0],)
+            command = (tuple(words[:2]) if words[0] in ("selection", "connect")
+                       or words[:2] == ["duplicates", "apply"] else (words[0],))
             text = _help(command)
             for option in (w.split("=")[0] for w in words if w.startswith("-")):
                 assert re.search(rf"(^|[\s,]){re.escape(option)}\b", text), \

@@ -230,11 +230,15 @@ def test_a_chunked_import_suggests_too(tmp_path):
     seed(db, persons=[{"person_id": 1, "first_name": "Jon", "last_name": "Hansen",
                        "birth_date": "1971-04-02", "street": "Storgata 5", "postcode": "0150",
                        "city": "Oslo"}])
-    from tests.benchmarks.duplicates import scale_set
+    import random
 
-    people = scale_set(2700).head(2400)  # (no typo'd copies among these)
-    rows = [[f, la, str(b), s, p, c] for f, la, b, s, p, c in people.select(
-        "first_name", "last_name", "birth_date", "street", "postcode", "city").iter_rows()]
+    rng = random.Random(3)  # (names made of syllables: no two alike by chance)
+    syl = ["ka", "ri", "no", "ls", "en", "ha", "ma", "to", "be", "li", "sa", "vi", "ol", "er"]
+    rows = [["".join(rng.choices(syl, k=3)).title(), "".join(rng.choices(syl, k=4)).title(),
+             f"{rng.randint(1930, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+             f"{''.join(rng.choices(syl, k=3)).title()}veien {rng.randint(1, 200)}",
+             f"{rng.randint(1, 9999):04d}", "".join(rng.choices(syl, k=2)).title()]
+            for _ in range(2400)]
     rows[5][0], rows[5][1] = "Per", "Olsen"
     rows[10] = ["Jonn", "Hansen", "1971-04-02", "Storgata 5", "0150", "Oslo"]  # the CRM's
     rows[2300] = ["Per", "Olssen", rows[5][2], rows[5][3], rows[5][4], rows[5][5]]  # row 7's
