@@ -468,34 +468,67 @@ def suggestions(store: CrmStore, plan: Plan, *, min_score: float) -> pl.DataFram
 MAX_BLOCK = 50  # records one blocking key may gather; a larger block is no evidence
 
 
-def _block(rule: str, chosen: str) -> str:
-    """The candidate pairs of one blocking rule (equalities `a.x = b.y AND …`), a < b.
-    A key value more than MAX_BLOCK records share ("Ola Hansen, Oslo") blocks nothing by
-    this rule: its pairs are all-against-all and say little (Splink's advice likewise);
-    other rules still reach its records. `chosen`: one side drawn from these ids only."""
+def _block(rule: str, every: bool) -> str:
+    """The candidate pairs of one blocking rule (equalities `a.x = b.y AND …`) between the
+    records of `chosen` and all `records`, a < b. A key value more than MAX_BLOCK records
+    share ("Ola Hansen, Oslo") blocks nothing by this rule: its pairs are all-against-all
+    and say little (Splink's advice likewise); other rules still reach its records.
+    Block sizes are counted only for the chosen records' key values (the new records of an
+    import against a CRM of millions). `every`: chosen is all records."""
     sides = re.findall(r"a\.(\w+) = b\.(\w+)", rule)
     left, right = [x for x, _ in sides], [y for _, y in sides]
 
-    def sized(cols: list[str], name: str) -> str:
-        return (f"(SELECT * FROM (SELECT *, count(*) OVER (PARTITION BY {', '.join(cols)}) AS n "
-                f"FROM records WHERE {' AND '.join(c + ' IS NOT NULL' for c in cols)}) "
-                f"WHERE n <= {MAX_BLOCK}) {name}")
+    def eq(cols: list[str], other: list[str], x: str, y: str) -> str:
+        return " AND ".join(f"{x}.{p} = {y}.{q}" for p, q in zip(cols, other, strict=True))
 
-    a, b = sized(left, "a"), sized(right, "b")
-    if chosen == "records":
-        return f"SELECT a.id AS a, b.id AS b FROM {a} JOIN {b} ON {rule} AND a.id < b.id"
-    return " UNION ".join(
-        f"SELECT least(a.id, b.id) AS a, greatest(a.id, b.id) AS b FROM {a} JOIN {b} ON "
-        f"{rule} AND a.id <> b.id WHERE {side}.id IN {chosen}" for side in ("a", "b"))
+    def sized(cols: list[str], keys: str) -> str:
+        """records whose `cols` equal one of `keys` (k0, k1 …), with their block's size"""
+        ks = [f"k{i}" for i in range(len(cols))]
+        return (f"(SELECT r.id, {', '.join('r.' + c for c in cols)}, count(*) OVER (PARTITION "
+                f"BY {', '.join('r.' + c for c in cols)}) AS n FROM records r SEMI JOIN {keys} k "
+                f"ON {eq(cols, ks, 'r', 'k')})")
+
+    out = []
+    # (a symmetric rule finds a pair from either end: one direction is enough)
+    for mine, other in [(left, right)] if left == right else [(left, right), (right, left)]:
+        keys = (f"(SELECT DISTINCT {', '.join(f'{c} AS k{i}' for i, c in enumerate(mine))} "
+                f"FROM chosen WHERE {' AND '.join(c + ' IS NOT NULL' for c in mine)})")
+        a, b = sized(mine, keys), sized(other, keys)
+        if not every:
+            a = f"(SELECT * FROM {a} WHERE id IN (SELECT id FROM chosen))"
+        pair = ("a.id AS a, b.id AS b" if every
+                else "least(a.id, b.id) AS a, greatest(a.id, b.id) AS b")
+        out.append(f"SELECT {pair} FROM {a} a JOIN {b} b ON {eq(mine, other, 'a', 'b')} AND "
+                   f"a.id {'<' if every else '<>'} b.id WHERE a.n <= {MAX_BLOCK} AND "
+                   f"b.n <= {MAX_BLOCK}")
+    return " UNION ".join(out)
 
 
-def _level_sql(c: Comparison, field: str) -> str:
-    """CASE over the comparison's levels → what `field` wants of the matching level."""
-    parts = [f"WHEN {c.null} THEN {'0.0' if field == 'weight' else 'NULL'}"]
-    for level in c.levels:
-        value = level.weight if field == "weight" else f"'{level.label}'"
-        parts.append(f"WHEN {level.when} THEN {value}")
-    return "CASE " + " ".join(parts) + " END"
+def _level(c: Comparison) -> str:
+    """The comparison's level as a number: 0 no evidence, 1 the first level that holds …"""
+    whens = " ".join(f"WHEN {level.when} THEN {i}" for i, level in enumerate(c.levels, 1))
+    return f"CASE WHEN {c.null} THEN 0 {whens} END::UTINYINT"
+
+
+def _weight(c: Comparison, column: str) -> str:
+    """The weight of the level in `column`; the term frequencies read from `a`."""
+    whens = " ".join(f"WHEN {i} THEN {level.weight}" for i, level in enumerate(c.levels, 1))
+    return f"CASE {column} WHEN 0 THEN 0.0 {whens} END"
+
+
+def _evidence(model: Model) -> pl.Expr:
+    """{"first_name": "similar", "first_name_similarity": 0.93, …}: what was compared, from
+    the levels (`l_<name>`) and similarities (`s_<name>`); no evidence, no entry."""
+    entries = []
+    for c in model.comparisons:
+        labels = {i: f'"{c.name}": "{level.label}"' for i, level in enumerate(c.levels, 1)}
+        entries.append(pl.col(f"l_{c.name}").replace_strict(labels, default=None,
+                                                            return_dtype=pl.String))
+        if c.show:
+            entries.append(pl.when(pl.col(f"l_{c.name}") > 0).then(
+                pl.format(f'"{c.name}_similarity": {{}}', pl.col(f"s_{c.name}"))))
+    return pl.concat_str(pl.lit("{"), pl.concat_list(entries).list.drop_nulls().list.join(", "),
+                         pl.lit("}"))
 
 
 def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
@@ -507,31 +540,30 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
     con = duckdb.connect(config={"temp_directory": spill.name})
     try:
         con.register("records", frame.to_arrow())
-        chosen = "records"
-        if only is not None:  # (these records against all: joins as small as they are)
+        if only is None:
+            con.execute("CREATE VIEW chosen AS SELECT * FROM records")
+        else:  # (these records against all: joins as small as they are)
             con.register("only_ids", pl.DataFrame({"id": only.cast(pl.Int64)}).to_arrow())
-            chosen = "(SELECT id FROM only_ids)"
-        candidates = " UNION ".join(_block(rule, chosen) for rule in model.blocking)
-        weights = " + ".join(_level_sql(c, "weight") for c in model.comparisons)
-        # {"first_name": "similar", "first_name_similarity": 0.93, …}: what was compared
-        entries = ", ".join(
-            f"{{'k': '{c.name}', 'v': to_json({_level_sql(c, 'label')})}}"
-            + (f", {{'k': '{c.name}_similarity', 'v': to_json(CASE WHEN NOT ({c.null}) THEN "
-               f"round({c.show}, 3) END)}}" if c.show else "") for c in model.comparisons)
-        evidence = (f"to_json(map_from_entries(list_filter([{entries}], "
-                    "lambda e: e.v IS NOT NULL)))")
+            con.execute("CREATE TEMP TABLE chosen AS SELECT * FROM records WHERE id IN "
+                        "(SELECT id FROM only_ids)")
+        candidates = " UNION ".join(_block(rule, only is None) for rule in model.blocking)
+        levels = ", ".join(f"{_level(c)} AS l_{c.name}" + (
+            f", round({c.show}, 3) AS s_{c.name}" if c.show else "") for c in model.comparisons)
+        weights = " + ".join(_weight(c, f"l_{c.name}") for c in model.comparisons)
         prior = math.log2(model.prior / (1 - model.prior))
-        # (the evidence is written for the pairs that score high enough, not for every
-        # candidate)
-        sql = (f"WITH pairs AS ({candidates}), scored AS ("
-               f"SELECT p.a, p.b, 1 / (1 + pow(2, -({weights} + {prior!r}))) AS score "
-               f"FROM pairs p JOIN records a ON a.id = p.a JOIN records b ON b.id = p.b) "
-               f"SELECT s.a, s.b, s.score, {evidence}::VARCHAR AS evidence FROM scored s "
-               f"JOIN records a ON a.id = s.a JOIN records b ON b.id = s.b WHERE s.score >= ? "
-               f"ORDER BY s.score DESC, s.a, s.b")
+        # (each level worked out once; `a` below is the pair with its first record's term
+        # frequencies, which the weights read)
+        tfs = [c for c in frame.columns if c.endswith("_tf")]
+        kept = ", ".join(["a", "b"] + [f"{p}_{c.name}" for c in model.comparisons
+                                       for p in ("l", "s") if p == "l" or c.show])
+        sql = (f"WITH pairs AS ({candidates}) SELECT {kept}, score FROM ("
+               f"SELECT *, 1 / (1 + pow(2, -({weights} + {prior!r}))) AS score FROM ("
+               f"SELECT p.a, p.b, {levels}{''.join(f', a.{c}' for c in tfs)} FROM pairs p "
+               f"JOIN records a ON a.id = p.a JOIN records b ON b.id = p.b) a) "
+               f"WHERE score >= ? ORDER BY score DESC, a, b")
         out = pl.from_arrow(con.sql(sql, params=[min_score]).to_arrow_table())
     finally:
         con.close()
         spill.cleanup()
     assert isinstance(out, pl.DataFrame)
-    return out.with_columns(pl.col("score").round(4))
+    return out.select("a", "b", pl.col("score").round(4), _evidence(model).alias("evidence"))
