@@ -23,6 +23,7 @@ from flows.faults import checkpoint
 from flows.request import ImportRequest, Reporter, TimedReporter
 from transforms import report as rp
 from transforms.columns import MAX_VALUES
+from transforms.duplicates import Suggester
 from transforms.plan import Plan
 from transforms.runs import earlier_imports
 from transforms.sources.table import RawTable
@@ -44,6 +45,7 @@ class Run:
     sha: str | None = None  # the file's SHA-256 (not for an ERP query)
     settings_json: str = field(default="")
     sheet: RawTable | None = None  # a sheet read to tell whether to chunk it, kept for the read
+    suggester: Suggester | None = None  # possible duplicates, across the run's chunks
 
     @classmethod
     def start(cls, req: ImportRequest, *, run: Callable[..., Any],
@@ -148,18 +150,20 @@ class Run:
     def suggest(self, plan: Plan) -> pl.DataFrame | None:
         """Possible duplicates of the companies and persons `plan` creates ([duplicates]
         suggest), counted in the summary (a chunked run adds its chunks'); never applied."""
-        from transforms.duplicates import suggestions
-
         settings = self.req.settings.duplicates
         if not settings.suggest:
             return None
+        if self.suggester is None:
+            self.suggester = Suggester(self.crm, min_score=settings.min_score)
         with self.stage("suggest duplicates"):
-            found = self.run("suggest", suggestions, self.crm, plan, min_score=settings.min_score)
+            found = self.run("suggest", self.suggester.suggest, plan)
         so_far = self.summary.suggestions or {"company": 0, "person": 0}
         counts = dict(found.group_by("entity").agg(pl.col("source_row").n_unique()).iter_rows())
         self.summary.suggestions = {e: so_far[e] + int(counts.get(e, 0)) for e in so_far}
         return found
 
     def close(self) -> None:
+        if self.suggester is not None:
+            self.suggester.close()
         if self.store is not None:
             self.store.close()

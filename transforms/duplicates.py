@@ -98,6 +98,19 @@ class Model:
     blocking: tuple[str, ...]  # SQL join conditions over a, b
     prior: float  # P(a candidate pair is a duplicate), before any evidence
 
+    @property
+    def tf_columns(self) -> list[str]:
+        """The columns whose term frequencies the levels read (`a.<col>_tf`)."""
+        found = (re.findall(r"a\.(\w+)_tf", level.tf) for c in self.comparisons
+                 for level in c.levels if level.tf)
+        return list(dict.fromkeys(col for cols in found for col in cols))
+
+    @property
+    def blocking_sides(self) -> list[tuple[list[str], list[str]]]:
+        """Each blocking rule's columns: (a's, b's), in the order of its equalities."""
+        sides = [re.findall(r"a\.(\w+) = b\.(\w+)", rule) for rule in self.blocking]
+        return [([x for x, _ in pairs], [y for _, y in pairs]) for pairs in sides]
+
 
 def _jw(col: str) -> str:
     return f"jaro_winkler_similarity(a.{col}, b.{col})"
@@ -207,9 +220,10 @@ def _by_value(frame: pl.DataFrame, column: str, derived: dict[str, pl.Expr]) -> 
     return frame.join(values, on=column, how="left", nulls_equal=True).drop(column)
 
 
-def person_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
+def person_values(raw: pl.DataFrame) -> pl.DataFrame:
     """id, first_name, last_name, birth_date, street, postcode, city, email, phone,
-    company_id (any may be missing) → the normalised columns the model compares."""
+    company_id (any may be missing) → the normalised columns the model compares, but for
+    the term frequencies (`frame`)."""
     def col(name: str, dtype: Any = pl.String) -> pl.Expr:
         return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(dtype)
 
@@ -230,9 +244,7 @@ def person_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
         "street_name": street.str.replace_all(r"\d+[a-z]?", "").str.strip_chars()
         .replace("", None),
         "house": street.str.extract(r"(\d+)", 1)})
-    frame = _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
-    return frame.with_columns(*_term_frequencies("first", "last", "postcode", "city", "street",
-                                                 "street_name", "company", total=total))
+    return _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
 
 
 def _token_set(col: str) -> str:
@@ -287,9 +299,10 @@ COMPANY = Model(
 )
 
 
-def company_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
-    """id, name, orgnr, street, postcode, city, email, phone → what the model compares.
-    The name's core: folded, legal forms (AS, A/S, GmbH, Ltd …) left out."""
+def company_values(raw: pl.DataFrame) -> pl.DataFrame:
+    """id, name, orgnr, street, postcode, city, email, phone → what the model compares, but
+    for the term frequencies (`frame`). The name's core: folded, legal forms (AS, A/S,
+    GmbH, Ltd …) left out."""
     def col(name: str) -> pl.Expr:
         return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(pl.String)
 
@@ -314,42 +327,61 @@ def company_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
         pl.col("core").str.extract(r"^(\S+)", 1).alias("first_word"),
         sound(pl.col("core")).alias("core_sound"))
     frame = _by_value(frame, "_street", {"street": fold(pl.col("_street"))})
-    frame = _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
-    return frame.with_columns(*_term_frequencies("core", "postcode", "city", "street",
-                                                 "domain", total=total))
+    return _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
 
 
-MODELS = {"person": (PERSON, person_frame), "company": (COMPANY, company_frame)}
+MODELS = {"person": (PERSON, person_values), "company": (COMPANY, company_values)}
 
 
-def crm_records(store: CrmStore, entity: str, near: pl.DataFrame | None = None
-                ) -> pl.DataFrame:
+def with_tf(values: pl.DataFrame, model: Model, total: int | None = None) -> pl.DataFrame:
+    """Normalised values with the term frequencies `model`'s weights read (`<col>_tf`)."""
+    return values.with_columns(*_term_frequencies(*model.tf_columns, total=total))
+
+
+def person_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
+    return with_tf(person_values(raw), PERSON, total)
+
+
+def company_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
+    return with_tf(company_values(raw), COMPANY, total)
+
+
+def crm_records(store: CrmStore, entity: str, near: pl.DataFrame | None = None,
+                upto: int | None = None) -> pl.DataFrame:
     """The CRM's persons or companies with the fields the model compares (a record's first
     e-mail and phone). `near`: only those sharing a plain value with these records (a
     postcode, a birth date, a name or its first word, a company, an org number, an e-mail,
-    a phone) — what every blocking rule needs one of, read without the rest of the CRM."""
+    a phone) — what every blocking rule needs one of, read without the rest of the CRM.
+    `upto`: only records of ids up to this one (those the CRM had before a run)."""
     table = "person" if entity == "person" else "company"
     cols = (("first_name", "last_name", "birth_date", "street", "postcode", "city",
              "company_id")
             if entity == "person" else ("name", "orgnr", "street", "postcode", "city"))
-    sql = (f"SELECT r.{table}_id AS id, {', '.join('r.' + c for c in cols)}, "
-           "e.address AS email, p.number_e164 AS phone "
-           f"FROM {table} r LEFT JOIN (SELECT owner_id, min(address) AS address FROM email "
-           f"WHERE owner_kind = ? GROUP BY owner_id) e ON e.owner_id = r.{table}_id "
+    where, params = [], []
+    keys = _near_keys(near, entity) if near is not None else {}
+    if near is not None:
+        # (nothing to share: no record is near)
+        where.append(" OR ".join(_NEAR[entity][name].format(table=table) for name in keys)
+                     or "FALSE")
+    if upto is not None:
+        where.append(f"r.{table}_id <= ?")
+        params.append(upto)
+    # (the e-mails and phones of the records read, not of the whole CRM)
+    mine = " AND owner_id IN (SELECT id FROM r)" if where else ""
+    sql = (f"WITH r AS (SELECT r.{table}_id AS id, {', '.join('r.' + c for c in cols)} "
+           f"FROM {table} r{' WHERE (' + ') AND ('.join(where) + ')' if where else ''}) "
+           "SELECT r.*, e.address AS email, p.number_e164 AS phone FROM r "
+           "LEFT JOIN (SELECT owner_id, min(address) AS address FROM email "
+           f"WHERE owner_kind = ?{mine} GROUP BY owner_id) e ON e.owner_id = r.id "
            "LEFT JOIN (SELECT owner_id, min(coalesce(number_e164, number)) AS number_e164 "
-           f"FROM phone WHERE owner_kind = ? GROUP BY owner_id) p ON p.owner_id = r.{table}_id")
-    if near is None:
-        return store.query(sql, [table, table])
-    keys = _near_keys(near, entity)
-    if not keys:  # (nothing to share: no record is near)
-        return store.query(f"{sql} WHERE FALSE", [table, table])
+           f"FROM phone WHERE owner_kind = ?{mine} GROUP BY owner_id) p ON p.owner_id = r.id")
     for name, values in keys.items():
         store.register(f"near_{name}", pl.DataFrame({"v": values}, schema={"v": pl.String}))
     try:
-        ors = [_NEAR[entity][name].format(table=table) for name in keys]
-        return store.query(f"{sql} WHERE {' OR '.join(ors)}", [table, table])
+        return store.query(sql, [*params, table, table])
     finally:
-        store.unregister_all()
+        if keys:
+            store.unregister_all()
 
 
 # what a CRM record shares with the new ones, by key: SQL over `r` (the record) and the
@@ -404,13 +436,13 @@ def _near_keys(near: pl.DataFrame, entity: str) -> dict[str, list[str]]:
 def crm_pairs(store: CrmStore, entity: str, *, min_score: float,
               run_id: str | None = None) -> pl.DataFrame:
     """Likely duplicate pairs across the CRM (or involving a run's records), best first."""
-    model, frame = MODELS[entity]
+    model, values_of = MODELS[entity]
     only = None
     if run_id is not None:
         only = store.query("SELECT DISTINCT entity_id FROM change_log WHERE run_id = ? AND "
                            "entity = ?", [run_id, entity])["entity_id"]
-    pairs = score_pairs(frame(crm_records(store, entity)), model, min_score=min_score,
-                        only=only)
+    pairs = score_pairs(with_tf(values_of(crm_records(store, entity)), model),
+                        model, min_score=min_score, only=only)
     kept = store.query("SELECT a, b FROM duplicate_decision WHERE entity = ? AND decision = "
                        "'keep both'", [entity])  # (a person looked and kept them apart)
     return pairs.join(kept.cast(pl.Int64), on=["a", "b"], how="anti", maintain_order="left")
@@ -421,18 +453,42 @@ SUGGESTION_SCHEMA = pl.Schema({"source_row": pl.Int64, "entity": pl.String,
                                "score": pl.Float64, "evidence": pl.String})
 
 
-def suggestions(store: CrmStore, plan: Plan, *, min_score: float) -> pl.DataFrame:
-    """Each company or person the plan creates that probably duplicates a CRM record
-    (`candidate_id`) or another new record of the file (`candidate_row`, its first row):
-    SUGGESTION_SCHEMA, one row a pair, on the new record's first row. Never applied."""
-    out = [pl.DataFrame(schema=SUGGESTION_SCHEMA)]
-    for entity, entity_plan in plan.entities.items():
-        new = entity_plan.decisions.filter(pl.col("outcome") == "new")
-        if new.is_empty():
-            continue
-        model, frame_of = MODELS[entity]
+class Suggester:
+    """Possible duplicates of the companies and persons one run creates, a plan (a file, or
+    a chunk of one) at a time: each new record against the CRM as it was before the run
+    and against every new record of the run so far — those of earlier chunks kept
+    normalised in a scratch folder, not read back from the CRM and normalised again per
+    chunk. A preview and a run suggest the same. Never applied."""
+
+    def __init__(self, store: CrmStore, *, min_score: float):
+        self.store = store
+        self.min_score = min_score
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._made = {"person": 0, "company": 0}  # new records so far: ids -1, -2 …
+        self._parts: dict[str, list[str]] = {"person": [], "company": []}
+        self._before: dict[str, tuple[int, int]] = {}  # entity → (last id, records)
+
+    def suggest(self, plan: Plan) -> pl.DataFrame:
+        """SUGGESTION_SCHEMA, one row a pair, on the new record's first row: the candidate
+        a CRM record (`candidate_id`) or another new record of the run (`candidate_row`,
+        its first row)."""
+        out = [pl.DataFrame(schema=SUGGESTION_SCHEMA)]
+        for entity, entity_plan in plan.entities.items():
+            new = entity_plan.decisions.filter(pl.col("outcome") == "new")
+            if not new.is_empty():
+                out.append(self._entity(plan, entity, new))
+        return pl.concat(out, how="vertical_relaxed").cast(SUGGESTION_SCHEMA)
+
+    def _entity(self, plan: Plan, entity: str, new: pl.DataFrame) -> pl.DataFrame:
+        model, values_of = MODELS[entity]
+        if entity not in self._before:  # (before anything of this run is loaded)
+            table = "person" if entity == "person" else "company"
+            last, n = self.store.query(f"SELECT coalesce(max({table}_id), 0), count(*) "
+                                       f"FROM {table}").row(0)
+            self._before[entity] = (int(last), int(n))
+        made = self._made[entity]
         # a new record's id here: -1, -2 … (CRM ids are positive; a < b puts the new first)
-        new = new.with_columns((-pl.int_range(1, pl.len() + 1)).alias("id"))
+        new = new.with_columns((-pl.int_range(made + 1, made + pl.len() + 1)).alias("id"))
         values = (plan.value_inserts.filter(pl.col("owner_kind") == entity)
                   .sort("rank").group_by("group", "table").agg(
                       pl.coalesce("e164", "key").first().alias("value"))
@@ -447,36 +503,68 @@ def suggestions(store: CrmStore, plan: Plan, *, min_score: float) -> pl.DataFram
                   if c.startswith(prefix)}
         mine = new.select("id", *[e.alias(n) for n, e in fields.items()],
                           *[pl.col(c) for c in ("email", "phone") if c in new.columns])
-        both = pl.concat([crm_records(store, entity, near=mine), mine],
-                         how="diagonal_relaxed")
-        total = int(store.scalar(f"SELECT count(*) FROM {entity}")) + mine.height
-        if "birth_date" in both.columns:
-            both = both.with_columns(pl.col("birth_date").cast(pl.String).str.to_date(
+        last, before = self._before[entity]
+        raw = pl.concat([crm_records(self.store, entity, near=mine, upto=last), mine],
+                        how="diagonal_relaxed")
+        if "birth_date" in raw.columns:
+            raw = raw.with_columns(pl.col("birth_date").cast(pl.String).str.to_date(
                 strict=False))
-        pairs = score_pairs(frame_of(both, total), model, min_score=min_score,
-                            only=mine["id"])
-        rows = new.select(pl.col("id"), pl.col("first_row").cast(pl.Int64))
-        out.append(pairs.join(rows.rename({"id": "a", "first_row": "source_row"}), on="a")
-                   .join(rows.rename({"id": "b", "first_row": "candidate_row"}), on="b",
-                         how="left")
-                   .select("source_row", pl.lit(entity).alias("entity"),
-                           pl.when(pl.col("b") > 0).then(pl.col("b")).alias("candidate_id"),
-                           "candidate_row", "score", "evidence"))
-    return pl.concat(out, how="vertical_relaxed").cast(SUGGESTION_SCHEMA)
+        rows = new.select("id", pl.col("first_row").cast(pl.Int64))
+        here = values_of(raw).join(rows, on="id", how="left")  # (first_row: the new ones')
+        earlier = self._earlier(entity, model, here.filter(pl.col("id") < 0))
+        both = pl.concat([here, earlier], how="diagonal_relaxed")
+        pairs = score_pairs(with_tf(both.drop("first_row"), model,
+                                  before + made + new.height),
+                            model, min_score=self.min_score, only=mine["id"])
+        self._keep(entity, here.filter(pl.col("id") < 0))
+        self._made[entity] += new.height
+        first_rows = both.select("id", "first_row").drop_nulls()
+        return (pairs.join(first_rows.rename({"id": "a", "first_row": "source_row"}), on="a")
+                .join(first_rows.rename({"id": "b", "first_row": "candidate_row"}), on="b",
+                      how="left")
+                .select("source_row", pl.lit(entity).alias("entity"),
+                        pl.when(pl.col("b") > 0).then(pl.col("b")).alias("candidate_id"),
+                        "candidate_row", "score", "evidence"))
+
+    def _keep(self, entity: str, mine: pl.DataFrame) -> None:
+        """A chunk's new records, normalised, for the chunks after it."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="crm-import-suggest-")
+        part = f"{self._scratch.name}/{entity}-{len(self._parts[entity])}.parquet"
+        mine.write_parquet(part, compression="lz4")
+        self._parts[entity].append(part)
+
+    def _earlier(self, entity: str, model: Model, mine: pl.DataFrame) -> pl.DataFrame:
+        """The new records of earlier chunks some blocking rule could pair with `mine`."""
+        if not self._parts[entity]:
+            return mine.clear()
+        kept = pl.scan_parquet(self._parts[entity])
+        near = []
+        for left, right in model.blocking_sides:
+            for x, y in {(tuple(left), tuple(right)), (tuple(right), tuple(left))}:
+                keys = mine.select(pl.col(a).alias(b) for a, b in zip(x, y, strict=True)
+                                   ).drop_nulls().unique()
+                near.append(kept.select("id", *y).join(keys.lazy(), on=list(y), how="semi")
+                            .select("id"))
+        ids = pl.concat(near).unique()
+        return kept.join(ids, on="id", how="semi").collect()
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
 
 MAX_BLOCK = 50  # records one blocking key may gather; a larger block is no evidence
 
 
-def _block(rule: str, every: bool) -> str:
-    """The candidate pairs of one blocking rule (equalities `a.x = b.y AND …`) between the
+def _block(left: list[str], right: list[str], every: bool) -> str:
+    """The candidate pairs of one blocking rule (a.left = b.right, column by column) between the
     records of `chosen` and all `records`, a < b. A key value more than MAX_BLOCK records
     share ("Ola Hansen, Oslo") blocks nothing by this rule: its pairs are all-against-all
     and say little (Splink's advice likewise); other rules still reach its records.
     Block sizes are counted only for the chosen records' key values (the new records of an
     import against a CRM of millions). `every`: chosen is all records."""
-    sides = re.findall(r"a\.(\w+) = b\.(\w+)", rule)
-    left, right = [x for x, _ in sides], [y for _, y in sides]
 
     def eq(cols: list[str], other: list[str], x: str, y: str) -> str:
         return " AND ".join(f"{x}.{p} = {y}.{q}" for p, q in zip(cols, other, strict=True))
@@ -527,7 +615,7 @@ def _evidence(model: Model) -> pl.Expr:
         if c.show:
             entries.append(pl.when(pl.col(f"l_{c.name}") > 0).then(
                 pl.format(f'"{c.name}_similarity": {{}}', pl.col(f"s_{c.name}"))))
-    return pl.concat_str(pl.lit("{"), pl.concat_list(entries).list.drop_nulls().list.join(", "),
+    return pl.concat_str(pl.lit("{"), pl.concat_str(entries, separator=", ", ignore_nulls=True),
                          pl.lit("}"))
 
 
@@ -546,7 +634,8 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
             con.register("only_ids", pl.DataFrame({"id": only.cast(pl.Int64)}).to_arrow())
             con.execute("CREATE TEMP TABLE chosen AS SELECT * FROM records WHERE id IN "
                         "(SELECT id FROM only_ids)")
-        candidates = " UNION ".join(_block(rule, only is None) for rule in model.blocking)
+        candidates = " UNION ".join(_block(left, right, only is None)
+                                    for left, right in model.blocking_sides)
         levels = ", ".join(f"{_level(c)} AS l_{c.name}" + (
             f", round({c.show}, 3) AS s_{c.name}" if c.show else "") for c in model.comparisons)
         weights = " + ".join(_weight(c, f"l_{c.name}") for c in model.comparisons)

@@ -223,7 +223,8 @@ def test_a_review_with_a_wrong_action_names_its_row(tmp_path):
 
 def test_a_chunked_import_suggests_too(tmp_path):
     """A file of more than [import] chunk_rows rows: each chunk's new records are scored
-    against the CRM, where the chunks before it are already loaded."""
+    against the CRM as it was and against the new records of the chunks before it; a pair
+    across chunks names the earlier record's row, and its id once the run has committed."""
     from tests.conftest import run_import, table, write_csv
 
     db = tmp_path / "crm.duckdb"
@@ -252,6 +253,8 @@ def test_a_chunked_import_suggests_too(tmp_path):
     per = table(db, "SELECT person_id FROM person WHERE first_name = 'Per' AND last_name = "
                     "'Olsen'").item()
     assert {(12, 1), (2302, per)} <= {(r, c) for r, c, _ in staged}
+    assert table(db, "SELECT candidate_row FROM staging.suggestions WHERE source_row = 2302"
+                 ).item() == 7
     assert done["suggestions"] == {"company": 0, "person": 2}  # (the rest: no look-alikes)
     assert all(crm_id is not None for *_, crm_id in staged)
 
