@@ -544,8 +544,12 @@ class Suggester:
             for x, y in {(tuple(left), tuple(right)), (tuple(right), tuple(left))}:
                 keys = mine.select(pl.col(a).alias(b) for a, b in zip(x, y, strict=True)
                                    ).drop_nulls().unique()
+                if keys.is_empty():  # (a key the new records lack: a scan spared)
+                    continue
                 near.append(kept.select("id", *y).join(keys.lazy(), on=list(y), how="semi")
                             .select("id"))
+        if not near:
+            return mine.clear()
         ids = pl.concat(near).unique()
         return kept.join(ids, on="id", how="semi").collect()
 
