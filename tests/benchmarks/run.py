@@ -102,7 +102,10 @@ frames["change_log"] = src.sql("SELECT * FROM change_log WHERE run_id = ?",
 frames["selection_member"] = src.sql(
     "SELECT m.* FROM selection_member m JOIN selection s USING (selection_id) "
     "WHERE s.run_id = ?", params=[run_id]).to_arrow_table()
-for t in ("raw_rows", "canonical", "rejects", "warnings", "candidates", "plan", "changes"):
+# (the staging tables as stored: a view over another is not written)
+staged = src.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                 "'staging' AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()
+for (t,) in staged:
     frames[f"staging.{t}"] = src.sql(f"SELECT * FROM staging.{t} WHERE run_id = ?",
                                      params=[run_id]).to_arrow_table()
 src.close()
@@ -115,7 +118,8 @@ for name, rows in frames.items():
 con.execute("COMMIT")
 con.close()
 print(json.dumps({"seconds": time.perf_counter() - start,
-                  "rows": sum(f.num_rows for f in frames.values())}))
+                  "rows": sum(f.num_rows for f in frames.values()),
+                  "tables": {name: f.num_rows for name, f in frames.items() if f.num_rows}}))
 """
 
 # the CRM's persons as dlt's target table first (not timed): a merge into a populated table
@@ -256,7 +260,8 @@ def main() -> None:
                 writes = json.loads(out.stdout.strip().splitlines()[-1])
                 # (the timed part only: reading what to write is not part of the floor)
                 results["write floor"] = {"wall": writes["seconds"], "peak_mb": None,
-                                          "rows_written": writes["rows"]}
+                                          "rows_written": writes["rows"],
+                                          "tables": writes["tables"]}
         if args.pg:
             pg = to_postgres(crm, args.pg)
             imp = measure([cli, "run", str(file), "--db", pg, "--settings", str(settings),
@@ -278,7 +283,8 @@ def main() -> None:
     out = {"rows": args.rows, "format": args.format, "generated_s": round(made, 1),
            "results": {k: {"wall": round(v["wall"], 2),
                            "peak_mb": round(v["peak_mb"]) if v["peak_mb"] else None}
-                       | ({"rows_written": v["rows_written"]} if "rows_written" in v else {})
+                       | ({"rows_written": v["rows_written"], "tables": v["tables"]}
+                          if "rows_written" in v else {})
                        for k, v in results.items()},
            "stages": results["import"]["summary"]["timings"] if "import" in results else {},
            "summary": {k: v for k, v in results.get("import", {}).get("summary", {}).items()
@@ -297,7 +303,10 @@ def main() -> None:
     for name, r in out["results"].items():
         if "rows_written" in r:
             print(f"  {name:<11} {r['wall']:8.2f} s   (the import's {r['rows_written']:,} "
-                  "inserted rows, written bare)")
+                  f"inserted rows, {r['rows_written'] / args.rows:.2f} per row of the file, "
+                  "written bare)")
+            print("    rows written: " + ", ".join(f"{t} {n:,}" for t, n in sorted(
+                r["tables"].items(), key=lambda item: -item[1])))
             continue
         print(f"  {name:<11} {r['wall']:8.2f} s   peak {r['peak_mb']:6,} MB   "
               f"{args.rows / max(r['wall'], 1e-9):>12,.0f} rows/s")

@@ -113,3 +113,51 @@ def test_a_created_record_is_tied_to_its_source_row(tmp_path, db):
                     [f"{s['run_id']}-new"])
     assert ids["crm_id"].null_count() == 0
     assert set(ids.unique().rows()) == set(members.rows())
+
+
+def test_canonical_is_one_row_a_value_stored_once_a_record(run):
+    """staging.canonical answers one row per non-empty mapped value, as when it was a table,
+    while the values are stored once per record (staging.raw_rows.fields)."""
+    db, run_id = run
+    long = table(db, "SELECT source_row, field, value FROM staging.canonical WHERE run_id = ? "
+                     "ORDER BY source_row, field", [run_id]).rows()
+    assert (2, "company_name", "ACME AS") in long and (4, "person_first_name", "Per") in long
+    assert not any(value is None or field == "company_name" and row == 4
+                   for row, field, value in long)
+    kinds = dict(table(db, "SELECT table_name, table_type FROM information_schema.tables "
+                           "WHERE table_schema = 'staging'").rows())
+    assert kinds["canonical"] == "VIEW" and kinds["raw_rows"] == "BASE TABLE"
+    stored = table(db, "SELECT count(*) FROM staging.raw_rows WHERE run_id = ?", [run_id]).item()
+    assert stored == 5 < len(long)
+
+
+def test_a_staging_file_of_an_older_version_keeps_its_values(tmp_path):
+    """A file written when staging.canonical was a table (one row a value) is converted on
+    open: every value kept, under its record; a value without a record keeps one too."""
+    import duckdb
+
+    from flows.config import open_crm
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA staging")
+    con.execute("CREATE TABLE staging.raw_rows (run_id VARCHAR, source_row BIGINT, record VARCHAR)")
+    con.execute("CREATE TABLE staging.canonical (run_id VARCHAR, source_row BIGINT, "
+                "field VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO staging.raw_rows VALUES ('r1', 2, '{\"Name\": \"ACME\"}'), "
+                "('r1', 3, '{\"Name\": \"\"}')")
+    con.execute("INSERT INTO staging.canonical VALUES ('r1', 2, 'company_name', 'ACME'), "
+                "('r1', 2, 'company_city', 'Oslo'), ('r2', 7, 'person_last_name', 'Lie')")
+    con.close()
+    with open_crm(str(db)):
+        pass
+    assert table(db, "SELECT run_id, source_row, field, value FROM staging.canonical ORDER BY "
+                     "ALL").rows() == [("r1", 2, "company_city", "Oslo"),
+                                       ("r1", 2, "company_name", "ACME"),
+                                       ("r2", 7, "person_last_name", "Lie")]
+    assert table(db, "SELECT run_id, source_row, record FROM staging.raw_rows ORDER BY ALL"
+                 ).rows() == [("r1", 2, '{"Name": "ACME"}'), ("r1", 3, '{"Name": ""}'),
+                              ("r2", 7, None)]
+    with open_crm(str(db)):  # (a second open finds nothing to convert)
+        pass
+    assert table(db, "SELECT count(*) FROM staging.canonical").item() == 3

@@ -76,6 +76,7 @@ class DuckDBStore(CrmStore):
         """Create the schema on first use; apply the migrations a older file lacks.
         (crm=False: only the staging tables, the DuckDB file beside a server store.)"""
         self.con.execute("BEGIN")
+        self._canonical_into_raw_rows()
         self.con.execute(sql_file("staging.sql"))
         if not crm:
             self.con.execute("COMMIT")
@@ -93,6 +94,31 @@ class DuckDBStore(CrmStore):
             self.con.execute("INSERT INTO schema_version VALUES (?, current_timestamp)",
                              [SCHEMA_VERSION])
         self.con.execute("COMMIT")
+
+    def _canonical_into_raw_rows(self) -> None:
+        """A file before staging.canonical became a view: its values move into
+        staging.raw_rows.fields, one list a record (a value without its record keeps a row
+        with no record)."""
+        kind = self.con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'staging' "
+            "AND table_name = 'canonical' AND table_catalog = current_database()").fetchall()
+        if kind != [("BASE TABLE",)]:
+            return
+        self.con.execute("ALTER TABLE staging.raw_rows ADD COLUMN IF NOT EXISTS fields "
+                         "STRUCT(field VARCHAR, value VARCHAR)[]")
+        self.con.execute(
+            "CREATE TEMP TABLE canonical_lists AS SELECT run_id, source_row, "
+            "list({'field': field, 'value': value}) AS fields FROM staging.canonical "
+            "GROUP BY run_id, source_row")
+        self.con.execute(
+            "UPDATE staging.raw_rows r SET fields = c.fields FROM canonical_lists c "
+            "WHERE r.run_id = c.run_id AND r.source_row = c.source_row")
+        self.con.execute(
+            "INSERT INTO staging.raw_rows (run_id, source_row, fields) SELECT c.run_id, "
+            "c.source_row, c.fields FROM canonical_lists c ANTI JOIN staging.raw_rows r "
+            "ON r.run_id = c.run_id AND r.source_row = c.source_row")
+        self.con.execute("DROP TABLE canonical_lists")
+        self.con.execute("DROP TABLE staging.canonical")
 
     # --- queries --------------------------------------------------------------------------
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:

@@ -31,6 +31,15 @@ def cols(names: list[str] | tuple[str, ...]) -> str:
     return ", ".join(ident(n) for n in names)
 
 
+def fields_list(columns: list[str]) -> str:
+    """The non-empty values of `columns` as a list of {field, value}, the column's name as
+    the field (staging.raw_rows.fields); a name is an identifier, checked by `ident`."""
+    entries = [f"{{'field': '{ident(c)[1:-1]}', 'value': {ident(c)}}}" for c in columns]
+    if not entries:
+        return "NULL"
+    return f"list_filter([{', '.join(entries)}], lambda e: e.value IS NOT NULL)"
+
+
 def insert_select(table: str, columns: list[str], source: str) -> str:
     """Insert every row of a staged frame: one statement, whatever the row count."""
     return f"INSERT INTO {ident(table)} ({cols(columns)}) SELECT {cols(columns)} FROM {ident(source)}"

@@ -1,10 +1,17 @@
 -- Staging tables for analysts (SPEC §5): long tables keyed by run_id and source_row.
 -- Documented in docs/STAGING.md. Kept in DuckDB (beside the CRM, or beside a server store).
 CREATE SCHEMA IF NOT EXISTS staging;
+-- raw_rows: a record of the file a row, with its mapped values (`fields`: the non-empty
+-- ones, under their canonical names); staging.canonical is a view that unpivots them, one
+-- row a value, as it was a table before (a file's values are stored once, not 8 rows a
+-- record). Files of older versions are converted on open (DuckDBStore.ensure_schema).
 CREATE TABLE IF NOT EXISTS staging.raw_rows (
-    run_id VARCHAR, source_row BIGINT, record VARCHAR);
-CREATE TABLE IF NOT EXISTS staging.canonical (
-    run_id VARCHAR, source_row BIGINT, field VARCHAR, value VARCHAR);
+    run_id VARCHAR, source_row BIGINT, record VARCHAR,
+    fields STRUCT(field VARCHAR, value VARCHAR)[]);
+ALTER TABLE staging.raw_rows ADD COLUMN IF NOT EXISTS fields STRUCT(field VARCHAR, value VARCHAR)[];
+CREATE VIEW IF NOT EXISTS staging.canonical AS
+    SELECT run_id, source_row, f.field AS field, f.value AS value
+    FROM (SELECT run_id, source_row, unnest(fields) AS f FROM staging.raw_rows);
 CREATE TABLE IF NOT EXISTS staging.rejects (
     run_id VARCHAR, source_row BIGINT, "column" VARCHAR, field VARCHAR, value VARCHAR,
     reason VARCHAR);
