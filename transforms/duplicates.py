@@ -511,11 +511,10 @@ class Suggester:
                 strict=False))
         rows = new.select("id", pl.col("first_row").cast(pl.Int64))
         here = values_of(raw).join(rows, on="id", how="left")  # (first_row: the new ones')
-        earlier = self._earlier(entity, model, here.filter(pl.col("id") < 0))
+        earlier, big = self._earlier(entity, model, here.filter(pl.col("id") < 0))
         both = pl.concat([here, earlier], how="diagonal_relaxed")
-        pairs = score_pairs(with_tf(both.drop("first_row"), model,
-                                  before + made + new.height),
-                            model, min_score=self.min_score, only=mine["id"])
+        pairs = score_pairs(with_tf(both.drop("first_row"), model, before + made + new.height),
+                            model, min_score=self.min_score, only=mine["id"], big=big)
         self._keep(entity, here.filter(pl.col("id") < 0))
         self._made[entity] += new.height
         first_rows = both.select("id", "first_row").drop_nulls()
@@ -534,11 +533,15 @@ class Suggester:
         mine.write_parquet(part, compression="lz4")
         self._parts[entity].append(part)
 
-    def _earlier(self, entity: str, model: Model, mine: pl.DataFrame) -> pl.DataFrame:
-        """The new records of earlier chunks some blocking rule could pair with `mine`
-        (within a block small enough to be blocked on: `score_pairs` counts it again)."""
+    def _earlier(self, entity: str, model: Model, mine: pl.DataFrame
+                 ) -> tuple[pl.DataFrame, dict[tuple[str, ...], pl.DataFrame]]:
+        """The new records of earlier chunks some blocking rule could pair with `mine`, and
+        the blocking keys more than MAX_BLOCK of them share (columns → key values): those
+        records are not read, however many (a mobile number on 370 rows of a 10M file), and
+        `score_pairs` is told the key blocks nothing."""
+        big: dict[tuple[str, ...], list[pl.LazyFrame]] = {}
         if not self._parts[entity]:
-            return mine.clear()
+            return mine.clear(), {}
         kept = pl.scan_parquet(self._parts[entity])
         near = []
         for left, right in model.blocking_sides:
@@ -548,14 +551,15 @@ class Suggester:
                 if keys.is_empty():  # (a key the new records lack: a scan spared)
                     continue
                 sharing = kept.select("id", *y).join(keys.lazy(), on=list(y), how="semi")
-                # (a key more than MAX_BLOCK earlier records share blocks nothing: they are
-                # not read, however many — a mobile number on 370 rows of a 10M file)
-                small = sharing.group_by(*y).len().filter(pl.col("len") <= MAX_BLOCK)
+                sizes = sharing.group_by(*y).len()
+                small = sizes.filter(pl.col("len") <= MAX_BLOCK)
                 near.append(sharing.join(small, on=list(y), how="semi").select("id"))
+                big.setdefault(y, []).append(sizes.filter(pl.col("len") > MAX_BLOCK).drop("len"))
         if not near:
-            return mine.clear()
+            return mine.clear(), {}
         ids = pl.concat(near).unique()
-        return kept.join(ids, on="id", how="semi").collect()
+        found = kept.join(ids, on="id", how="semi").collect()
+        return found, {cols: pl.concat(frames).unique().collect() for cols, frames in big.items()}
 
     def close(self) -> None:
         if self._scratch is not None:
@@ -564,15 +568,19 @@ class Suggester:
 
 
 MAX_BLOCK = 50  # records one blocking key may gather; a larger block is no evidence
+SCORE_MEMORY = "1GB"  # DuckDB's memory for scoring (a 10M-row import took 6.7 GB unbounded)
 
 
-def _block(left: list[str], right: list[str], every: bool) -> str:
+def _block(left: list[str], right: list[str], every: bool,
+           big: dict[tuple[str, ...], str] | None = None) -> str:
     """The candidate pairs of one blocking rule (a.left = b.right, column by column) between the
     records of `chosen` and all `records`, a < b. A key value more than MAX_BLOCK records
     share ("Ola Hansen, Oslo") blocks nothing by this rule: its pairs are all-against-all
     and say little (Splink's advice likewise); other rules still reach its records.
     Block sizes are counted only for the chosen records' key values (the new records of an
-    import against a CRM of millions). `every`: chosen is all records."""
+    import against a CRM of millions). `every`: chosen is all records. `big`: columns →
+    a table of their key values known to block nothing (records outside `records` share
+    them beyond MAX_BLOCK)."""
 
     def eq(cols: list[str], other: list[str], x: str, y: str) -> str:
         return " AND ".join(f"{x}.{p} = {y}.{q}" for p, q in zip(cols, other, strict=True))
@@ -580,9 +588,11 @@ def _block(left: list[str], right: list[str], every: bool) -> str:
     def sized(cols: list[str], keys: str) -> str:
         """records whose `cols` equal one of `keys` (k0, k1 …), with their block's size"""
         ks = [f"k{i}" for i in range(len(cols))]
+        known = (big or {}).get(tuple(cols))
+        unless = f" ANTI JOIN {known} x ON {eq(cols, cols, 'r', 'x')}" if known else ""
         return (f"(SELECT r.id, {', '.join('r.' + c for c in cols)}, count(*) OVER (PARTITION "
                 f"BY {', '.join('r.' + c for c in cols)}) AS n FROM records r SEMI JOIN {keys} k "
-                f"ON {eq(cols, ks, 'r', 'k')})")
+                f"ON {eq(cols, ks, 'r', 'k')}{unless})")
 
     out = []
     # (a symmetric rule finds a pair from either end: one direction is enough)
@@ -628,12 +638,15 @@ def _evidence(model: Model) -> pl.Expr:
 
 
 def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
-                only: pl.Series | None = None) -> pl.DataFrame:
+                only: pl.Series | None = None,
+                big: dict[tuple[str, ...], pl.DataFrame] | None = None) -> pl.DataFrame:
     """(a, b, score, evidence) of the likely duplicate pairs among `frame`'s records,
-    a < b, each pair once, best first. `only`: pairs involving these ids."""
-    # (its spill files in a folder of the system's, gone after: never the user's cwd)
+    a < b, each pair once, best first. `only`: pairs involving these ids. `big`: blocking
+    keys (columns → values) that more than MAX_BLOCK records outside the frame share."""
+    # (its spill files in a folder of the system's, gone after: never the user's cwd; a
+    # limit on its memory, or DuckDB takes up to 80% of the machine's before it spills)
     spill = tempfile.TemporaryDirectory(prefix="crm-import-duplicates-")
-    con = duckdb.connect(config={"temp_directory": spill.name})
+    con = duckdb.connect(config={"temp_directory": spill.name, "memory_limit": SCORE_MEMORY})
     try:
         con.register("records", frame.to_arrow())
         if only is None:
@@ -642,7 +655,11 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
             con.register("only_ids", pl.DataFrame({"id": only.cast(pl.Int64)}).to_arrow())
             con.execute("CREATE TEMP TABLE chosen AS SELECT * FROM records WHERE id IN "
                         "(SELECT id FROM only_ids)")
-        candidates = " UNION ".join(_block(left, right, only is None)
+        known = {}
+        for i, (cols, values) in enumerate((big or {}).items()):
+            con.register(f"big_{i}", values.to_arrow())
+            known[cols] = f"big_{i}"
+        candidates = " UNION ".join(_block(left, right, only is None, known)
                                     for left, right in model.blocking_sides)
         levels = ", ".join(f"{_level(c)} AS l_{c.name}" + (
             f", round({c.show}, 3) AS s_{c.name}" if c.show else "") for c in model.comparisons)
