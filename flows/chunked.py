@@ -46,6 +46,9 @@ from transforms.wording import count
 
 log = logging.getLogger("crm_import")
 CHUNKED_DUCKDB_MEMORY = "512MB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
+# suggestions read the CRM near each chunk inside the run's transaction: with 512 MB a 10M
+# import ran out of DuckDB memory in its last chunk's load
+SUGGESTING_DUCKDB_MEMORY = "1GB"
 SCRATCH: Literal["lz4"] = "lz4"  # scratch Parquet files: written once, read once or twice, then deleted
 READING = 0.4  # the share of a chunked run's progress that reading the batches stands for
 
@@ -134,7 +137,8 @@ def import_sheet(r: Run, raw: RawTable, scratch: Path | None = None) -> None:
 
 def _import_stream(r: Run, stream: CsvStream | TableBatches, folder: Path) -> None:
     # one chunk's frames, and DuckDB's cache of the CRM file beside them
-    r.crm.limit_memory(CHUNKED_DUCKDB_MEMORY)
+    r.crm.limit_memory(SUGGESTING_DUCKDB_MEMORY if r.req.settings.duplicates.suggest
+                       else CHUNKED_DUCKDB_MEMORY)
     r.begin()
     read = _read(r, stream, folder)
     try:
