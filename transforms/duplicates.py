@@ -222,8 +222,8 @@ def _by_value(frame: pl.DataFrame, column: str, derived: dict[str, pl.Expr]) -> 
 
 def person_values(raw: pl.DataFrame) -> pl.DataFrame:
     """id, first_name, last_name, birth_date, street, postcode, city, email, phone,
-    company_id (any may be missing) → the normalised columns the model compares, but for
-    the term frequencies (`frame`)."""
+    company_id (any may be missing) → the normalised columns the model compares, all but
+    the term frequencies (`with_tf` adds those)."""
     def col(name: str, dtype: Any = pl.String) -> pl.Expr:
         return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(dtype)
 
@@ -300,9 +300,9 @@ COMPANY = Model(
 
 
 def company_values(raw: pl.DataFrame) -> pl.DataFrame:
-    """id, name, orgnr, street, postcode, city, email, phone → what the model compares, but
-    for the term frequencies (`frame`). The name's core: folded, legal forms (AS, A/S,
-    GmbH, Ltd …) left out."""
+    """id, name, orgnr, street, postcode, city, email, phone → what the model compares, all
+    but the term frequencies (`with_tf` adds those). The name's core: folded, legal forms
+    (AS, A/S, GmbH, Ltd …) left out."""
     def col(name: str) -> pl.Expr:
         return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(pl.String)
 
