@@ -112,10 +112,7 @@ def purge(store: CrmStore, *, older_than: timedelta, dry_run: bool = False) -> d
         store.register("purge_runs", runs)
         if staging is not store:
             staging.register("purge_runs", runs)
-        for t in staging.query(  # (the tables as stored: staging.canonical is a view)
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-                "'staging' AND table_type = 'BASE TABLE' AND table_catalog = "
-                "current_database()")["table_name"]:
+        for t in staging.query(q.STORED_STAGING_TABLES)["table_name"]:
             staging.execute(f"DELETE FROM staging.{q.ident(t)} WHERE run_id IN (SELECT run_id FROM purge_runs)")
         store.execute("UPDATE change_log SET old_value = NULL, new_value = NULL "
                       "WHERE run_id IN (SELECT run_id FROM purge_runs)")

@@ -103,8 +103,8 @@ frames["selection_member"] = src.sql(
     "SELECT m.* FROM selection_member m JOIN selection s USING (selection_id) "
     "WHERE s.run_id = ?", params=[run_id]).to_arrow_table()
 # (the staging tables as stored: a view over another is not written)
-staged = src.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = "
-                 "'staging' AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()
+from transforms.store.sql import STORED_STAGING_TABLES
+staged = src.sql(STORED_STAGING_TABLES).fetchall()
 for (t,) in staged:
     frames[f"staging.{t}"] = src.sql(f"SELECT * FROM staging.{t} WHERE run_id = ?",
                                      params=[run_id]).to_arrow_table()

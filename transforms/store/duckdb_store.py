@@ -17,7 +17,7 @@ from transforms.store.base import CrmStore, migrations, sql_file
 from transforms.store.lock import RunLock
 from transforms.store.options import StoreOptions
 from transforms.store.schema import SCHEMA_VERSION
-from transforms.store.sql import ident, insert_select, path_literal
+from transforms.store.sql import STORED_STAGING_TABLES, ident, insert_select, path_literal
 
 
 def _explain_lock_error(message: str) -> str:
@@ -99,10 +99,7 @@ class DuckDBStore(CrmStore):
         """A file before staging.canonical became a view: its values move into
         staging.raw_rows.fields, one list a record (a value without its record keeps a row
         with no record)."""
-        kind = self.con.execute(
-            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'staging' "
-            "AND table_name = 'canonical' AND table_catalog = current_database()").fetchall()
-        if kind != [("BASE TABLE",)]:
+        if ("canonical",) not in self.con.execute(STORED_STAGING_TABLES).fetchall():
             return
         self.con.execute("ALTER TABLE staging.raw_rows ADD COLUMN IF NOT EXISTS fields "
                          "STRUCT(field VARCHAR, value VARCHAR)[]")

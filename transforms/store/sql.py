@@ -31,6 +31,12 @@ def cols(names: list[str] | tuple[str, ...]) -> str:
     return ", ".join(ident(n) for n in names)
 
 
+# the staging tables as stored (a view, like staging.canonical, holds nothing of its own)
+STORED_STAGING_TABLES = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                         "'staging' AND table_type = 'BASE TABLE' AND table_catalog = "
+                         "current_database() ORDER BY table_name")
+
+
 def fields_list(columns: list[str]) -> str:
     """The non-empty values of `columns` as a list of {field, value}, the column's name as
     the field (staging.raw_rows.fields); a name is an identifier, checked by `ident`."""
