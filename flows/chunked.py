@@ -21,7 +21,7 @@ import tempfile
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -260,17 +260,10 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
                 checkpoint("plan")
             del rows, snapshot
             PlanRow.validate(plan.row_plan)
-            # (against the CRM with the chunks before loaded: a pair across chunks is a
-            # candidate in the CRM, but for a preview)
-            suggested = r.suggest(plan)
+            # (its new records kept for the suggestions, scored once all chunks are planned)
+            r.suggest(plan, more=True)
             with r.stage("write staging"):
-                # (staged on a connection of its own: kept if a later chunk fails)
-                staging = store.staging.cursor()
-                try:
-                    write_outcomes(staging, run_id=r.run_id, rejects=plan.rejects,
-                                   warnings=plan.warnings, plan=plan, suggestions=suggested)
-                finally:
-                    staging.close()
+                stage_outcomes(rejects=plan.rejects, warnings=plan.warnings, plan=plan)
                 checkpoint("stage")
             rejects.append(plan.rejects)
             warnings.append(plan.warnings)
@@ -286,8 +279,20 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
             log.info("run %s: chunk %d of %d done", r.run_id, k + 1, chunks)
             r.report.progress(READING + (1 - READING) * (k + 1) / chunks)
 
+    def stage_outcomes(**outcomes: Any) -> None:
+        # (staged on a connection of its own: kept if a later chunk fails)
+        staging = store.staging.cursor()
+        try:
+            write_outcomes(staging, run_id=r.run_id, **outcomes)
+        finally:
+            staging.close()
+
     def plan_apply_conclude() -> None:
         plan_and_apply_each()
+        if (suggested := r.suggested()) is not None:
+            with r.stage("write staging"):
+                stage_outcomes(rejects=read.rejects.clear(), warnings=read.warnings.clear(),
+                               plan=None, suggestions=suggested)
         with r.stage("staging inputs"):
             read.staged()
         for entity, got in counts.items():

@@ -147,19 +147,27 @@ class Run:
             self.record("completed")
             checkpoint("commit")
 
-    def suggest(self, plan: Plan) -> pl.DataFrame | None:
+    def suggest(self, plan: Plan, *, more: bool = False) -> pl.DataFrame | None:
         """Possible duplicates of the companies and persons `plan` creates ([duplicates]
-        suggest), counted in the summary (a chunked run adds its chunks'); never applied."""
+        suggest), counted in the summary; never applied. `more`: a chunk, with more to
+        come — its records are kept, and `suggested()` scores the run's at once."""
         settings = self.req.settings.duplicates
         if not settings.suggest:
             return None
         if self.suggester is None:
             self.suggester = Suggester(self.crm, min_score=settings.min_score)
         with self.stage("suggest duplicates"):
-            found = self.run("suggest", self.suggester.suggest, plan)
-        so_far = self.summary.suggestions or {"company": 0, "person": 0}
+            self.run("suggest", self.suggester.add, plan)
+        return None if more else self.suggested()
+
+    def suggested(self) -> pl.DataFrame | None:
+        """The suggestions of what `suggest` was given; None when suggestions are off."""
+        if self.suggester is None:
+            return None
+        with self.stage("suggest duplicates"):
+            found = self.run("suggest", self.suggester.scored)
         counts = dict(found.group_by("entity").agg(pl.col("source_row").n_unique()).iter_rows())
-        self.summary.suggestions = {e: so_far[e] + int(counts.get(e, 0)) for e in so_far}
+        self.summary.suggestions = {e: int(counts.get(e, 0)) for e in ("company", "person")}
         return found
 
     def close(self) -> None:

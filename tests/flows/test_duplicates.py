@@ -259,6 +259,45 @@ def test_a_chunked_import_suggests_too(tmp_path):
     assert all(crm_id is not None for *_, crm_id in staged)
 
 
+def test_chunks_suggest_what_the_whole_file_does(tmp_path):
+    """A block is counted over the whole run, not a chunk: a mobile number on 60 rows of
+    a file in 3 chunks (more than MAX_BLOCK) pairs nothing, as in one piece — counted a
+    chunk at a time, its 20 rows a chunk paired every two of the same surname."""
+    import random
+
+    from tests.conftest import run_import, table, write_csv
+    from transforms.duplicates import MAX_BLOCK
+
+    rng = random.Random(5)
+    syl = ["ka", "ri", "no", "ls", "en", "ha", "ma", "to", "be", "li", "sa", "vi", "ol", "er"]
+
+    def word(k: int) -> str:
+        return "".join(rng.choices(syl, k=k)).title()
+
+    rows = [[word(3), word(4), f"{rng.randint(1930, 2005)}-{rng.randint(1, 12):02d}-"
+             f"{rng.randint(1, 28):02d}", f"{word(3)}veien {rng.randint(1, 200)}",
+             f"{rng.randint(1, 9999):04d}", word(2), f"+47 4{rng.randint(0, 9999999):07d}"]
+            for _ in range(2400)]
+    shared = list(range(0, 2400, 40))  # 60 rows, 20 in each chunk of 1,000 (file order)
+    assert len(shared) > MAX_BLOCK
+    for i, n in enumerate(shared):
+        rows[n][1], rows[n][6] = ("Strand" if i % 2 else "Berg"), "+47 91234567"
+    rows[5] = ["Per", "Olsen", "1980-01-02", "Storgata 1", "0150", "Oslo", "+47 40000001"]
+    rows[2300] = ["Per", "Olssen", "1980-01-02", "Storgata 1", "0150", "Oslo", ""]
+    file = tmp_path / "big.csv"
+    write_csv(file, ["First name", "Last name", "Birth date", "Street", "Postcode", "City",
+                     "Mobile"], rows)
+    found = {}
+    for chunk_rows in (1000, 10_000):
+        db = tmp_path / f"crm-{chunk_rows}.duckdb"
+        done = run_import(file, db, settings={"import": {"chunk_rows": chunk_rows}},
+                          dry_run=True)
+        assert done.get("chunks") == (3 if chunk_rows == 1000 else None), done
+        found[chunk_rows] = set(table(db, "SELECT source_row, candidate_row FROM "
+                                          "staging.suggestions").rows())
+    assert found[1000] == found[10_000] == {(2302, 7)}
+
+
 def test_a_chain_of_merges_follows_the_earlier_ones_and_undoes_exactly(tmp_path):
     from flows.config import open_crm
     from tests.conftest import table, table_hashes
