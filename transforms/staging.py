@@ -80,9 +80,6 @@ def write_inputs(store: CrmStore, *, run_id: str, raw: pl.DataFrame, canonical: 
     store.unregister_all()
 
 
-PLAN_COLUMNS = ("source_row", "entity", "outcome", "crm_id", "reason")  # staging.plan
-
-
 def created_rows(plan: Plan | ProductPlan, new_of_group: dict[str, pl.DataFrame]
                  ) -> pl.DataFrame:
     """(source_row, entity, crm_id) of the records a load created: its plan's new rows
@@ -102,10 +99,7 @@ def record_new_ids(store: CrmStore, *, run_id: str, created: list[pl.DataFrame])
     staging = store.staging
     staging.register("new_ids", rows)
     try:
-        staging.execute(
-            "UPDATE staging.plan SET crm_id = n.crm_id FROM new_ids n WHERE staging.plan.run_id = ? "
-            "AND staging.plan.source_row = n.source_row AND staging.plan.entity = n.entity",
-            [run_id])
+        staging.execute(q.fill_created_ids("new_ids"), [run_id])
         # a suggestion names the records made: its own, and a new candidate's
         staging.execute(
             "UPDATE staging.suggestions SET crm_id = n.crm_id FROM new_ids n WHERE "
@@ -134,8 +128,6 @@ def write_outcomes(store: CrmStore, *, run_id: str, rejects: pl.DataFrame, warni
     _write(store, "staging.warnings",
            warnings.select("source_row", "column", "field", "value", "code", "reason"), run_id)
     if plan is not None:
-        _write(store, "staging.candidates", plan.candidates, run_id)
-        _write(store, "staging.plan", plan.row_plan.select(*PLAN_COLUMNS), run_id)
         changes = pl.concat([
             ep.changes.join(ep.decisions.select("group", "first_row"), on="group", how="left")
             .select(pl.col("first_row").alias("source_row"), pl.lit(entity).alias("entity"),
@@ -159,6 +151,21 @@ def write_outcomes(store: CrmStore, *, run_id: str, rejects: pl.DataFrame, warni
         values = (values.join(firsts, on=["owner_kind", "group"], how="left")
                   .select(pl.col("first_row").alias("source_row"), pl.col("owner_kind").alias("entity"),
                           "crm_id", pl.col("table").alias("field"), "old_value", "new_value"))
-        _write(store, "staging.changes", pl.concat([changes, values], how="vertical_relaxed")
-               .sort("source_row"), run_id)
+        _write_outcomes(store, run_id, {
+            "plan": plan.row_plan,
+            "changes": pl.concat([changes, values], how="vertical_relaxed").sort("source_row"),
+            "candidates": plan.candidates})
     store.unregister_all()
+
+
+def _write_outcomes(store: CrmStore, run_id: str, frames: dict[str, pl.DataFrame]) -> None:
+    """staging.outcomes: a row per source row, with its plan, changes and candidates as
+    lists (the views staging.plan, .changes and .candidates show them a row an entry)."""
+    sources = {}
+    for name, frame in frames.items():
+        if frame.height:
+            fields = q.OUTCOME_LISTS[name]
+            sources[name] = store.register(f"outcome_{name}", frame.select(
+                "source_row", *fields).with_row_index("_n"))
+    if sources:
+        store.execute(q.insert_outcomes(sources, run_id), [run_id] * len(sources))

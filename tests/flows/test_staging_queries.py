@@ -161,3 +161,63 @@ def test_a_staging_file_of_an_older_version_keeps_its_values(tmp_path):
     with open_crm(str(db)):  # (a second open finds nothing to convert)
         pass
     assert table(db, "SELECT count(*) FROM staging.canonical").item() == 3
+
+
+def test_plan_changes_and_candidates_are_stored_once_a_row(run):
+    """staging.plan, .changes and .candidates answer one row an entry, as when they were
+    tables, from one stored row per source row (staging.outcomes), in the order written."""
+    db, run_id = run
+    kinds = dict(table(db, "SELECT table_name, table_type FROM information_schema.tables "
+                           "WHERE table_schema = 'staging'").rows())
+    assert {kinds[t] for t in ("plan", "changes", "candidates")} == {"VIEW"}
+    assert kinds["outcomes"] == "BASE TABLE"
+    plan = table(db, "SELECT source_row, entity, outcome FROM staging.plan WHERE run_id = ?",
+                 [run_id]).rows()
+    stored = table(db, "SELECT count(*) FROM staging.outcomes WHERE run_id = ?", [run_id]).item()
+    assert stored == len({row for row, *_ in plan}) < len(plan)
+    # (within a row, in the order the plan wrote them: the company first)
+    assert [e for r, e, _ in plan if r == 2] == ["company", "person"]
+    changes = table(db, "SELECT count(*) FROM staging.changes WHERE run_id = ?", [run_id]).item()
+    assert changes > 0
+
+
+def test_older_plan_changes_and_candidates_tables_are_converted(tmp_path):
+    """A file written when staging.plan, .changes and .candidates were tables is converted
+    on open: every row kept, in its order, rows of a source row with no plan included."""
+    import duckdb
+
+    from flows.config import open_crm
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA staging")
+    con.execute("CREATE TABLE staging.plan (run_id VARCHAR, source_row BIGINT, entity VARCHAR, "
+                "outcome VARCHAR, crm_id BIGINT, reason VARCHAR)")
+    con.execute("CREATE TABLE staging.changes (run_id VARCHAR, source_row BIGINT, entity "
+                "VARCHAR, crm_id BIGINT, field VARCHAR, old_value VARCHAR, new_value VARCHAR)")
+    con.execute("CREATE TABLE staging.candidates (run_id VARCHAR, source_row BIGINT, entity "
+                "VARCHAR, match_key VARCHAR, key_value VARCHAR, crm_id BIGINT)")
+    con.execute("INSERT INTO staging.plan VALUES ('r1', 2, 'person', 'new', 11, NULL), "
+                "('r1', 2, 'company', 'updated', 5, NULL), ('r2', 2, 'person', 'skipped', "
+                "NULL, 'no key')")
+    con.execute("INSERT INTO staging.changes VALUES ('r1', 2, 'company', 5, 'city', 'Oslo', "
+                "'Bergen'), ('r1', 2, 'company', 5, 'street', NULL, 'Gate 1'), "
+                "('r1', 9, 'person', 3, 'email', NULL, 'a@b.no')")
+    con.execute("INSERT INTO staging.candidates VALUES ('r1', 2, 'company', 'name', 'acme', 5)")
+    con.close()
+    with open_crm(str(db)):
+        pass
+    assert table(db, "SELECT * FROM staging.plan").rows() == [
+        ("r1", 2, "person", "new", 11, None), ("r1", 2, "company", "updated", 5, None),
+        ("r2", 2, "person", "skipped", None, "no key")]
+    assert table(db, "SELECT [p.entity FOR p IN plan] FROM staging.outcomes WHERE run_id = "
+                     "'r1' AND source_row = 2").item().to_list() == ["person", "company"]
+    assert table(db, "SELECT * FROM staging.changes ORDER BY run_id, source_row").rows() == [
+        ("r1", 2, "company", 5, "city", "Oslo", "Bergen"),
+        ("r1", 2, "company", 5, "street", None, "Gate 1"),
+        ("r1", 9, "person", 3, "email", None, "a@b.no")]
+    assert table(db, "SELECT * FROM staging.candidates").rows() == [
+        ("r1", 2, "company", "name", "acme", 5)]
+    with open_crm(str(db)):  # (a second open finds nothing to convert)
+        pass
+    assert table(db, "SELECT count(*) FROM staging.plan").item() == 3

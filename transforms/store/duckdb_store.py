@@ -17,7 +17,14 @@ from transforms.store.base import CrmStore, migrations, sql_file
 from transforms.store.lock import RunLock
 from transforms.store.options import StoreOptions
 from transforms.store.schema import SCHEMA_VERSION
-from transforms.store.sql import STORED_STAGING_TABLES, ident, insert_select, path_literal
+from transforms.store.sql import (
+    OUTCOME_LISTS,
+    STORED_STAGING_TABLES,
+    ident,
+    insert_outcomes,
+    insert_select,
+    path_literal,
+)
 
 
 def _explain_lock_error(message: str) -> str:
@@ -77,7 +84,9 @@ class DuckDBStore(CrmStore):
         (crm=False: only the staging tables, the DuckDB file beside a server store.)"""
         self.con.execute("BEGIN")
         self._canonical_into_raw_rows()
+        kept = self._outcome_tables_aside()
         self.con.execute(sql_file("staging.sql"))
+        self._outcomes_from(kept)
         if not crm:
             self.con.execute("COMMIT")
             return
@@ -116,6 +125,28 @@ class DuckDBStore(CrmStore):
             "ON r.run_id = c.run_id AND r.source_row = c.source_row")
         self.con.execute("DROP TABLE canonical_lists")
         self.con.execute("DROP TABLE staging.canonical")
+
+    def _outcome_tables_aside(self) -> list[str]:
+        """A file before staging.plan, .changes and .candidates became views over
+        staging.outcomes: those tables renamed (`<name>_before`), for `_outcomes_from`."""
+        stored = {t for (t,) in self.con.execute(STORED_STAGING_TABLES).fetchall()}
+        kept = [name for name in OUTCOME_LISTS if name in stored]
+        for name in kept:
+            self.con.execute(f"ALTER TABLE staging.{name} RENAME TO {name}_before")
+        return kept
+
+    def _outcomes_from(self, kept: list[str]) -> None:
+        """The rows of the tables `_outcome_tables_aside` renamed, into staging.outcomes (a
+        row per run and source row, in the order they were written); the tables dropped."""
+        if not kept:
+            return
+        for name in kept:
+            self.con.execute(f"CREATE TEMP VIEW outcome_{name} AS SELECT *, rowid AS _n FROM "
+                             f"staging.{name}_before")
+        self.con.execute(insert_outcomes({name: f"outcome_{name}" for name in kept}))
+        for name in kept:
+            self.con.execute(f"DROP VIEW outcome_{name}")
+            self.con.execute(f"DROP TABLE staging.{name}_before")
 
     # --- queries --------------------------------------------------------------------------
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:

@@ -37,6 +37,57 @@ STORED_STAGING_TABLES = ("SELECT table_name FROM information_schema.tables WHERE
                          "current_database() ORDER BY table_name")
 
 
+# staging.outcomes' lists (each shown a row an entry by the view staging.<list>, a table
+# until 2026-12) and the fields of an entry
+OUTCOME_LISTS = {
+    "plan": ("entity", "outcome", "crm_id", "reason"),
+    "changes": ("entity", "crm_id", "field", "old_value", "new_value"),
+    "candidates": ("entity", "match_key", "key_value", "crm_id"),
+}
+
+
+def insert_outcomes(sources: dict[str, str], run_id: str | None = None) -> str:
+    """INSERT INTO staging.outcomes a row per (run, source row) of `sources` (list → a table
+    or registered frame with run_id — or, given `run_id`, without it — source_row, the
+    entry's fields and `_n`, the order of the entries), its entries as lists in that order.
+    `run_id` is a bound parameter (`?`, once per source)."""
+    parts = []
+    for name, source in sources.items():
+        fields = OUTCOME_LISTS[name]
+        entry = "{" + ", ".join(f"'{f}': {ident(f)}" for f in fields) + "}"
+        run = "?" if run_id is not None else "run_id"
+        parts.append(f"(SELECT {run} AS run_id, source_row, list({entry} ORDER BY _n) AS "
+                     f"{ident(name)} FROM {ident(source)} GROUP BY ALL)")
+    names = list(sources)
+    run = f"coalesce({', '.join(f'{n}.run_id' for n in names)})"
+    row = f"coalesce({', '.join(f'{n}.source_row' for n in names)})"
+    body = f"{parts[0]} {names[0]}"
+    for i, name in enumerate(names[1:], 1):
+        before = names[:i]
+        on_run = f"coalesce({', '.join(f'{n}.run_id' for n in before)})"
+        on_row = f"coalesce({', '.join(f'{n}.source_row' for n in before)})"
+        body += (f" FULL JOIN {parts[i]} {name} ON {name}.run_id = {on_run} AND "
+                 f"{name}.source_row = {on_row}")
+    return (f"INSERT INTO staging.outcomes (run_id, source_row, {cols(names)}) SELECT {run}, "
+            f"{row}, {', '.join(f'{n}.{ident(n)}' for n in names)} FROM {body} "
+            "ORDER BY 1, 2")  # (the views list a run's rows in file order, as the tables did)
+
+
+def fill_created_ids(source: str) -> str:
+    """The ids new records were created under (frame `source`: source_row, entity, crm_id)
+    into their staging.plan entries: the run's (bound) rows of staging.outcomes, each entry
+    of its plan list whose entity got one."""
+    entities = ("company", "person", "product")
+    fields = ", ".join(
+        f"{f} := coalesce(p.crm_id, CASE p.entity "
+        + " ".join(f"WHEN '{e}' THEN n.{e}" for e in entities) + " END)"
+        if f == "crm_id" else f"{f} := p.{f}" for f in OUTCOME_LISTS["plan"])
+    made = ", ".join(f"max(crm_id) FILTER (WHERE entity = '{e}') AS {e}" for e in entities)
+    return (f"UPDATE staging.outcomes o SET plan = list_transform(o.plan, lambda p: "
+            f"struct_pack({fields})) FROM (SELECT source_row, {made} FROM {ident(source)} "
+            "GROUP BY source_row) n WHERE o.run_id = ? AND o.source_row = n.source_row")
+
+
 def fields_list(columns: list[str]) -> str:
     """The non-empty values of `columns` as a list of {field, value}, the column's name as
     the field (staging.raw_rows.fields); a name is an identifier, checked by `ident`."""

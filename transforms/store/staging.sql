@@ -18,15 +18,28 @@ CREATE TABLE IF NOT EXISTS staging.rejects (
 CREATE TABLE IF NOT EXISTS staging.warnings (
     run_id VARCHAR, source_row BIGINT, "column" VARCHAR, field VARCHAR, value VARCHAR,
     code VARCHAR, reason VARCHAR);
-CREATE TABLE IF NOT EXISTS staging.candidates (
-    run_id VARCHAR, source_row BIGINT, entity VARCHAR, match_key VARCHAR, key_value VARCHAR,
-    crm_id BIGINT);
-CREATE TABLE IF NOT EXISTS staging.plan (
-    run_id VARCHAR, source_row BIGINT, entity VARCHAR, outcome VARCHAR, crm_id BIGINT,
-    reason VARCHAR);
-CREATE TABLE IF NOT EXISTS staging.changes (
-    run_id VARCHAR, source_row BIGINT, entity VARCHAR, crm_id BIGINT, field VARCHAR,
-    old_value VARCHAR, new_value VARCHAR);
+-- outcomes: what became of a row of the file, one row a row (its plan, field changes and
+-- match candidates as lists); staging.plan, staging.changes and staging.candidates are
+-- views that unnest them, one row an entry, as they were tables before (2026-12). Files
+-- of older versions are converted on open (DuckDBStore.ensure_schema).
+CREATE TABLE IF NOT EXISTS staging.outcomes (
+    run_id VARCHAR, source_row BIGINT,
+    plan STRUCT(entity VARCHAR, outcome VARCHAR, crm_id BIGINT, reason VARCHAR)[],
+    changes STRUCT(entity VARCHAR, crm_id BIGINT, field VARCHAR, old_value VARCHAR,
+                   new_value VARCHAR)[],
+    candidates STRUCT(entity VARCHAR, match_key VARCHAR, key_value VARCHAR, crm_id BIGINT)[]);
+CREATE VIEW IF NOT EXISTS staging.candidates AS
+    SELECT run_id, source_row, c.entity AS entity, c.match_key AS match_key,
+           c.key_value AS key_value, c.crm_id AS crm_id
+    FROM (SELECT run_id, source_row, unnest(candidates) AS c FROM staging.outcomes);
+CREATE VIEW IF NOT EXISTS staging.plan AS
+    SELECT run_id, source_row, p.entity AS entity, p.outcome AS outcome, p.crm_id AS crm_id,
+           p.reason AS reason
+    FROM (SELECT run_id, source_row, unnest(plan) AS p FROM staging.outcomes);
+CREATE VIEW IF NOT EXISTS staging.changes AS
+    SELECT run_id, source_row, c.entity AS entity, c.crm_id AS crm_id, c.field AS field,
+           c.old_value AS old_value, c.new_value AS new_value
+    FROM (SELECT run_id, source_row, unnest(changes) AS c FROM staging.outcomes);
 CREATE TABLE IF NOT EXISTS staging.suggestions (
     run_id VARCHAR, source_row BIGINT, entity VARCHAR, crm_id BIGINT, candidate_id BIGINT,
     candidate_row BIGINT, score DOUBLE, evidence VARCHAR);
