@@ -8,6 +8,7 @@ import polars as pl
 
 from transforms.store import sql as q
 from transforms.store.base import CrmStore
+from transforms.store.schema import outcome_rows
 
 if TYPE_CHECKING:
     from transforms.plan import Plan
@@ -161,11 +162,4 @@ def write_outcomes(store: CrmStore, *, run_id: str, rejects: pl.DataFrame, warni
 def _write_outcomes(store: CrmStore, run_id: str, frames: dict[str, pl.DataFrame]) -> None:
     """staging.outcomes: a row per source row, with its plan, changes and candidates as
     lists (the views staging.plan, .changes and .candidates show them a row an entry)."""
-    sources = {}
-    for name, frame in frames.items():
-        if frame.height:
-            fields = q.OUTCOME_LISTS[name]
-            sources[name] = store.register(f"outcome_{name}", frame.select(
-                "source_row", *fields).with_row_index("_n"))
-    if sources:
-        store.execute(q.insert_outcomes(sources, run_id), [run_id] * len(sources))
+    _write(store, "staging.outcomes", outcome_rows(frames), run_id)

@@ -16,12 +16,10 @@ from contracts.errors import StoreUnavailable
 from transforms.store.base import CrmStore, migrations, sql_file
 from transforms.store.lock import RunLock
 from transforms.store.options import StoreOptions
-from transforms.store.schema import SCHEMA_VERSION
+from transforms.store.schema import OUTCOME_LISTS, SCHEMA_VERSION, outcome_rows
 from transforms.store.sql import (
-    OUTCOME_LISTS,
     STORED_STAGING_TABLES,
     ident,
-    insert_outcomes,
     insert_select,
     path_literal,
 )
@@ -137,15 +135,20 @@ class DuckDBStore(CrmStore):
 
     def _outcomes_from(self, kept: list[str]) -> None:
         """The rows of the tables `_outcome_tables_aside` renamed, into staging.outcomes (a
-        row per run and source row, in the order they were written); the tables dropped."""
+        row per run and source row, in the order they were written), a run at a time; the
+        tables dropped."""
         if not kept:
             return
+        runs = " UNION ".join(f"SELECT run_id FROM staging.{name}_before" for name in kept)
+        for (run_id,) in self.con.execute(runs).fetchall():
+            frames = {name: self.query(
+                f"SELECT source_row, {', '.join(OUTCOME_LISTS[name])} FROM staging.{name}_before "
+                "WHERE run_id IS NOT DISTINCT FROM ? ORDER BY rowid", [run_id]) for name in kept}
+            rows = outcome_rows(frames)
+            if rows.height:
+                self.append("staging.outcomes", rows.select(pl.lit(run_id, pl.String).alias(
+                    "run_id"), pl.all()))
         for name in kept:
-            self.con.execute(f"CREATE TEMP VIEW outcome_{name} AS SELECT *, rowid AS _n FROM "
-                             f"staging.{name}_before")
-        self.con.execute(insert_outcomes({name: f"outcome_{name}" for name in kept}))
-        for name in kept:
-            self.con.execute(f"DROP VIEW outcome_{name}")
             self.con.execute(f"DROP TABLE staging.{name}_before")
 
     # --- queries --------------------------------------------------------------------------

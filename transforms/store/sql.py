@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from contracts.keys import MatchKey
-from transforms.store.schema import VALUE_STORAGE
+from transforms.store.schema import OUTCOME_LISTS, VALUE_STORAGE
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -35,42 +35,6 @@ def cols(names: list[str] | tuple[str, ...]) -> str:
 STORED_STAGING_TABLES = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
                          "'staging' AND table_type = 'BASE TABLE' AND table_catalog = "
                          "current_database() ORDER BY table_name")
-
-
-# staging.outcomes' lists (each shown a row an entry by the view staging.<list>, a table
-# until 2026-12) and the fields of an entry
-OUTCOME_LISTS = {
-    "plan": ("entity", "outcome", "crm_id", "reason"),
-    "changes": ("entity", "crm_id", "field", "old_value", "new_value"),
-    "candidates": ("entity", "match_key", "key_value", "crm_id"),
-}
-
-
-def insert_outcomes(sources: dict[str, str], run_id: str | None = None) -> str:
-    """INSERT INTO staging.outcomes a row per (run, source row) of `sources` (list → a table
-    or registered frame with run_id — or, given `run_id`, without it — source_row, the
-    entry's fields and `_n`, the order of the entries), its entries as lists in that order.
-    `run_id` is a bound parameter (`?`, once per source)."""
-    parts = []
-    for name, source in sources.items():
-        fields = OUTCOME_LISTS[name]
-        entry = "{" + ", ".join(f"'{f}': {ident(f)}" for f in fields) + "}"
-        run = "?" if run_id is not None else "run_id"
-        parts.append(f"(SELECT {run} AS run_id, source_row, list({entry} ORDER BY _n) AS "
-                     f"{ident(name)} FROM {ident(source)} GROUP BY ALL)")
-    names = list(sources)
-    run = f"coalesce({', '.join(f'{n}.run_id' for n in names)})"
-    row = f"coalesce({', '.join(f'{n}.source_row' for n in names)})"
-    body = f"{parts[0]} {names[0]}"
-    for i, name in enumerate(names[1:], 1):
-        before = names[:i]
-        on_run = f"coalesce({', '.join(f'{n}.run_id' for n in before)})"
-        on_row = f"coalesce({', '.join(f'{n}.source_row' for n in before)})"
-        body += (f" FULL JOIN {parts[i]} {name} ON {name}.run_id = {on_run} AND "
-                 f"{name}.source_row = {on_row}")
-    return (f"INSERT INTO staging.outcomes (run_id, source_row, {cols(names)}) SELECT {run}, "
-            f"{row}, {', '.join(f'{n}.{ident(n)}' for n in names)} FROM {body} "
-            "ORDER BY 1, 2")  # (the views list a run's rows in file order, as the tables did)
 
 
 def fill_created_ids(source: str) -> str:
