@@ -152,14 +152,10 @@ def write_outcomes(store: CrmStore, *, run_id: str, rejects: pl.DataFrame, warni
         values = (values.join(firsts, on=["owner_kind", "group"], how="left")
                   .select(pl.col("first_row").alias("source_row"), pl.col("owner_kind").alias("entity"),
                           "crm_id", pl.col("table").alias("field"), "old_value", "new_value"))
-        _write_outcomes(store, run_id, {
+        # (a row per source row, its entries as lists: staging.plan, .changes and
+        # .candidates are views over them)
+        _write(store, "staging.outcomes", outcome_rows({
             "plan": plan.row_plan,
             "changes": pl.concat([changes, values], how="vertical_relaxed").sort("source_row"),
-            "candidates": plan.candidates})
+            "candidates": plan.candidates}), run_id)
     store.unregister_all()
-
-
-def _write_outcomes(store: CrmStore, run_id: str, frames: dict[str, pl.DataFrame]) -> None:
-    """staging.outcomes: a row per source row, with its plan, changes and candidates as
-    lists (the views staging.plan, .changes and .candidates show them a row an entry)."""
-    _write(store, "staging.outcomes", outcome_rows(frames), run_id)

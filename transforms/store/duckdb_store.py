@@ -17,12 +17,7 @@ from transforms.store.base import CrmStore, migrations, sql_file
 from transforms.store.lock import RunLock
 from transforms.store.options import StoreOptions
 from transforms.store.schema import OUTCOME_LISTS, SCHEMA_VERSION, outcome_rows
-from transforms.store.sql import (
-    STORED_STAGING_TABLES,
-    ident,
-    insert_select,
-    path_literal,
-)
+from transforms.store.sql import STORED_STAGING_TABLES, ident, insert_select, path_literal
 
 
 def _explain_lock_error(message: str) -> str:
