@@ -17,7 +17,7 @@ from transforms.store.base import CrmStore, migrations, sql_file
 from transforms.store.lock import RunLock
 from transforms.store.options import StoreOptions
 from transforms.store.schema import OUTCOME_LISTS, SCHEMA_VERSION, outcome_rows
-from transforms.store.sql import STORED_STAGING_TABLES, ident, insert_select, path_literal
+from transforms.store.sql import STORED_STAGING_TABLES, cols, ident, insert_select, path_literal
 
 
 def _explain_lock_error(message: str) -> str:
@@ -125,7 +125,8 @@ class DuckDBStore(CrmStore):
         stored = {t for (t,) in self.con.execute(STORED_STAGING_TABLES).fetchall()}
         kept = [name for name in OUTCOME_LISTS if name in stored]
         for name in kept:
-            self.con.execute(f"ALTER TABLE staging.{name} RENAME TO {name}_before")
+            self.con.execute(f"ALTER TABLE {ident('staging.' + name)} RENAME TO "
+                             f"{ident(name + '_before')}")
         return kept
 
     def _outcomes_from(self, kept: list[str]) -> None:
@@ -134,17 +135,19 @@ class DuckDBStore(CrmStore):
         tables dropped."""
         if not kept:
             return
-        runs = " UNION ".join(f"SELECT run_id FROM staging.{name}_before" for name in kept)
+        before = {name: ident(f"staging.{name}_before") for name in kept}
+        runs = " UNION ".join(f"SELECT run_id FROM {table}" for table in before.values())
         for (run_id,) in self.con.execute(runs).fetchall():
             frames = {name: self.query(
-                f"SELECT source_row, {', '.join(OUTCOME_LISTS[name])} FROM staging.{name}_before "
-                "WHERE run_id IS NOT DISTINCT FROM ? ORDER BY rowid", [run_id]) for name in kept}
+                f"SELECT source_row, {cols(OUTCOME_LISTS[name])} FROM {table} "
+                "WHERE run_id IS NOT DISTINCT FROM ? ORDER BY rowid", [run_id])
+                for name, table in before.items()}
             rows = outcome_rows(frames)
             if rows.height:
                 self.append("staging.outcomes", rows.select(pl.lit(run_id, pl.String).alias(
                     "run_id"), pl.all()))
-        for name in kept:
-            self.con.execute(f"DROP TABLE staging.{name}_before")
+        for table in before.values():
+            self.con.execute(f"DROP TABLE {table}")
 
     # --- queries --------------------------------------------------------------------------
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
