@@ -208,8 +208,13 @@ def _term_frequencies(*columns: str, total: int | None = None) -> list[pl.Expr]:
     records: in a CRM of 50, two records of one name are more likely one person than a
     name every fourth record bears. `total`: the records of the whole CRM, where the frame
     holds only those near some new ones (and every record with their values)."""
+    return [_tf(pl.len().over(c), c, total) for c in columns]
+
+
+def _tf(count: pl.Expr, column: str, total: int | None) -> pl.Expr:
+    """`<column>_tf` from the count of records with the value."""
     base = pl.max_horizontal(pl.lit(total) if total else pl.len(), pl.lit(TF_BASE))
-    return [(pl.len().over(c) / base).alias(f"{c}_tf") for c in columns]
+    return (count / base).alias(f"{column}_tf")
 
 
 def _by_value(frame: pl.DataFrame, column: str, derived: dict[str, pl.Expr]) -> pl.DataFrame:
@@ -510,9 +515,10 @@ class Suggester:
         for entity in ("person", "company"):
             if parts := self._files["new"][entity]:
                 model = MODELS[entity][0]
-                big = self._big(model, parts, self._files["crm"][entity])
                 total = self._before[entity][1] + self._made[entity]
-                out.extend(self._score(entity, model, k, big, total)
+                big, tf = self._counted(model, parts, self._files["crm"][entity], total,
+                                        spill=f"{self._scratch_dir}/spill")
+                out.extend(self._score(entity, model, k, big, tf)
                            for k in range(len(parts)))
             for files in self._files.values():
                 files[entity] = []
@@ -554,57 +560,67 @@ class Suggester:
         self._keep("new", entity, values_of(_dated(mine)).join(rows, on="id"))
         self._made[entity] += new.height
 
-    def _keep(self, kind: str, entity: str, frame: pl.DataFrame) -> None:
-        """Into the scratch folder, a file of `kind` (new, near, crm)."""
+    @property
+    def _scratch_dir(self) -> str:
         if self._scratch is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="crm-import-suggest-")
+        return self._scratch.name
+
+    def _keep(self, kind: str, entity: str, frame: pl.DataFrame) -> None:
+        """Into the scratch folder, a file of `kind` (new, near, crm)."""
         files = self._files[kind][entity]
-        files.append(f"{self._scratch.name}/{entity}-{kind}-{len(files)}.parquet")
+        files.append(f"{self._scratch_dir}/{entity}-{kind}-{len(files)}.parquet")
         frame.write_parquet(files[-1], compression="lz4")
 
-    def _big(self, model: Model, new: list[str], crm: list[str]
-             ) -> dict[tuple[str, ...], pl.DataFrame]:
-        """The blocking keys more than MAX_BLOCK records of the whole run share (its new
-        records and the CRM records near them): columns → key values."""
-        con = duckdb.connect(config={"memory_limit": SCORE_MEMORY})
+    @staticmethod
+    def _counted(model: Model, new: list[str], crm: list[str], total: int, *, spill: str
+                 ) -> tuple[dict[tuple[str, ...], pl.DataFrame], list[pl.DataFrame]]:
+        """Counted over the whole run (its new records and the CRM records near them, each
+        once), before any chunk is scored: the blocking keys more than MAX_BLOCK records
+        share (columns → key values), and each term frequency the weights read (a frame
+        of value, `<col>_tf`). The same counts a whole file in one piece gets. `spill`:
+        DuckDB's folder for what exceeds its memory (never the user's working folder)."""
+        con = duckdb.connect(config={"memory_limit": SCORE_MEMORY, "temp_directory": spill})
         try:
-            columns = {c for side in model.blocking_sides for cols in side for c in cols}
             present = set(pl.read_parquet_schema(new[0]))
-            listed = ", ".join(["id", *sorted(columns & present)])
-            # (a CRM record is in one file of `crm`: counted once)
-            con.execute(f"CREATE TEMP TABLE run_records AS SELECT {listed} FROM "
-                        f"read_parquet(?) UNION ALL SELECT {listed} FROM read_parquet(?)"
-                        if crm else f"CREATE TEMP TABLE run_records AS SELECT {listed} FROM "
-                        f"read_parquet(?)", [new, crm] if crm else [new])
+            columns = {c for side in model.blocking_sides for cols in side for c in cols}
+            listed = ", ".join(sorted((columns | set(model.tf_columns)) & present))
+            files = [new, crm] if crm else [new]
+            con.execute("CREATE TEMP TABLE run_records AS " + " UNION ALL ".join(
+                f"SELECT {listed} FROM read_parquet(?)" for _ in files), files)
             big = {}
             for cols in {tuple(cols) for side in model.blocking_sides for cols in side}:
                 if not set(cols) <= present:
                     continue
                 listed = ", ".join(cols)
-                found = pl.from_arrow(con.sql(
+                found = _frame(con.sql(
                     f"SELECT {listed} FROM run_records WHERE "
                     f"{' AND '.join(c + ' IS NOT NULL' for c in cols)} GROUP BY {listed} "
-                    f"HAVING count(*) > {MAX_BLOCK}").to_arrow_table())
-                assert isinstance(found, pl.DataFrame)
+                    f"HAVING count(*) > {MAX_BLOCK}"))
                 if found.height:
                     big[cols] = found
-            return big
+            # (a missing value too is a value here, as `with_tf` counts it)
+            tf = [_frame(con.sql(f"SELECT {c}, count(*) AS n FROM run_records GROUP BY {c}"))
+                  .select(c, _tf(pl.col("n"), c, total)) for c in model.tf_columns]
+            return big, tf
         finally:
             con.close()
 
     def _score(self, entity: str, model: Model, k: int,
-               big: dict[tuple[str, ...], pl.DataFrame], total: int) -> pl.DataFrame:
+               big: dict[tuple[str, ...], pl.DataFrame], tf: list[pl.DataFrame]
+               ) -> pl.DataFrame:
         """The pairs of chunk k's new records: with the CRM near them, each other, and the
-        new records of the chunks before k (a pair with a later chunk is that one's)."""
-        new, crm_files = self._files["new"][entity], self._files["crm"][entity]
+        new records of the chunks before k (a pair with a later chunk is that one's). Only
+        the records some blocking rule can pair with chunk k's are read (at 10M rows, 1.3M
+        CRM records were near each chunk of 250,000)."""
+        new = self._files["new"][entity]
         mine = pl.read_parquet(new[k])
-        near = pl.read_parquet(self._files["near"][entity][k])
-        crm = (pl.scan_parquet(crm_files).join(near.lazy(), on="id", how="semi").collect()
-               if crm_files and near.height else mine.clear())
-        earlier = self._earlier(model, mine, new[:k], big)
-        both = pl.concat([mine, crm, earlier], how="diagonal_relaxed")
-        pairs = score_pairs(with_tf(both.drop("first_row"), model, total), model,
-                            min_score=self.min_score, only=mine["id"], big=big)
+        both = pl.concat([mine, self._pairable(model, mine, self._files["crm"][entity], big),
+                          self._pairable(model, mine, new[:k], big)], how="diagonal_relaxed")
+        for counts in tf:
+            both = both.join(counts, on=counts.columns[0], how="left", nulls_equal=True)
+        pairs = score_pairs(both.drop("first_row"), model, min_score=self.min_score,
+                            only=mine["id"], big=big)
         first_rows = both.select("id", "first_row").drop_nulls()
         return (pairs.join(first_rows.rename({"id": "a", "first_row": "source_row"}), on="a")
                 .join(first_rows.rename({"id": "b", "first_row": "candidate_row"}), on="b",
@@ -614,33 +630,42 @@ class Suggester:
                         "candidate_row", "score", "evidence"))
 
     @staticmethod
-    def _earlier(model: Model, mine: pl.DataFrame, parts: list[str],
-                 big: dict[tuple[str, ...], pl.DataFrame]) -> pl.DataFrame:
-        """The new records of earlier chunks some blocking rule could pair with `mine`: those
-        sharing a key that is not one of the run's `big` ones (however many share one of
-        those — a mobile number on 370 rows of a 10M file — they are not read)."""
-        if not parts:
+    def _pairable(model: Model, mine: pl.DataFrame, files: list[str],
+                  big: dict[tuple[str, ...], pl.DataFrame]) -> pl.DataFrame:
+        """The records of `files` some blocking rule could pair with `mine`: those sharing
+        a key that is not one of the run's `big` ones (however many share one of those — a
+        mobile number on 370 rows of a 10M file — they are not read). Whatever else they
+        share adds no pair: every record of a block that can pair is here."""
+        if not files:
             return mine.clear()
-        kept = pl.scan_parquet(parts)
-        near = []
+        kept = pl.scan_parquet(files)
+        columns = {c for side in model.blocking_sides for cols in side for c in cols}
+        keyed = kept.select("id", *sorted(columns & set(mine.columns))).collect(
+            engine="streaming")  # (one read of the key columns for every rule)
+        found = [pl.Series("id", [], pl.Int64)]
         for left, right in model.blocking_sides:
             for x, y in {(tuple(left), tuple(right)), (tuple(right), tuple(left))}:
                 keys = mine.select(pl.col(a).alias(b) for a, b in zip(x, y, strict=True)
                                    ).drop_nulls().unique()
                 if y in big:
                     keys = keys.join(big[y], on=list(y), how="anti")
-                if keys.is_empty():  # (a key the new records lack: a scan spared)
-                    continue
-                near.append(kept.select("id", *y).join(keys.lazy(), on=list(y), how="semi")
-                            .select("id"))
-        if not near:
+                if not keys.is_empty():  # (a key the new records lack: nothing to join)
+                    found.append(keyed.join(keys, on=list(y), how="semi")["id"])
+        ids = pl.concat(found).unique()
+        if ids.is_empty():
             return mine.clear()
-        return kept.join(pl.concat(near).unique(), on="id", how="semi").collect()
+        return kept.filter(pl.col("id").is_in(ids)).collect(engine="streaming")
 
     def close(self) -> None:
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
+
+
+def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
+    out = pl.from_arrow(relation.to_arrow_table())
+    assert isinstance(out, pl.DataFrame)
+    return out
 
 
 def _dated(raw: pl.DataFrame) -> pl.DataFrame:
@@ -758,9 +783,8 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
                f"SELECT p.a, p.b, {levels}{''.join(f', a.{c}' for c in tfs)} FROM pairs p "
                f"JOIN records a ON a.id = p.a JOIN records b ON b.id = p.b) a) "
                f"WHERE score >= ? ORDER BY score DESC, a, b")
-        out = pl.from_arrow(con.sql(sql, params=[min_score]).to_arrow_table())
+        out = _frame(con.sql(sql, params=[min_score]))
     finally:
         con.close()
         spill.cleanup()
-    assert isinstance(out, pl.DataFrame)
     return out.select("a", "b", pl.col("score").round(4), _evidence(model).alias("evidence"))

@@ -262,7 +262,9 @@ def test_a_chunked_import_suggests_too(tmp_path):
 def test_chunks_suggest_what_the_whole_file_does(tmp_path):
     """A block is counted over the whole run, not a chunk: a mobile number on 60 rows of
     a file in 3 chunks (more than MAX_BLOCK) pairs nothing, as in one piece — counted a
-    chunk at a time, its 20 rows a chunk paired every two of the same surname."""
+    chunk at a time, its 20 rows a chunk paired every two of the same surname. So are term
+    frequencies: a pair's score is the same in chunks (counted a chunk at a time, the 12
+    Pers of the file were 2 in the pair's chunk, and the pair scored higher)."""
     import random
 
     from tests.conftest import run_import, table, write_csv
@@ -283,7 +285,9 @@ def test_chunks_suggest_what_the_whole_file_does(tmp_path):
     for i, n in enumerate(shared):
         rows[n][1], rows[n][6] = ("Strand" if i % 2 else "Berg"), "+47 91234567"
     rows[5] = ["Per", "Olsen", "1980-01-02", "Storgata 1", "0150", "Oslo", "+47 40000001"]
-    rows[2300] = ["Per", "Olssen", "1980-01-02", "Storgata 1", "0150", "Oslo", ""]
+    rows[2300] = ["Per", "Olssen", "1980-01-02", "Fjellveien 9", "5003", "Bergen", ""]
+    for n in range(1100, 1110):  # (more Pers, in another chunk)
+        rows[n][0] = "Per"
     file = tmp_path / "big.csv"
     write_csv(file, ["First name", "Last name", "Birth date", "Street", "Postcode", "City",
                      "Mobile"], rows)
@@ -293,9 +297,10 @@ def test_chunks_suggest_what_the_whole_file_does(tmp_path):
         done = run_import(file, db, settings={"import": {"chunk_rows": chunk_rows}},
                           dry_run=True)
         assert done.get("chunks") == (3 if chunk_rows == 1000 else None), done
-        found[chunk_rows] = set(table(db, "SELECT source_row, candidate_row FROM "
+        found[chunk_rows] = set(table(db, "SELECT source_row, candidate_row, score FROM "
                                           "staging.suggestions").rows())
-    assert found[1000] == found[10_000] == {(2302, 7)}
+    assert found[1000] == found[10_000]
+    assert {(a, b) for a, b, _ in found[1000]} == {(2302, 7)}
 
 
 def test_a_chain_of_merges_follows_the_earlier_ones_and_undoes_exactly(tmp_path):
