@@ -639,22 +639,20 @@ class Suggester:
         if not files:
             return mine.clear()
         kept = pl.scan_parquet(files)
-        columns = {c for side in model.blocking_sides for cols in side for c in cols}
-        keyed = kept.select("id", *sorted(columns & set(mine.columns))).collect(
-            engine="streaming")  # (one read of the key columns for every rule)
-        found = [pl.Series("id", [], pl.Int64)]
+        shares = []  # (read a row group at a time: never all of them held)
         for left, right in model.blocking_sides:
             for x, y in {(tuple(left), tuple(right)), (tuple(right), tuple(left))}:
                 keys = mine.select(pl.col(a).alias(b) for a, b in zip(x, y, strict=True)
                                    ).drop_nulls().unique()
                 if y in big:
                     keys = keys.join(big[y], on=list(y), how="anti")
-                if not keys.is_empty():  # (a key the new records lack: nothing to join)
-                    found.append(keyed.join(keys, on=list(y), how="semi")["id"])
-        ids = pl.concat(found).unique()
-        if ids.is_empty():
+                if not keys.is_empty():  # (a key the new records lack: nothing to match)
+                    shares.append(kept.select("id", *y).join(keys.lazy(), on=list(y),
+                                                              how="semi").select("id"))
+        if not shares:
             return mine.clear()
-        return kept.filter(pl.col("id").is_in(ids)).collect(engine="streaming")
+        ids = pl.concat(shares).unique().collect(engine="streaming")["id"]
+        return kept.filter(pl.col("id").is_in(ids.implode())).collect(engine="streaming")
 
     def close(self) -> None:
         if self._scratch is not None:
