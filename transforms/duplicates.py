@@ -477,11 +477,12 @@ class Suggester:
     chunks it is near (at 1M rows in 4 chunks, the same 133,623 CRM persons were near each).
     `scored` then scores one chunk at a time (the memory of a chunk), each against the CRM
     near it and the new records of the chunks before it.
-    A blocking key's block is counted over the whole run (the CRM near it and every new
-    record) before any is scored, so a run in chunks pairs exactly what the same file in
-    one piece would: a mobile number on 111 rows of a file spread over 4 chunks blocks
-    nothing, as it does in one piece (counted a chunk at a time, its 28 rows a chunk made
-    pairs). A preview and a run suggest the same. Never applied."""
+    A blocking key's block and a value's term frequency are counted over the whole run (the
+    CRM near it and every new record) before any is scored, so a run in chunks pairs and
+    scores exactly what the same file in one piece would: a mobile number on 111 rows of a
+    file spread over 4 chunks blocks nothing, as it does in one piece (counted a chunk at
+    a time, its 28 rows a chunk made pairs). A preview and a run suggest the same. Never
+    applied."""
 
     def __init__(self, store: CrmStore, *, min_score: float):
         self.store = store
@@ -492,7 +493,7 @@ class Suggester:
         # records near it; the CRM records read so far, normalised, each in one file
         self._files: dict[str, dict[str, list[str]]] = {
             kind: {"person": [], "company": []} for kind in ("new", "near", "crm")}
-        self._read: dict[str, pl.Series] = {}  # entity → the CRM ids in `_crm`
+        self._read: dict[str, pl.Series] = {}  # entity → the CRM ids in its crm files
         self._before: dict[str, tuple[int, int]] = {}  # entity → (last id, records)
 
     def suggest(self, plan: Plan) -> pl.DataFrame:
