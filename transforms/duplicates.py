@@ -594,14 +594,15 @@ class Suggester:
                 if not set(cols) <= present:
                     continue
                 listed = ", ".join(cols)
-                found = _frame(con.sql(
+                found = pl.DataFrame(con.sql(
                     f"SELECT {listed} FROM run_records WHERE "
                     f"{' AND '.join(c + ' IS NOT NULL' for c in cols)} GROUP BY {listed} "
-                    f"HAVING count(*) > {MAX_BLOCK}"))
+                    f"HAVING count(*) > {MAX_BLOCK}").to_arrow_table())
                 if found.height:
                     big[cols] = found
             # (a missing value too is a value here, as `with_tf` counts it)
-            tf = [_frame(con.sql(f"SELECT {c}, count(*) AS n FROM run_records GROUP BY {c}"))
+            tf = [pl.DataFrame(con.sql(f"SELECT {c}, count(*) AS n FROM run_records GROUP BY "
+                                       f"{c}").to_arrow_table())
                   .select(c, _tf(pl.col("n"), c, total)) for c in model.tf_columns]
             return big, tf
         finally:
@@ -659,12 +660,6 @@ class Suggester:
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
-
-
-def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
-    out = pl.from_arrow(relation.to_arrow_table())
-    assert isinstance(out, pl.DataFrame)
-    return out
 
 
 def _dated(raw: pl.DataFrame) -> pl.DataFrame:
@@ -782,7 +777,7 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
                f"SELECT p.a, p.b, {levels}{''.join(f', a.{c}' for c in tfs)} FROM pairs p "
                f"JOIN records a ON a.id = p.a JOIN records b ON b.id = p.b) a) "
                f"WHERE score >= ? ORDER BY score DESC, a, b")
-        out = _frame(con.sql(sql, params=[min_score]))
+        out = pl.DataFrame(con.sql(sql, params=[min_score]).to_arrow_table())
     finally:
         con.close()
         spill.cleanup()
