@@ -287,12 +287,11 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
         finally:
             staging.close()
 
+    suggested: list[pl.DataFrame | None] = []  # (staged with the ids of what was made)
+
     def plan_apply_conclude() -> None:
         plan_and_apply_each()
-        if (suggested := r.suggested()) is not None:
-            with r.stage("write staging"):
-                stage_outcomes(rejects=read.rejects.clear(), warnings=read.warnings.clear(),
-                               plan=None, suggestions=suggested)
+        suggested.append(r.suggested())
         with r.stage("staging inputs"):
             read.staged()
         for entity, got in counts.items():
@@ -301,4 +300,5 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
                    pl.concat(warnings, how="vertical_relaxed"))
 
     r.commit(plan_apply_conclude)
-    record_new_ids(store, run_id=r.run_id, created=created)
+    with r.stage("write staging"):  # (after the commit: the ids of what was made)
+        record_new_ids(store, run_id=r.run_id, created=created, suggestions=suggested[0])

@@ -320,7 +320,7 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None, *,
         gone = _report_gone(r.summary, r.crm, ready.actors, r.req.erp) if ready.actors else []
         with r.report.stage("write staging"):
             r.run("stage", write_outcomes, r.crm, run_id=r.run_id, rejects=rejects,
-                  warnings=warnings, plan=plan, suggestions=suggested)
+                  warnings=warnings, plan=plan)
             waiting, inputs = inputs, None
             assert waiting is not None
             waiting.wait()
@@ -344,7 +344,8 @@ def _import_whole(r: Run, prepared: Prepared | PrepareFailed | None, *,
                 after_load()
 
     r.commit(conclude_and_load)
-    record_new_ids(r.crm, run_id=r.run_id, created=created)
+    with r.stage("write staging"):  # (after the commit: the ids of what was made)
+        record_new_ids(r.crm, run_id=r.run_id, created=created, suggestions=suggested)
 
 
 def _describe(summary: RunSummary, ready: Prepared) -> None:

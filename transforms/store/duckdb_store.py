@@ -30,6 +30,13 @@ def _explain_lock_error(message: str) -> str:
     return message.splitlines()[0]
 
 
+def as_arrow(frame: pl.DataFrame) -> Any:
+    """A frame as DuckDB reads it without a copy: the newest Arrow layout keeps polars'
+    string views as they are, where the classic one copies every string first (0.36 s for
+    a scoring frame of 500k records, against 1 ms)."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
 DUCKDB_MAGIC = b"DUCK"  # at byte 8 of every DuckDB database file
 
 
@@ -173,8 +180,7 @@ class DuckDBStore(CrmStore):
 
     def run_with(self, frame: pl.DataFrame, sql: Callable[[str], str]) -> None:
         """Run one statement that reads one frame (`sql(name)` gives it; no parameters)."""
-        arrow = frame.to_arrow(compat_level=pl.CompatLevel.newest())
-        self.con.from_arrow(arrow).query("frame_rows", sql("frame_rows"))
+        self.con.from_arrow(as_arrow(frame)).query("frame_rows", sql("frame_rows"))
 
     def cursor(self) -> DuckDBStore:
         """A second connection to the same database, for another thread (its own registered
@@ -190,11 +196,8 @@ class DuckDBStore(CrmStore):
                 f"json_extract_string({ident(alias)}.new_value, '$.{ident(name)[1:-1]}') END")
 
     def register(self, name: str, frame: pl.DataFrame) -> str:
-        """Make a frame visible to SQL (as Arrow, no copy into the database).
-
-        The newest Arrow layout keeps polars' string views as they are (DuckDB reads them),
-        instead of copying every string into the classic layout first."""
-        self.con.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        """Make a frame visible to SQL (as Arrow, no copy into the database)."""
+        self.con.register(name, as_arrow(frame))
         self._registered.append(name)
         return name
 
