@@ -261,7 +261,7 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
             del rows, snapshot
             PlanRow.validate(plan.row_plan)
             # (its new records kept for the suggestions, scored once all chunks are planned)
-            r.suggest(plan, more=True)
+            r.suggest(plan, more=True, last=k == chunks - 1)
             with r.stage("write staging"):
                 stage_outcomes(rejects=plan.rejects, warnings=plan.warnings, plan=plan)
                 checkpoint("stage")

@@ -5,11 +5,13 @@ transaction, or a preview)."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +48,10 @@ class Run:
     settings_json: str = field(default="")
     sheet: RawTable | None = None  # a sheet read to tell whether to chunk it, kept for the read
     suggester: Suggester | None = None  # possible duplicates, across the run's chunks
+    # a chunk's new records added to the suggester beside its load, on a connection of
+    # their own (a store without a second one: in turn); then the run's scored
+    suggesting: tuple[ThreadPoolExecutor, CrmStore] | None = None
+    pending: Future[pl.DataFrame | None] | None = None
 
     @classmethod
     def start(cls, req: ImportRequest, *, run: Callable[..., Any],
@@ -147,30 +153,77 @@ class Run:
             self.record("completed")
             checkpoint("commit")
 
-    def suggest(self, plan: Plan, *, more: bool = False) -> pl.DataFrame | None:
+    def suggest(self, plan: Plan, *, more: bool = False, last: bool = False
+                ) -> pl.DataFrame | None:
         """Possible duplicates of the companies and persons `plan` creates ([duplicates]
         suggest), counted in the summary; never applied. `more`: a chunk, with more to
-        come — its records are kept, and `suggested()` scores the run's at once."""
+        come — its records are kept, and `suggested()` scores the run's at once. `last`:
+        the last of those chunks.
+
+        A chunk's records are added in a thread of their own while the chunk is loaded
+        (the work waits for the chunk before, never more), and the last one's are scored
+        there too: at 1M rows that hid ~X s of the suggestions' cost behind the load. They
+        read the CRM on a second connection, which sees it as it was before the run."""
         settings = self.req.settings.duplicates
         if not settings.suggest:
             return None
         if self.suggester is None:
-            self.suggester = Suggester(self.crm, min_score=settings.min_score)
-        with self.stage("suggest duplicates"):
+            self.suggester = Suggester(self._reader(), min_score=settings.min_score)
+        self._wait_suggesting()
+        if not (more or last) or self.suggesting is None:
+            with self.stage("suggest duplicates"):
+                self.run("suggest", self.suggester.add, plan)
+            return None if more else self.suggested()
+        work = contextvars.copy_context()  # (a Prefect task's flow run, in the thread too)
+        self.pending = self.suggesting[0].submit(work.run, self._beside, plan, last)
+        return None
+
+    def _reader(self) -> CrmStore:
+        """The store the suggester reads: a second connection if the store has one."""
+        try:
+            reader = self.crm.cursor()
+        except NotImplementedError:
+            return self.crm
+        self.suggesting = (ThreadPoolExecutor(1, thread_name_prefix="suggest"), reader)
+        return reader
+
+    def _beside(self, plan: Plan, last: bool) -> pl.DataFrame | None:
+        assert self.suggester is not None
+        start = time.perf_counter()
+        try:
             self.run("suggest", self.suggester.add, plan)
-        return None if more else self.suggested()
+            return self.run("suggest", self.suggester.scored) if last else None
+        finally:
+            timings, name = self.summary.timings, "suggest duplicates (beside loading)"
+            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - start, 3)
+
+    def _wait_suggesting(self) -> pl.DataFrame | None:
+        """What the thread was doing, done (its error raised here)."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return None
+        with self.stage("suggest duplicates"):
+            return pending.result()
 
     def suggested(self) -> pl.DataFrame | None:
         """The suggestions of what `suggest` was given; None when suggestions are off."""
         if self.suggester is None:
             return None
-        with self.stage("suggest duplicates"):
-            found = self.run("suggest", self.suggester.scored)
+        found = self._wait_suggesting()
+        if found is None:
+            with self.stage("suggest duplicates"):
+                found = self.run("suggest", self.suggester.scored)
         counts = dict(found.group_by("entity").agg(pl.col("source_row").n_unique()).iter_rows())
         self.summary.suggestions = {e: int(counts.get(e, 0)) for e in ("company", "person")}
         return found
 
     def close(self) -> None:
+        if self.suggesting is not None:  # (a run stopped midway: its thread ends first)
+            with suppress(BaseException):
+                self._wait_suggesting()
+            self.suggesting[0].shutdown()
+            self.suggesting[1].close()
+            self.suggesting = None
         if self.suggester is not None:
             self.suggester.close()
         if self.store is not None:

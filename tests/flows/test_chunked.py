@@ -8,6 +8,8 @@ chunk, bad values in some. `[import] chunk_rows` = 1,000 makes 4+ chunks of 4,00
 
 from __future__ import annotations
 
+import threading
+
 import polars as pl
 import pytest
 import xlsxwriter
@@ -165,6 +167,34 @@ def test_a_failure_in_a_later_chunk_leaves_the_crm_as_it_was(tmp_path, db, monke
     assert table(db, "SELECT status FROM import_run").item() == "failed"
     # what was staged before the failure stays for the analyst
     assert table(db, "SELECT count(*) FROM staging.plan").item() > 0
+
+
+def test_suggestions_failing_beside_a_load_fail_the_run_and_change_nothing(
+        tmp_path, db, monkeypatch):
+    """A chunk's new records go to the suggester in a thread of their own while the chunk is
+    loaded (a DuckDB CRM: read on a second connection): an error there is the run's, and
+    leaves the CRM as it was."""
+    from transforms.duplicates import Suggester
+
+    file = _file(tmp_path / "big.csv")
+    _seeded(db)
+    before = snapshot(db)
+    threads = []
+    real = Suggester.add
+
+    def add(self, plan):
+        threads.append(threading.current_thread().name)
+        if len(threads) == 2:
+            raise RuntimeError("the suggester broke")
+        real(self, plan)
+
+    monkeypatch.setattr(Suggester, "add", add)
+    with pytest.raises(RuntimeError, match="the suggester broke"):
+        _run(file, db, "email", 1000)
+    assert snapshot(db) == before
+    assert table(db, "SELECT status FROM import_run").item() == "failed"
+    beside = [t.startswith("suggest") for t in threads]
+    assert beside == [str(db).endswith(".duckdb")] * 2  # (PostgreSQL: in turn)
 
 
 def test_dry_run_in_chunks_changes_nothing_and_counts_alike(tmp_path, db):

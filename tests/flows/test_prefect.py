@@ -157,6 +157,9 @@ def test_a_chunked_import_shows_its_chunks_and_progress(harness, tmp_path):
     run = next(r for r in _read(lambda c: c.read_flow_runs()) if r.name == "csv · stor.csv")
     tasks = [t.name for t in _read(lambda c: c.read_task_runs()) if t.flow_run_id == run.id]
     assert tasks.count("plan") == 3 and tasks.count("load") == 3 and tasks.count("validate") == 3
+    # (a chunk's suggestions, worked out in a thread beside its load, are the flow's tasks
+    # too: each chunk's added, then the run's scored)
+    assert tasks.count("suggest") == 4
     arts = {a.key: a for a in _read(lambda c: c.read_artifacts()) if a.flow_run_id == run.id}
     assert arts["import-progress"].data == 100
 
