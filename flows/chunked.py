@@ -46,7 +46,7 @@ from transforms.wording import count
 
 log = logging.getLogger("crm_import")
 CHUNKED_DUCKDB_MEMORY = "512MB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
-# suggestions read the CRM near each chunk inside the run's transaction: with 512 MB a 10M
+# suggestions read the CRM near each chunk while the run's transaction is open: with 512 MB a 10M
 # import ran out of DuckDB memory in its last chunk's load
 SUGGESTING_DUCKDB_MEMORY = "1GB"
 SCRATCH: Literal["lz4"] = "lz4"  # scratch Parquet files: written once, read once or twice, then deleted
