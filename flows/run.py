@@ -168,8 +168,9 @@ class Run:
         settings = self.req.settings.duplicates
         if not settings.suggest:
             return None
-        if self.suggester is None:
-            self.suggester = Suggester(self._reader(), min_score=settings.min_score)
+        if self.suggester is None:  # (a whole file: suggested at once, on this connection)
+            self.suggester = Suggester(self._reader() if more or last else self.crm,
+                                       min_score=settings.min_score)
         self._wait_suggesting()
         if not (more or last) or self.suggesting is None:
             with self.stage("suggest duplicates"):
