@@ -138,6 +138,66 @@ def test_an_import_suggests_duplicates_of_what_it_creates_and_applies_none(db, t
 
 
 @pytest.mark.both_stores
+def test_a_run_reads_the_crm_records_that_share_a_plain_value_with_its_new_ones(
+        db, monkeypatch):
+    """The CRM records a run's new ones can pair with: those sharing a postcode, a birth
+    date, a name (first or last, either way), a company, an e-mail or a phone of any rank
+    (persons), a first word of the name or an org number (companies), spelled alike — and
+    only records the CRM had before the run. Read in slices of ids (2 here)."""
+    from flows.config import open_crm
+    from transforms import duplicates
+
+    seed(db, companies=[{"company_id": 1, "name": "ACME Norge AS"},
+                        {"company_id": 2, "name": "Fjord Fisk", "orgnr": "987 654 321"},
+                        {"company_id": 3, "name": "Berg Bygg"}],
+         persons=[{"person_id": 1, "first_name": "Kari", "last_name": "Nordmann",
+                   "postcode": "0150"},
+                  {"person_id": 2, "first_name": "Ola", "last_name": "Hansen"},
+                  {"person_id": 3, "first_name": "Per", "last_name": "Berg"},
+                  {"person_id": 4, "first_name": "Eva", "last_name": "Lie"},
+                  {"person_id": 5, "first_name": "Ida", "last_name": "Moe",
+                   "birth_date": "1971-04-02"},
+                  {"person_id": 6, "first_name": "Tor", "last_name": "Dal", "company_id": 3},
+                  {"person_id": 7, "first_name": "Ann", "last_name": "Vik", "postcode": "9999"},
+                  {"person_id": 8, "first_name": "Siv", "last_name": "Ask", "postcode": "0150"}],
+         emails=[{"email_id": 1, "owner_kind": "person", "owner_id": 3, "address": "p@x.no",
+                  "rank": 1},
+                 {"email_id": 2, "owner_kind": "person", "owner_id": 3,
+                  "address": "Per@Berg.NO", "rank": 2}],
+         phones=[{"phone_id": 1, "owner_kind": "person", "owner_id": 4, "kind": "mobile",
+                  "number": "410 00 000", "number_e164": "+4741000000", "rank": 1}])
+    monkeypatch.setattr(duplicates, "NEAR_SLICE", 2)
+    new_persons = pl.DataFrame({
+        "id": [-1, -2, -3, -4, -5, -6, -7],
+        "first_name": ["Anna", " HANSEN ", "Jo", "Liv", "Mia", "Åse", "Une"],
+        "last_name": ["Li", "Nilsen", "Bø", "Rud", "Hol", "Sand", "Tveit"],
+        "postcode": ["01 50", None, None, None, None, None, "1234"],
+        "birth_date": [None, None, None, None, "1971-04-02", None, None],
+        "company_id": [None, None, None, None, None, 3, None],
+        "email": [None, None, "per@berg.no", None, None, None, None],
+        "phone": [None, None, None, "+4741000000", None, None, None]})
+    new_companies = pl.DataFrame({"id": [-1, -2, -3], "name": [" Acme Sverige AB", "Fisk AS",
+                                                                "Nord"],
+                                  "orgnr": [None, "987654321", "123"]})
+    with open_crm(str(db)) as store:
+        suggester = duplicates.Suggester(store, min_score=0.9)
+        try:
+            # (the CRM before the run: person 8 was made by it)
+            suggester._before.update(person=(7, 7), company=(3, 3))
+            persons = suggester._near("person", new_persons).to_list()
+            companies = suggester._near("company", new_companies).to_list()
+            assert len(suggester._files["keys"]["person"]) == 4  # (ids 1–2, 3–4, 5–6, 7)
+            nothing = suggester._near("person", new_persons.filter(pl.col("id") == -7))
+        finally:
+            suggester.close()
+    # postcode 1; name 2 (a first name as a last); e-mail of rank 2: 3; phone 4; born 5;
+    # company 6 — not 7 (nothing shared) nor 8 (the run's own)
+    assert persons == [1, 2, 3, 4, 5, 6]
+    assert companies == [1, 2]  # (the first word; the org number's digits)
+    assert nothing.is_empty()
+
+
+@pytest.mark.both_stores
 def test_merging_a_review_and_undoing_it(db, tmp_path):
     """(issue 20 §3) Two pairs merged, one kept apart; the survivor keeps its fields and
     gets the other's empty ones, values unioned, persons and selection places moved; the
