@@ -77,8 +77,10 @@ class CrmKeys:
         cols, pcols = key_columns(settings)
 
         def wanted(columns: list[str]) -> pl.DataFrame:
+            # (streamed: a large file's keys are read from its scratch files, never all
+            # held before they are made unique)
             return pl.concat([keys.select(pl.col(c).alias("key")) for c in columns]) \
-                .drop_nulls().unique().collect()
+                .drop_nulls().unique().collect(engine="streaming")
 
         def read(entity: str, chain: tuple[str, ...], columns: list[str]) -> pl.DataFrame:
             want = wanted(columns)
