@@ -319,15 +319,17 @@ def test_a_chunked_import_suggests_too(tmp_path):
     assert all(crm_id is not None for *_, crm_id in staged)
 
 
-def test_chunks_suggest_what_the_whole_file_does(tmp_path):
+def test_chunks_suggest_what_the_whole_file_does(tmp_path, monkeypatch):
     """A block is counted over the whole run, not a chunk: a mobile number on 60 rows of
     a file in 3 chunks (more than MAX_BLOCK) pairs nothing, as in one piece — counted a
     chunk at a time, its 20 rows a chunk paired every two of the same surname. So are term
     frequencies: a pair's score is the same in chunks (counted a chunk at a time, the 12
-    Pers of the file were 2 in the pair's chunk, and the pair scored higher)."""
+    Pers of the file were 2 in the pair's chunk, and the pair scored higher). And so is a
+    run scored a chunk at a time (SCORE_PIECE), each chunk against the ones before it."""
     import random
 
     from tests.conftest import run_import, table, write_csv
+    from transforms import duplicates
     from transforms.duplicates import MAX_BLOCK
 
     rng = random.Random(5)
@@ -352,15 +354,16 @@ def test_chunks_suggest_what_the_whole_file_does(tmp_path):
     write_csv(file, ["First name", "Last name", "Birth date", "Street", "Postcode", "City",
                      "Mobile"], rows)
     found = {}
-    for chunk_rows in (1000, 10_000):
-        db = tmp_path / f"crm-{chunk_rows}.duckdb"
+    for chunk_rows, piece in ((1000, duplicates.SCORE_PIECE), (1000, 1), (10_000, 1)):
+        monkeypatch.setattr(duplicates, "SCORE_PIECE", piece)
+        db = tmp_path / f"crm-{chunk_rows}-{piece}.duckdb"
         done = run_import(file, db, settings={"import": {"chunk_rows": chunk_rows}},
                           dry_run=True)
         assert done.get("chunks") == (3 if chunk_rows == 1000 else None), done
-        found[chunk_rows] = set(table(db, "SELECT source_row, candidate_row, score FROM "
-                                          "staging.suggestions").rows())
-    assert found[1000] == found[10_000]
-    assert {(a, b) for a, b, _ in found[1000]} == {(2302, 7)}
+        found[chunk_rows, piece] = set(table(db, "SELECT source_row, candidate_row, score "
+                                                 "FROM staging.suggestions").rows())
+    assert len(set(map(frozenset, found.values()))) == 1, found
+    assert {(a, b) for a, b, _ in found[10_000, 1]} == {(2302, 7)}
 
 
 def test_a_chain_of_merges_follows_the_earlier_ones_and_undoes_exactly(tmp_path):
