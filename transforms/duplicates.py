@@ -476,8 +476,8 @@ class Suggester:
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._made = {"person": 0, "company": 0}  # new records so far: ids -1, -2 …
         # scratch files by entity: a chunk's new records, normalised; the ids of the CRM
-        # records near it; the CRM records read so far, normalised, each in one file
-        # records, each in one file; the hashed plain values of the CRM's records (`near`)
+        # records near it; the CRM records read so far, normalised, each in one file; the
+        # hashed plain values of the CRM's records (`_near`)
         self._files: dict[str, dict[str, list[str]]] = {
             kind: {"person": [], "company": []} for kind in ("new", "near", "crm", "keys")}
         self._keyed: set[str] = set()  # entities whose CRM values are hashed
