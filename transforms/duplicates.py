@@ -482,7 +482,8 @@ class Suggester:
             kind: {"person": [], "company": []} for kind in ("new", "near", "crm", "keys")}
         self._keyed: set[str] = set()  # entities whose CRM values are hashed
         self._read: dict[str, pl.Series] = {}  # entity → the CRM ids in its crm files
-        self._before: dict[str, tuple[int, int]] = {}  # entity → (last id, records)
+        # entity → (first id, last id, records) of the CRM before the run
+        self._before: dict[str, tuple[int, int, int]] = {}
 
     def suggest(self, plan: Plan) -> pl.DataFrame:
         """A whole file's suggestions: `add(plan)`, then `scored()`."""
@@ -504,7 +505,7 @@ class Suggester:
         for entity in ("person", "company"):
             if parts := self._files["new"][entity]:
                 model = MODELS[entity][0]
-                total = self._before[entity][1] + self._made[entity]
+                total = self._before[entity][2] + self._made[entity]
                 big, tf = self._counted(model, parts, self._files["crm"][entity], total,
                                         spill=f"{self._scratch_dir}/spill")
                 out.extend(self._score(entity, model, piece, big, tf)
@@ -519,9 +520,10 @@ class Suggester:
         values_of = MODELS[entity][1]
         if entity not in self._before:  # (before anything of this run is loaded)
             table = "person" if entity == "person" else "company"
-            last, n = self.store.query(f"SELECT coalesce(max({table}_id), 0), count(*) "
-                                       f"FROM {table}").row(0)
-            self._before[entity] = (int(last), int(n))
+            first, last, n = self.store.query(
+                f"SELECT coalesce(min({table}_id), 1) AS first, coalesce(max({table}_id), 0) "
+                f"AS last, count(*) AS n FROM {table}").row(0)
+            self._before[entity] = (int(first), int(last), int(n))
         made = self._made[entity]
         # a new record's id here: -1, -2 … (CRM ids are positive; a < b puts the new first)
         new = new.with_columns((-pl.int_range(made + 1, made + pl.len() + 1)).alias("id"))
@@ -558,11 +560,8 @@ class Suggester:
         values are read and hashed once a run, into the scratch folder: looking them up in
         the CRM for each chunk took 2.5 s a chunk at 10M rows (92 s of 367)."""
         if entity not in self._keyed:
-            table = "person" if entity == "person" else "company"
-            first = self.store.query(f"SELECT coalesce(min({table}_id), 1) AS first "
-                                     f"FROM {table}").item()
-            last = self._before[entity][0]  # (not the records this run makes)
-            for lo in range(int(first), last + 1, NEAR_SLICE):
+            first, last, _ = self._before[entity]  # (not the records this run makes)
+            for lo in range(first, last + 1, NEAR_SLICE):
                 self._keep("keys", entity,
                            near_keys(self.store, entity, lo, min(lo + NEAR_SLICE - 1, last)))
             self._keyed.add(entity)
@@ -790,14 +789,11 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
         # blocks nothing (an ANTI JOIN in the blocking, which DuckDB may plan after the
         # pairs' join: 4.4 billion rows for the 1M benchmark's companies, tried with the
         # chosen records as a view)
-        known, flags = {}, [pl.lit(True) if only is None
-                            else pl.col("id").is_in(only.cast(pl.Int64).implode())]
-        for i, (cols, values) in enumerate(big.items()):
-            known[cols] = f"_big_{i}"
-            flags.append(pl.struct(*cols).is_in(pl.struct(values.select(cols))
-                                                 .implode()).alias(known[cols]))
-        con.register("records", as_arrow(frame.with_columns(flags[0].alias("_mine"),
-                                                            *flags[1:])))
+        mine = pl.lit(True) if only is None else pl.col("id").is_in(only.cast(pl.Int64).implode())
+        known = {cols: f"_big_{i}" for i, cols in enumerate(big)}
+        flags = [pl.struct(*cols).is_in(pl.struct(values.select(cols)).implode()).alias(known[cols])
+                 for cols, values in big.items()]
+        con.register("records", as_arrow(frame.with_columns(mine.alias("_mine"), *flags)))
         con.execute("CREATE VIEW chosen AS SELECT * FROM records WHERE _mine")
         candidates = " UNION ".join(_block(left, right, known)
                                     for left, right in model.blocking_sides)

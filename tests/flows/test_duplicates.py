@@ -183,7 +183,7 @@ def test_a_run_reads_the_crm_records_that_share_a_plain_value_with_its_new_ones(
         suggester = duplicates.Suggester(store, min_score=0.9)
         try:
             # (the CRM before the run: person 8 was made by it)
-            suggester._before.update(person=(7, 7), company=(3, 3))
+            suggester._before.update(person=(1, 7, 7), company=(1, 3, 3))
             persons = suggester._near("person", new_persons).to_list()
             companies = suggester._near("company", new_companies).to_list()
             assert len(suggester._files["keys"]["person"]) == 4  # (ids 1–2, 3–4, 5–6, 7)
