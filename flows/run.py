@@ -170,7 +170,8 @@ class Run:
             return None
         if self.suggester is None:  # (a whole file: suggested at once, on this connection)
             self.suggester = Suggester(self._reader() if more or last else self.crm,
-                                       min_score=settings.min_score)
+                                       min_score=settings.min_score,
+                                       lookups=self.summary.chunks or 1)
         self._wait_suggesting()
         if not (more or last) or self.suggesting is None:
             with self.stage("suggest duplicates"):

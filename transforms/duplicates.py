@@ -33,6 +33,8 @@ from transforms.store.base import CrmStore
 from transforms.store.duckdb_store import as_arrow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from transforms.plan import Plan
 
 # letters that are one letter elsewhere: folded before names are compared (Ærø → aero)
@@ -383,55 +385,116 @@ def crm_records(store: CrmStore, entity: str, ids: pl.Series | None = None) -> p
 
 
 def near_keys(store: CrmStore, entity: str, lo: int, hi: int) -> pl.DataFrame:
-    """(id, h) of the CRM records of ids lo..hi: each of their plain values (`near_hashes`),
-    every e-mail and phone of theirs among them."""
-    table = "person" if entity == "person" else "company"
-    listed = ", ".join(c for c in _FIELDS[entity] if c in _NEAR_FIELDS)
-    owned = "FROM {} WHERE owner_kind = ? AND owner_id BETWEEN ? AND ?"
-    parts = [store.query(f"SELECT {table}_id AS id, {listed} FROM {table} "
-                         f"WHERE {table}_id BETWEEN ? AND ?", [lo, hi]),
-             store.query("SELECT owner_id AS id, address AS email " + owned.format("email"),
-                         [table, lo, hi]),
-             store.query("SELECT owner_id AS id, number_e164 AS phone " + owned.format("phone"),
-                         [table, lo, hi])]
-    return near_hashes(pl.concat(parts, how="diagonal_relaxed"), entity)
+    """(id, h) of the CRM records of ids lo..hi: a hash of each of their plain values
+    (`_NEAR`), every e-mail and phone of theirs among them."""
+    sql, params = _near_values(entity, _crm_records_by(entity, lo, hi))
+    return _hashed(store.query(sql, params))
 
 
-def near_hashes(records: pl.DataFrame, entity: str) -> pl.DataFrame:
-    """(id, h): a hash of each plain value a record has — a postcode, a birth date, a name
-    or its first word, a company, an org number, an e-mail, a phone, each by its kind.
-    Every blocking rule needs one of them shared: the CRM records whose hashes a run's new
-    records have are all it can pair them with. (A hash that two values share by chance
-    only reads one record more.) The same for the CRM's records and the run's."""
-    def col(name: str) -> pl.Expr:
-        return (pl.col(name) if name in records.columns else pl.lit(None)).cast(pl.String)
-
-    # (no city: every rule that joins on it also joins on a name, a birth date or a word
-    # of the name, which are here; a city alone would bring in half the CRM)
-    keys = [("postcode", col("postcode").str.replace_all(" ", "").str.to_lowercase()),
-            ("email", col("email").str.to_lowercase()), ("phone", col("phone"))]
-    if entity == "person":
-        keys += [("born", col("birth_date")), ("company", col("company_id")),
-                 ("name", col("first_name").str.strip_chars().str.to_lowercase()),
-                 ("name", col("last_name").str.strip_chars().str.to_lowercase())]
-    else:
-        keys += [("word", col("name").str.strip_chars().str.to_lowercase()
-                  .str.split(" ").list.first()),
-                 ("orgnr", col("orgnr").str.replace_all(r"\D", ""))]
-    # (a kind hashed with a seed of its own: a postcode is not an org number)
-    return pl.concat([records.select(pl.col("id").cast(pl.Int64), value.alias("v"))
-                      .filter(pl.col("v") != "")  # (no value: a missing one shares nothing)
-                      .select("id", pl.col("v").hash(NEAR_SEED + _NEAR_KINDS.index(kind))
-                              .alias("h"))
-                      for kind, value in keys])
+def near_hashes(store: CrmStore, entity: str, records: pl.DataFrame) -> pl.DataFrame:
+    """(id, h) of `records` (a run's, with the columns `_NEAR` reads, or some of them): a
+    hash of each of their plain values, spelled by the store as the CRM's are."""
+    store.register("near_mine", _near_frame(entity, records))
+    try:
+        return _hashed(store.query(*_near_values(entity, _registered)))
+    finally:
+        store.unregister_all()
 
 
-NEAR_SEED = 20  # (any seed: both sides' hashes are made in the same process)
+def near_ids(store: CrmStore, entity: str, records: pl.DataFrame, lo: int, hi: int
+             ) -> pl.Series:
+    """The ids of the CRM records of ids lo..hi that share a plain value (`_NEAR`) with
+    `records` (a run's), looked up in the CRM in one query: what a run that looks them up
+    at most NEAR_LOOKUPS times does (a file in one piece: hashing the whole CRM's values
+    would cost it more)."""
+    crm, params = _near_values(entity, _crm_records_by(entity, lo, hi))
+    mine, _ = _near_values(entity, _registered)
+    store.register("near_mine", _near_frame(entity, records))
+    try:
+        found = store.query(f"WITH m AS ({mine}) SELECT DISTINCT c.id FROM ({crm}) c WHERE "
+                            "EXISTS (SELECT 1 FROM m WHERE m.k = c.k AND m.v = c.v) "
+                            "ORDER BY c.id", params)
+    finally:
+        store.unregister_all()
+    return found["id"].cast(pl.Int64)
+
+
+# A record's plain values: what another must share with it for any blocking rule to pair
+# them (a postcode, a birth date, a name or its first word, a company, an org number, an
+# e-mail, a phone). Each kind is SQL over `r` (a record's id and one column), run by the
+# store on both sides — the CRM's records and a run's, registered — so that one rule in one
+# engine spells a value alike on both. (No city: every rule that joins on it also joins on
+# a name, a birth date or a word of the name, which are here; a city alone would bring in
+# half the CRM.)
+_NEAR: dict[str, tuple[tuple[str, str, str], ...]] = {  # entity → (kind, column, SQL)
+    "person": (
+        ("postcode", "postcode", "replace(lower(r.postcode), ' ', '')"),
+        ("email", "email", "lower(r.email)"), ("phone", "phone", "r.phone"),
+        ("born", "birth_date", "CAST(r.birth_date AS VARCHAR)"),
+        ("company", "company_id", "CAST(r.company_id AS VARCHAR)"),
+        ("name", "first_name", "lower(trim(r.first_name))"),
+        ("name", "last_name", "lower(trim(r.last_name))")),
+    "company": (
+        ("postcode", "postcode", "replace(lower(r.postcode), ' ', '')"),
+        ("email", "email", "lower(r.email)"), ("phone", "phone", "r.phone"),
+        ("word", "name", "split_part(lower(trim(r.name)), ' ', 1)"),
+        ("orgnr", "orgnr", "regexp_replace(r.orgnr, '[^0-9]', '', 'g')")),
+}
 _NEAR_KINDS = ("postcode", "email", "phone", "born", "company", "name", "word", "orgnr")
+NEAR_SEED = 20  # (any seed: both sides' hashes are made in the same process)
 NEAR_SLICE = 1_000_000  # CRM ids read at a time to hash their values
-# the columns near_hashes reads, of _FIELDS
-_NEAR_FIELDS = ("first_name", "last_name", "birth_date", "postcode", "company_id", "name",
-                "orgnr")
+# a run that looks up near records more often than this (a chunk at a time) hashes the
+# CRM's values once instead: at 10M CRM persons, a lookup took ~2.5 s, hashing all ~9 s
+NEAR_LOOKUPS = 3
+
+
+def _near_values(entity: str, relation: Callable[[str], tuple[str, list[Any]]]
+                 ) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) of (id, k, v): each plain value v of kind k (its place in
+    _NEAR_KINDS) of the records `relation` gives by column; no value, no row (a missing one
+    shares nothing)."""
+    parts, params = [], []
+    for kind, column, value in _NEAR[entity]:
+        source, bound = relation(column)
+        parts.append(f"SELECT id, k, v FROM (SELECT r.id, {_NEAR_KINDS.index(kind)} AS k, "
+                     f"{value} AS v FROM {source} r) n WHERE v <> ''")
+        params += bound
+    return " UNION ALL ".join(parts), params
+
+
+def _crm_records_by(entity: str, lo: int, hi: int
+                    ) -> Callable[[str], tuple[str, list[Any]]]:
+    """The CRM's records of ids lo..hi by column (id and it): an e-mail or phone of any
+    rank, a field of the record's own."""
+    table = "person" if entity == "person" else "company"
+
+    def relation(column: str) -> tuple[str, list[Any]]:
+        if column in ("email", "phone"):
+            stored = "address" if column == "email" else "number_e164"
+            return (f"(SELECT owner_id AS id, {stored} AS {column} FROM {column} WHERE "
+                    "owner_kind = ? AND owner_id BETWEEN ? AND ?)", [table, lo, hi])
+        return (f"(SELECT {table}_id AS id, {column} FROM {table} WHERE {table}_id BETWEEN "
+                "? AND ?)", [lo, hi])
+    return relation
+
+
+def _registered(column: str) -> tuple[str, list[Any]]:
+    """A run's records by column, as `_near_frame` registered them."""
+    return f"(SELECT id, {column} FROM near_mine)", []
+
+
+def _near_frame(entity: str, records: pl.DataFrame) -> pl.DataFrame:
+    """`records` with every column `_NEAR` reads, as text (a missing one empty)."""
+    return records.select(pl.col("id").cast(pl.Int64), *[
+        (pl.col(c) if c in records.columns else pl.lit(None)).cast(pl.String).alias(c)
+        for c in dict.fromkeys(column for _, column, _ in _NEAR[entity])])
+
+
+def _hashed(values: pl.DataFrame) -> pl.DataFrame:
+    """(id, h) of (id, k, v): a hash two values share only if alike and of one kind (a
+    hash two share by chance only reads one record more)."""
+    return values.select(pl.col("id").cast(pl.Int64), pl.struct(
+        pl.col("k").cast(pl.Int8), pl.col("v").cast(pl.String)).hash(NEAR_SEED).alias("h"))
 
 
 def crm_pairs(store: CrmStore, entity: str, *, min_score: float,
@@ -470,9 +533,10 @@ class Suggester:
     a time, its 28 rows a chunk made pairs). A preview and a run suggest the same. Never
     applied."""
 
-    def __init__(self, store: CrmStore, *, min_score: float):
+    def __init__(self, store: CrmStore, *, min_score: float, lookups: int = 1):
         self.store = store
         self.min_score = min_score
+        self.lookups = lookups  # how many plans `add` will be given (`_near`)
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._made = {"person": 0, "company": 0}  # new records so far: ids -1, -2 …
         # scratch files by entity: a chunk's new records, normalised; the ids of the CRM
@@ -556,16 +620,20 @@ class Suggester:
 
     def _near(self, entity: str, mine: pl.DataFrame) -> pl.Series:
         """The ids of the CRM records (as it was before the run) that share a plain value
-        with `mine` (`near_hashes`), found without reading the rest of the CRM. The CRM's
-        values are read and hashed once a run, into the scratch folder: looking them up in
-        the CRM for each chunk took 2.5 s a chunk at 10M rows (92 s of 367)."""
+        with `mine` (`_NEAR`), found without reading the rest of the CRM: looked up in the
+        CRM (`near_ids`) by a run that does so at most NEAR_LOOKUPS times; else its values
+        are read and hashed once a run into the scratch folder (`near_keys`), and each
+        chunk's looked up there — at 10M rows, looking them up in the CRM for each of 40
+        chunks took 2.5 s a chunk (92 s of 367)."""
+        first, last, _ = self._before[entity]  # (not the records this run makes)
+        if self.lookups <= NEAR_LOOKUPS:
+            return near_ids(self.store, entity, mine, first, last)
         if entity not in self._keyed:
-            first, last, _ = self._before[entity]  # (not the records this run makes)
             for lo in range(first, last + 1, NEAR_SLICE):
                 self._keep("keys", entity,
                            near_keys(self.store, entity, lo, min(lo + NEAR_SLICE - 1, last)))
             self._keyed.add(entity)
-        wanted = near_hashes(mine, entity)["h"].unique()
+        wanted = near_hashes(self.store, entity, mine)["h"].unique()
         if not (files := self._files["keys"][entity]) or wanted.is_empty():
             return pl.Series("id", [], pl.Int64)
         return (pl.scan_parquet(files).filter(pl.col("h").is_in(wanted.implode()))

@@ -143,7 +143,8 @@ def test_a_run_reads_the_crm_records_that_share_a_plain_value_with_its_new_ones(
     """The CRM records a run's new ones can pair with: those sharing a postcode, a birth
     date, a name (first or last, either way), a company, an e-mail or a phone of any rank
     (persons), a first word of the name or an org number (companies), spelled alike — and
-    only records the CRM had before the run. Read in slices of ids (2 here)."""
+    only records the CRM had before the run. Looked up in the CRM, or in its values read
+    and hashed once in slices of ids (2 here), alike."""
     from flows.config import open_crm
     from transforms import duplicates
 
@@ -179,22 +180,29 @@ def test_a_run_reads_the_crm_records_that_share_a_plain_value_with_its_new_ones(
     new_companies = pl.DataFrame({"id": [-1, -2, -3], "name": [" Acme Sverige AB", "Fisk AS",
                                                                 "Nord"],
                                   "orgnr": [None, "987654321", "123"]})
-    with open_crm(str(db)) as store:
-        suggester = duplicates.Suggester(store, min_score=0.9)
-        try:
-            # (the CRM before the run: person 8 was made by it)
-            suggester._before.update(person=(1, 7, 7), company=(1, 3, 3))
-            persons = suggester._near("person", new_persons).to_list()
-            companies = suggester._near("company", new_companies).to_list()
-            assert len(suggester._files["keys"]["person"]) == 4  # (ids 1–2, 3–4, 5–6, 7)
-            nothing = suggester._near("person", new_persons.filter(pl.col("id") == -7))
-        finally:
-            suggester.close()
+    found = {}
+    # looked up in the CRM (a run in one piece), or in its values hashed once (in chunks)
+    for lookups in (1, duplicates.NEAR_LOOKUPS + 1):
+        with open_crm(str(db)) as store:
+            suggester = duplicates.Suggester(store, min_score=0.9, lookups=lookups)
+            try:
+                # (the CRM before the run: person 8 was made by it)
+                suggester._before.update(person=(1, 7, 7), company=(1, 3, 3))
+                persons = suggester._near("person", new_persons).to_list()
+                companies = suggester._near("company", new_companies).to_list()
+                hashed = len(suggester._files["keys"]["person"])
+                nothing = suggester._near("person", new_persons.filter(pl.col("id") == -7))
+            finally:
+                suggester.close()
+        found[lookups] = persons, companies, hashed, nothing.to_list()
+    assert found[1][2] == 0  # (nothing hashed: one lookup)
+    assert found[duplicates.NEAR_LOOKUPS + 1][2] == 4  # (ids 1–2, 3–4, 5–6, 7)
     # postcode 1; name 2 (a first name as a last); e-mail of rank 2: 3; phone 4; born 5;
     # company 6 — not 7 (nothing shared) nor 8 (the run's own)
-    assert persons == [1, 2, 3, 4, 5, 6]
-    assert companies == [1, 2]  # (the first word; the org number's digits)
-    assert nothing.is_empty()
+    for persons, companies, _, nothing in found.values():
+        assert persons == [1, 2, 3, 4, 5, 6]
+        assert companies == [1, 2]  # (the first word; the org number's digits)
+        assert nothing == []
 
 
 @pytest.mark.both_stores
@@ -281,12 +289,17 @@ def test_a_review_with_a_wrong_action_names_its_row(tmp_path):
     assert str(info.value).startswith("r.xlsx: row 3, column action: not merge or keep both")
 
 
-def test_a_chunked_import_suggests_too(tmp_path):
+@pytest.mark.parametrize("lookups", [3, 2])
+def test_a_chunked_import_suggests_too(tmp_path, monkeypatch, lookups):
     """A file of more than [import] chunk_rows rows: each chunk's new records are scored
     against the CRM as it was and against the new records of the chunks before it; a pair
-    across chunks names the earlier record's row, and its id once the run has committed."""
+    across chunks names the earlier record's row, and its id once the run has committed.
+    The CRM records near each of its 3 chunks are looked up in the CRM (NEAR_LOOKUPS 3),
+    or in its values hashed once (NEAR_LOOKUPS 2)."""
     from tests.conftest import run_import, table, write_csv
+    from transforms import duplicates
 
+    monkeypatch.setattr(duplicates, "NEAR_LOOKUPS", lookups)
     db = tmp_path / "crm.duckdb"
     seed(db, persons=[{"person_id": 1, "first_name": "Jon", "last_name": "Hansen",
                        "birth_date": "1971-04-02", "street": "Storgata 5", "postcode": "0150",
