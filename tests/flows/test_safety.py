@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import duckdb
@@ -95,12 +95,20 @@ def test_waiting_is_said_and_no_wait_refuses(tmp_path, db):
         waiting = subprocess.Popen([CLI, "run", str(_file(tmp_path)), "--db", str(db), "--json"],
                                    env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, cwd=REPO)
-        time.sleep(3)
+        # (its first line, read as it comes: on a busy machine its start alone may take
+        # longer than a fixed pause, and a run that starts after the holder left never
+        # waits; a minute at most)
+        first: list[str] = []
+        reader = threading.Thread(target=lambda: first.append(waiting.stderr.readline()),
+                                  daemon=True)
+        reader.start()
+        reader.join(60)
+        said = first[0] if first else ""
         assert waiting.poll() is None  # still waiting
     finally:
         holder.close()
     out, err = waiting.communicate(timeout=60)
-    assert waiting.returncode == 0 and "waiting for run r-test importing big.xlsx" in err
+    assert waiting.returncode == 0 and "waiting for run r-test importing big.xlsx" in said, err
     assert json.loads(out)["status"] == "completed"
 
 

@@ -85,6 +85,7 @@ class DuckDBStore(CrmStore):
         self.con.execute("BEGIN")
         self._canonical_into_raw_rows()
         kept = self._outcome_tables_aside()
+        self._plan_view_before()
         self.con.execute(sql_file("staging.sql"))
         self._outcomes_from(kept)
         if not crm:
@@ -135,6 +136,14 @@ class DuckDBStore(CrmStore):
             self.con.execute(f"ALTER TABLE {ident('staging.' + name)} RENAME TO "
                              f"{ident(name + '_before')}")
         return kept
+
+    def _plan_view_before(self) -> None:
+        """A file whose staging.plan does not read staging.created yet: the view dropped,
+        for staging.sql to make it again."""
+        view = self.con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = 'staging' "
+                                "AND view_name = 'plan'").fetchall()
+        if view and "staging.created" not in view[0][0]:
+            self.con.execute("DROP VIEW staging.plan")
 
     def _outcomes_from(self, kept: list[str]) -> None:
         """The rows of the tables `_outcome_tables_aside` renamed, into staging.outcomes (a

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from contracts.keys import MatchKey
-from transforms.store.schema import OUTCOME_LISTS, VALUE_STORAGE
+from transforms.store.schema import VALUE_STORAGE
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -35,21 +35,6 @@ def cols(names: list[str] | tuple[str, ...]) -> str:
 STORED_STAGING_TABLES = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
                          "'staging' AND table_type = 'BASE TABLE' AND table_catalog = "
                          "current_database() ORDER BY table_name")
-
-
-def fill_created_ids(source: str) -> str:
-    """The ids new records were created under (frame `source`: source_row, entity, crm_id)
-    into their staging.plan entries: the run's (bound) rows of staging.outcomes, each entry
-    of its plan list whose entity got one."""
-    entities = ("company", "person", "product")
-    fields = ", ".join(
-        f"{f} := coalesce(p.crm_id, CASE p.entity "
-        + " ".join(f"WHEN '{e}' THEN n.{e}" for e in entities) + " END)"
-        if f == "crm_id" else f"{f} := p.{f}" for f in OUTCOME_LISTS["plan"])
-    made = ", ".join(f"max(crm_id) FILTER (WHERE entity = '{e}') AS {e}" for e in entities)
-    return (f"UPDATE staging.outcomes o SET plan = list_transform(o.plan, lambda p: "
-            f"struct_pack({fields})) FROM (SELECT source_row, {made} FROM {ident(source)} "
-            "GROUP BY source_row) n WHERE o.run_id = ? AND o.source_row = n.source_row")
 
 
 def fields_list(columns: list[str]) -> str:
