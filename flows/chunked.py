@@ -144,7 +144,9 @@ def _import_stream(r: Run, stream: CsvStream | TableBatches, folder: Path) -> No
     read = _read(r, stream, folder)
     try:
         r.summary.chunks, crm = _split(r, read, folder)
-        _plan_and_load(r, read, crm, folder)
+        keys = [crm]
+        del crm  # (the last chunk lets them go: `_plan_and_load`)
+        _plan_and_load(r, read, keys, folder)
     finally:
         with suppress(BaseException):  # (a failed run: its error is what matters)
             read.staged()
@@ -237,7 +239,10 @@ def _split(r: Run, read: Read, folder: Path) -> tuple[int, CrmKeys]:
         return (int(last) + 1 if isinstance(last, int) else 0), crm
 
 
-def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
+def _plan_and_load(r: Run, read: Read, keys: list[CrmKeys], folder: Path) -> None:
+    """Each chunk planned and loaded, in one transaction. `keys`: the CRM keys the file
+    can find, let go once the last chunk has read its share (~0.2 GB at 10M rows, held
+    otherwise while the run's suggestions are scored)."""
     req, store, chunks = r.req, r.crm, r.summary.chunks or 0
     rejects, warnings = [read.rejects], [read.warnings]
     # the reading pass's issues are staged at once: a run stopped by them keeps them
@@ -253,7 +258,10 @@ def _plan_and_load(r: Run, read: Read, crm: CrmKeys, folder: Path) -> None:
             rows = pl.concat([pl.read_parquet(p) for p in sorted((folder / f"chunk-{k}").iterdir())],
                              how="diagonal_relaxed").sort("source_row")
             with r.stage("read CRM"):
-                snapshot = r.run("read CRM", read_snapshot, store, rows, req.settings, keys=crm)
+                snapshot = r.run("read CRM", read_snapshot, store, rows, req.settings,
+                                 keys=keys[0])
+            if k == chunks - 1:
+                keys.clear()
             with r.stage("match and plan"):
                 plan = r.run("plan", plan_contacts, rows, snapshot, settings=req.settings,
                              headers=read.headers, has_company=read.has_company,
