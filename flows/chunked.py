@@ -45,11 +45,11 @@ from transforms.validate import check_rows
 from transforms.wording import count
 
 log = logging.getLogger("crm_import")
+# one chunk's frames, and DuckDB's cache of the CRM file beside them; with suggestions too
+# (until 2026-12-04 a run with them had 1 GB: a 10M import ran out of 512 MB after its
+# scoring, where the UPDATE that wrote the created records' ids into staging.outcomes ran;
+# without it, since staging.created, the same import completes in 512 MB)
 CHUNKED_DUCKDB_MEMORY = "512MB"  # (CRM_IMPORT_DUCKDB_MEMORY overrides it)
-# suggestions read the CRM beside the loads while the run's transaction is open: with 512 MB
-# a 10M import ran out of DuckDB memory (in its last chunk's load when they looked up each
-# chunk's near records in the CRM; once again when they looked them up in their own files)
-SUGGESTING_DUCKDB_MEMORY = "1GB"
 SCRATCH: Literal["lz4"] = "lz4"  # scratch Parquet files: written once, read once or twice, then deleted
 READING = 0.4  # the share of a chunked run's progress that reading the batches stands for
 
@@ -137,9 +137,7 @@ def import_sheet(r: Run, raw: RawTable, scratch: Path | None = None) -> None:
 
 
 def _import_stream(r: Run, stream: CsvStream | TableBatches, folder: Path) -> None:
-    # one chunk's frames, and DuckDB's cache of the CRM file beside them
-    r.crm.limit_memory(SUGGESTING_DUCKDB_MEMORY if r.req.settings.duplicates.suggest
-                       else CHUNKED_DUCKDB_MEMORY)
+    r.crm.limit_memory(CHUNKED_DUCKDB_MEMORY)
     r.begin()
     read = _read(r, stream, folder)
     try:
