@@ -103,9 +103,9 @@ def record_new_ids(store: CrmStore, *, run_id: str, created: list[pl.DataFrame],
     """Once the run has committed (a preview: once it is recorded): the ids its new
     records were created under (staging.created, shown by staging.plan), so that a created
     CRM record can be tied to its source row; and the run's suggestions are staged, naming
-    the records made (their own, and a new candidate's). Staged with the ids at once: updating 643,346
-    suggestions after the fact took 2.4 s at 1M rows. A run that fails stages none (the
-    records they name were never made)."""
+    the records made (their own, and a new candidate's). Staged with the ids at once:
+    updating 643,346 suggestions after the fact took 2.4 s at 1M rows. A run that fails
+    stages none (the records they name were never made)."""
     lists = pl.concat([pl.DataFrame(schema=CREATED), *created])
     staging = store.staging
     try:
