@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from transforms.store.base import CrmStore
 from transforms.store.duckdb_store import as_arrow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from transforms.plan import Plan
 
@@ -394,11 +395,8 @@ def near_keys(store: CrmStore, entity: str, lo: int, hi: int) -> pl.DataFrame:
 def near_hashes(store: CrmStore, entity: str, records: pl.DataFrame) -> pl.DataFrame:
     """(id, h) of `records` (a run's, with the columns `_NEAR` reads, or some of them): a
     hash of each of their plain values, spelled by the store as the CRM's are."""
-    store.register("near_mine", _near_frame(entity, records))
-    try:
-        return _hashed(store.query(*_near_values(entity, _registered)))
-    finally:
-        store.unregister_all()
+    with _run_values(store, entity, records) as mine:
+        return _hashed(store.query(mine))
 
 
 def near_ids(store: CrmStore, entity: str, records: pl.DataFrame, lo: int, hi: int
@@ -408,15 +406,25 @@ def near_ids(store: CrmStore, entity: str, records: pl.DataFrame, lo: int, hi: i
     at most NEAR_LOOKUPS times does (a file in one piece: hashing the whole CRM's values
     would cost it more)."""
     crm, params = _near_values(entity, _crm_records_by(entity, lo, hi))
-    mine, _ = _near_values(entity, _registered)
-    store.register("near_mine", _near_frame(entity, records))
-    try:
+    with _run_values(store, entity, records) as mine:
         found = store.query(f"WITH m AS ({mine}) SELECT DISTINCT c.id FROM ({crm}) c WHERE "
                             "EXISTS (SELECT 1 FROM m WHERE m.k = c.k AND m.v = c.v) "
                             "ORDER BY c.id", params)
+    return found["id"].cast(pl.Int64)
+
+
+@contextmanager
+def _run_values(store: CrmStore, entity: str, records: pl.DataFrame) -> Iterator[str]:
+    """SQL of (id, k, v), the plain values of a run's `records`, registered in the store
+    (with every column `_NEAR` reads, as text; a missing one empty) while it is used."""
+    store.register("near_mine", records.select(pl.col("id").cast(pl.Int64), *[
+        (pl.col(c) if c in records.columns else pl.lit(None)).cast(pl.String).alias(c)
+        for c in dict.fromkeys(column for _, column, _ in _NEAR[entity])]))
+    try:
+        yield _near_values(entity, lambda column: (
+            f"(SELECT id, {column} FROM near_mine)", []))[0]
     finally:
         store.unregister_all()
-    return found["id"].cast(pl.Int64)
 
 
 # A record's plain values: what another must share with it for any blocking rule to pair
@@ -476,18 +484,6 @@ def _crm_records_by(entity: str, lo: int, hi: int
         return (f"(SELECT {table}_id AS id, {column} FROM {table} WHERE {table}_id BETWEEN "
                 "? AND ?)", [lo, hi])
     return relation
-
-
-def _registered(column: str) -> tuple[str, list[Any]]:
-    """A run's records by column, as `_near_frame` registered them."""
-    return f"(SELECT id, {column} FROM near_mine)", []
-
-
-def _near_frame(entity: str, records: pl.DataFrame) -> pl.DataFrame:
-    """`records` with every column `_NEAR` reads, as text (a missing one empty)."""
-    return records.select(pl.col("id").cast(pl.Int64), *[
-        (pl.col(c) if c in records.columns else pl.lit(None)).cast(pl.String).alias(c)
-        for c in dict.fromkeys(column for _, column, _ in _NEAR[entity])])
 
 
 def _hashed(values: pl.DataFrame) -> pl.DataFrame:
