@@ -43,7 +43,8 @@ def ties(keys: pl.LazyFrame, crm: CrmKeys, settings: ImportSettings
     per_row = keys.select(
         "source_row", _hash(pl.col(cols[0]), 1).alias("c"),
         *[_hash(pl.col(c), 1).alias(f"c{i}") for i, c in enumerate(cols[1:], start=1)],
-        *[_hash(pl.col(f"t{i}"), 1).alias(f"p{i}") for i in range(len(pcols))]).collect()
+        *[_hash(pl.col(f"t{i}"), 1).alias(f"p{i}") for i in range(len(pcols))]
+    ).collect(engine="streaming")  # (streamed: read whole, 10M rows' keys took 1.1 GB more)
     extra = [pl.DataFrame(schema={"source_row": pl.Int64, "tie": pl.UInt64})]
     for entity, columns, found_in, wanted in (
             ("company", cols, crm.company, len(cols) > 1),
@@ -52,7 +53,8 @@ def ties(keys: pl.LazyFrame, crm: CrmKeys, settings: ImportSettings
         if not wanted:
             continue
         found = (pl.concat([keys.select("source_row", pl.col(c).alias("key")) for c in columns])
-                 .drop_nulls().join(found_in.lazy().select("crm_id", "key"), on="key").collect())
+                 .drop_nulls().join(found_in.lazy().select("crm_id", "key"), on="key")
+                 .collect(engine="streaming"))
         shared = (found.group_by("crm_id").agg(pl.col("key").n_unique().alias("_n"))
                   .filter(pl.col("_n") > 1))
         extra.append(found.join(shared, on="crm_id", how="semi").select(

@@ -696,10 +696,8 @@ class Suggester:
         both = pl.concat([mine, self._pairable(model, mine, self._files["crm"][entity], big),
                           self._pairable(model, mine, new[:piece.start], big)],
                          how="diagonal_relaxed")
-        for counts in tf:
-            both = both.join(counts, on=counts.columns[0], how="left", nulls_equal=True)
         pairs = score_pairs(both.drop("first_row"), model, min_score=self.min_score,
-                            only=mine["id"], big=big)
+                            only=mine["id"], big=big, tf=tf)
         first_rows = both.select("id", "first_row").drop_nulls()
         return (pairs.join(first_rows.rename({"id": "a", "first_row": "source_row"}), on="a")
                 .join(first_rows.rename({"id": "b", "first_row": "candidate_row"}), on="b",
@@ -836,10 +834,13 @@ def _evidence(model: Model) -> pl.Expr:
 
 def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
                 only: pl.Series | None = None,
-                big: dict[tuple[str, ...], pl.DataFrame] | None = None) -> pl.DataFrame:
+                big: dict[tuple[str, ...], pl.DataFrame] | None = None,
+                tf: list[pl.DataFrame] | None = None) -> pl.DataFrame:
     """(a, b, score, evidence) of the likely duplicate pairs among `frame`'s records,
     a < b, each pair once, best first. `only`: pairs involving these ids. `big`: blocking
-    keys (columns → values) that more than MAX_BLOCK records outside the frame share."""
+    keys (columns → values) that more than MAX_BLOCK records outside the frame share.
+    `tf`: the term frequencies the weights read (frames of value, `<col>_tf`), counted
+    outside the frame; else the frame's own `<col>_tf` columns."""
     # (its spill files in a folder of the system's, gone after: never the user's cwd; a
     # limit on its memory, or DuckDB takes up to 80% of the machine's before it spills)
     spill = tempfile.TemporaryDirectory(prefix="crm-import-duplicates-")
@@ -870,12 +871,23 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
         # (each level worked out once; `a` below is the pair with its first record's term
         # frequencies, which the weights read)
         tfs = [c for c in frame.columns if c.endswith("_tf")]
+        first = "records"
+        if tf:  # (joined here, by DuckDB: joined to the frame by polars, each copied it)
+            joins = []
+            for i, counts in enumerate(tf):
+                value, freq = counts.columns
+                con.register(f"tf_{i}", as_arrow(counts))
+                joins.append(f"LEFT JOIN tf_{i} ON tf_{i}.{value} IS NOT DISTINCT FROM "
+                             f"r.{value}")
+                tfs.append(freq)
+            first = (f"(SELECT r.*, {', '.join(c.columns[1] for c in tf)} FROM records r "
+                     f"{' '.join(joins)})")
         kept = ", ".join(["a", "b"] + [f"{p}_{c.name}" for c in model.comparisons
                                        for p in ("l", "s") if p == "l" or c.show])
         sql = (f"WITH pairs AS ({candidates}) SELECT {kept}, score FROM ("
                f"SELECT *, 1 / (1 + pow(2, -({weights} + {prior!r}))) AS score FROM ("
                f"SELECT p.a, p.b, {levels}{''.join(f', a.{c}' for c in tfs)} FROM pairs p "
-               f"JOIN records a ON a.id = p.a JOIN records b ON b.id = p.b) a) "
+               f"JOIN {first} a ON a.id = p.a JOIN records b ON b.id = p.b) a) "
                f"WHERE score >= ? ORDER BY score DESC, a, b")
         out = pl.DataFrame(con.sql(sql, params=[min_score]).to_arrow_table())
     finally:
