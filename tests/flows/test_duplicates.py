@@ -13,7 +13,16 @@ import polars as pl
 import pytest
 
 from tests.conftest import REPO, seed
-from transforms.duplicates import COMPANY, PERSON, company_frame, person_frame, score_pairs
+from transforms.duplicates import (
+    COMPANY,
+    PERSON,
+    _tf,
+    company_frame,
+    person_frame,
+    person_values,
+    score_pairs,
+    with_tf,
+)
 
 CLI = [str(Path(sys.executable).parent / "crm-import")]
 
@@ -62,6 +71,18 @@ def test_pairs_involving_some_records_only():
     pairs = score_pairs(person_frame(persons()), PERSON, min_score=0.9,
                         only=pl.Series([8]))
     assert set(zip(pairs["a"].to_list(), pairs["b"].to_list(), strict=True)) == {(7, 8)}
+
+
+def test_term_frequencies_counted_apart_score_as_the_frames_own():
+    # (a run's suggestions count them over the whole run, and the scorer joins them in)
+    values = person_values(persons())
+    tf = [values.group_by(c).len().select(c, _tf(pl.col("len"), c, values.height))
+          for c in PERSON.tf_columns]
+    own = score_pairs(with_tf(values, PERSON, values.height), PERSON, min_score=0.0)
+    apart = score_pairs(values, PERSON, min_score=0.0, tf=tf)
+    assert own.height == 7 and apart.equals(own)
+    rarer = [t.with_columns(pl.col(f"{t.columns[0]}_tf") / 10) for t in tf]
+    assert not score_pairs(values, PERSON, min_score=0.0, tf=rarer)["score"].equals(own["score"])
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
