@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 
-from transforms.normalise import digits_key, email_key, text_key
+from transforms.normalise import digits_key, email_key, text_key, unicode_form
 from transforms.store.base import CrmStore
 from transforms.store.duckdb_store import as_arrow
 
@@ -49,7 +49,7 @@ LEGAL_FORMS = ("as", "asa", "a/s", "aps", "ab", "oy", "oyj", "gmbh", "ag", "kg",
 
 def fold(expr: pl.Expr) -> pl.Expr:
     """Casefolded, accents and Nordic letters folded, only letters, digits and spaces."""
-    out = text_key(expr).str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+    out = unicode_form(text_key(expr), "NFKD").str.replace_all(r"\p{M}", "")
     for letter, plain in FOLD.items():
         out = out.str.replace_all(letter, plain, literal=True)
     return (out.str.replace_all(r"[^\p{L}\p{N} ]", " ").str.replace_all(r" {2,}", " ")

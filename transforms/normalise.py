@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import email_validator
 import phonenumbers
@@ -24,10 +24,26 @@ from contracts.countries import COUNTRY_REGIONS
 FOLD_SPACE = r"\s{2,}|[\s&&[^ ]]"
 
 
+def unicode_form(expr: pl.Expr, form: Literal["NFC", "NFKC", "NFD", "NFKD"]) -> pl.Expr:
+    """`expr.str.normalize(form)`, worked out for the values that are not plain ASCII only:
+    every form leaves ASCII as it is, and most names, e-mails and addresses are (2M short
+    ASCII names: 0.30 s normalised, 0.02 s found to be ASCII)."""
+
+    def batch(values: pl.Series) -> pl.Series:
+        values = values.cast(pl.String)
+        wide = (values.str.len_bytes() != values.str.len_chars()).fill_null(False)
+        if not wide.any():
+            return values
+        at = wide.arg_true()
+        return values.scatter(at, values.gather(at).str.normalize(form))
+
+    return expr.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
+
+
 def text_key(expr: pl.Expr) -> pl.Expr:
     """Trimmed, whitespace folded, casefolded (ß → ss); empty → null."""
     return (
-        expr.str.normalize("NFKC")
+        unicode_form(expr, "NFKC")
         .str.to_lowercase()
         .str.replace_all("ß", "ss", literal=True)
         .str.replace_all(FOLD_SPACE, " ")

@@ -29,6 +29,17 @@ def test_text_key_folds_whitespace_as_one_space_per_run(text):
     assert got == ref
 
 
+@given(st.lists(st.none() | st.text(alphabet=st.sampled_from(
+    list("aZ9 .-") + ["\u00e9", "\u0301", "\ufb01", "\uff21", "\u00c5", "\u212b", "\u00df"]),
+    max_size=6), max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_unicode_form_normalises_as_polars_does_skipping_plain_ascii(values):
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    for form in ("NFC", "NFKC", "NFD", "NFKD"):
+        got = frame.select(nz.unicode_form(pl.col("v"), form))["v"]
+        assert_series_equal(got, frame["v"].str.normalize(form))
+
+
 def test_digits_key():
     got = pl.DataFrame({"v": ["NO 923 609 016 MVA", "abc", None]}).select(nz.digits_key(pl.col("v")))
     assert got["v"].to_list() == ["923609016", None, None]
