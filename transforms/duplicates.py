@@ -871,23 +871,23 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
         # (each level worked out once; `a` below is the pair with its first record's term
         # frequencies, which the weights read)
         tfs = [c for c in frame.columns if c.endswith("_tf")]
-        first = "records"
+        a_records = "records"
         if tf:  # (joined here, by DuckDB: joined to the frame by polars, each copied it)
-            joins = []
+            joins, freqs = [], []
             for i, counts in enumerate(tf):
                 value, freq = counts.columns
                 con.register(f"tf_{i}", as_arrow(counts))
                 joins.append(f"LEFT JOIN tf_{i} ON tf_{i}.{value} IS NOT DISTINCT FROM "
                              f"r.{value}")
+                freqs.append(f"tf_{i}.{freq}")
                 tfs.append(freq)
-            first = (f"(SELECT r.*, {', '.join(c.columns[1] for c in tf)} FROM records r "
-                     f"{' '.join(joins)})")
+            a_records = f"(SELECT r.*, {', '.join(freqs)} FROM records r {' '.join(joins)})"
         kept = ", ".join(["a", "b"] + [f"{p}_{c.name}" for c in model.comparisons
                                        for p in ("l", "s") if p == "l" or c.show])
         sql = (f"WITH pairs AS ({candidates}) SELECT {kept}, score FROM ("
                f"SELECT *, 1 / (1 + pow(2, -({weights} + {prior!r}))) AS score FROM ("
                f"SELECT p.a, p.b, {levels}{''.join(f', a.{c}' for c in tfs)} FROM pairs p "
-               f"JOIN {first} a ON a.id = p.a JOIN records b ON b.id = p.b) a) "
+               f"JOIN {a_records} a ON a.id = p.a JOIN records b ON b.id = p.b) a) "
                f"WHERE score >= ? ORDER BY score DESC, a, b")
         out = pl.DataFrame(con.sql(sql, params=[min_score]).to_arrow_table())
     finally:

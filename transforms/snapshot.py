@@ -64,10 +64,10 @@ def _found(store: CrmStore, key: MatchKey, wanted: pl.Series, slice_ids: int) ->
 
 
 def _hashed(key: pl.Expr) -> pl.Expr:
-    """A named key by its hash, to find the CRM's keys with: 10M rows' e-mails as text,
-    made unique, held ~0.5 GB at the top of a 10M import's memory. A CRM key that shares a
-    hash by chance is one key too many, and matches nothing: the plan joins keys by value
-    (a chunk's share of them too, `CrmKeys.within`)."""
+    """A named key by its hash, to find the CRM's keys with: a 10M-row file's e-mails made
+    unique as text were the top of its import's memory (2.31 GB; ~1.5 GB by hash). A CRM
+    key that shares a hash by chance is one key too many, and matches nothing: the plan
+    joins keys by value (a chunk's share of them too, `CrmKeys.within`)."""
     return key.hash()
 
 
