@@ -85,14 +85,17 @@ class CrmKeys:
         find: read once for a whole file, however many chunks it is planned in."""
         cols, pcols = key_columns(settings)
 
+        def wanted(column: str) -> pl.Series:
+            # (one level of the chain, its keys' hashes made unique streaming: a large
+            # file's keys are read from its scratch files, never all held)
+            return (keys.select(pl.col(column)).drop_nulls()
+                    .select(_hashed(pl.col(column)).alias("h")).unique()
+                    .collect(engine="streaming")["h"])
+
         def read(entity: str, chain: tuple[str, ...], columns: list[str]) -> pl.DataFrame:
-            # (a level of the chain at a time, its keys' hashes made unique streaming: a
-            # large file's keys are read from its scratch files, never all held)
-            return pl.concat([
-                _found(store, match_key(entity, name), keys.select(pl.col(column))
-                       .drop_nulls().select(_hashed(pl.col(column)).alias("h")).unique()
-                       .collect(engine="streaming")["h"], slice_ids).cast(KEYS_SCHEMA)
-                for name, column in zip(chain, columns, strict=True)])
+            return pl.concat([_found(store, match_key(entity, name), wanted(column), slice_ids)
+                              .cast(KEYS_SCHEMA)
+                              for name, column in zip(chain, columns, strict=True)])
 
         return cls(read("company", settings.company.chain, cols),
                    read("person", settings.person.chain, pcols))
