@@ -39,6 +39,10 @@ class MatchKey:
     invalid: str | None = None
     # columns the file must have one of (default: `columns`)
     required: tuple[str, ...] | None = None
+    # a value that tells records of one key value apart (canonical column, CRM column):
+    # where both hold one and they differ, the key does not make them one record — in the
+    # file and against the CRM (two persons of one name born on different days are two)
+    apart: tuple[str, str] | None = None
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -67,7 +71,8 @@ MATCH_KEYS: tuple[MatchKey, ...] = (
              CrmSide("company", ("orgnr",), "company_id"), invalid=_NO_DIGITS),
     # --- person ---------------------------------------------------------------------------
     MatchKey("person", "name", ("person_first_name", "person_last_name"), "person_name",
-             CrmSide("person", ("first_name", "last_name"), "person_id"), scope="company"),
+             CrmSide("person", ("first_name", "last_name"), "person_id"), scope="company",
+             apart=("person_birth_date", "birth_date")),
     MatchKey("person", "email", ("person_email",), "email",
              CrmSide("email", ("address",), "owner_id", (("owner_kind", "person"),)),
              invalid="not a valid email address, and persons are matched on it"),

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 
-from transforms.normalise import digits_key, email_key, text_key, unicode_form
+from transforms.normalise import digits_key, email_key, full_name, text_key, unicode_form
 from transforms.store.base import CrmStore
 from transforms.store.duckdb_store import as_arrow
 
@@ -229,9 +229,9 @@ def _by_value(frame: pl.DataFrame, column: str, derived: dict[str, pl.Expr]) -> 
 
 
 def person_values(raw: pl.DataFrame) -> pl.DataFrame:
-    """id, first_name, last_name, birth_date, street, postcode, city, email, phone,
-    company_id (any may be missing) → the normalised columns the model compares, all but
-    the term frequencies (`with_tf` adds those)."""
+    """id, first_name, middle_name, last_name, birth_date, street, postcode, city, email,
+    phone, company_id, company_name (any may be missing) → the normalised columns the model
+    compares, all but the term frequencies (`with_tf` adds those)."""
     def col(name: str, dtype: Any = pl.String) -> pl.Expr:
         return (pl.col(name) if name in raw.columns else pl.lit(None)).cast(dtype)
 
@@ -242,7 +242,13 @@ def person_values(raw: pl.DataFrame) -> pl.DataFrame:
         col("postcode").str.replace_all(r"\s", "").str.to_lowercase().replace("", None)
         .alias("postcode"),
         col("city").alias("_city"), email_key(col("email")).alias("email"),
-        digits_key(col("phone")).alias("phone"), col("company_id", pl.Int64).alias("company"))
+        digits_key(col("phone")).alias("phone"),
+        # a company named after the person (`create_company` makes one for a person without
+        # company) says no more than their name: two John Smiths in one such are no evidence
+        pl.when(col("company_name").str.to_lowercase()
+                == full_name(col("first_name"), col("middle_name"), col("last_name"))
+                .str.to_lowercase()).then(None)
+        .otherwise(col("company_id", pl.Int64)).alias("company"))
     # (the part before the @, worked out once a record: split in SQL, a pair at a time,
     # it cost 0.6 s of the 1M-row benchmark's scoring)
     frame = frame.with_columns(pl.col("email").str.split("@").list.first().alias("email_local"))
@@ -357,8 +363,8 @@ def company_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
     return with_tf(company_values(raw), COMPANY, total)
 
 
-_FIELDS = {"person": ("first_name", "last_name", "birth_date", "street", "postcode", "city",
-                      "company_id"),
+_FIELDS = {"person": ("first_name", "middle_name", "last_name", "birth_date", "street",
+                      "postcode", "city", "company_id"),
            "company": ("name", "orgnr", "street", "postcode", "city")}
 
 
@@ -369,8 +375,11 @@ def crm_records(store: CrmStore, entity: str, ids: pl.Series | None = None) -> p
     only = f" WHERE r.{table}_id IN (SELECT v FROM wanted)" if ids is not None else ""
     # (the e-mails and phones of the records read, not of the whole CRM)
     mine = " AND owner_id IN (SELECT id FROM r)" if only else ""
+    # (a person's company by its name too: one named after them is no evidence, `person_values`)
+    named = (", (SELECT c.name FROM company c WHERE c.company_id = r.company_id) AS company_name"
+             if entity == "person" else "")
     sql = (f"WITH r AS (SELECT r.{table}_id AS id, "
-           f"{', '.join('r.' + c for c in _FIELDS[entity])} FROM {table} r{only}) "
+           f"{', '.join('r.' + c for c in _FIELDS[entity])}{named} FROM {table} r{only}) "
            "SELECT r.*, e.address AS email, p.number_e164 AS phone FROM r "
            "LEFT JOIN (SELECT owner_id, min(address) AS address FROM email "
            f"WHERE owner_kind = ?{mine} GROUP BY owner_id) e ON e.owner_id = r.id "
@@ -595,8 +604,11 @@ class Suggester:
             new = new.join(firsts.filter(pl.col("table") == table).select(
                 "group", pl.coalesce("e164", "key").alias(table)), on="group", how="left")
         if entity == "person" and "_cgroup" in new.columns:  # (a CRM company's id, if any)
-            companies = plan.company.decisions.select(pl.col("group").alias("_cgroup"),
-                                                      pl.col("crm_id").alias("person_company_id"))
+            decisions = plan.company.decisions
+            companies = decisions.select(
+                pl.col("group").alias("_cgroup"), pl.col("crm_id").alias("person_company_id"),
+                (pl.col("company_name") if "company_name" in decisions.columns
+                 else pl.lit(None, pl.String)).alias("person_company_name"))
             new = new.join(companies, on="_cgroup", how="left")
         prefix = f"{entity}_"
         fields = {c.removeprefix(prefix): pl.col(c) for c in new.columns

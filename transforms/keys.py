@@ -88,6 +88,27 @@ def crm_key(key: MatchKey) -> pl.Expr:
     return NORMALISERS[key.normaliser].crm([pl.col(c) for c in key.crm.columns])
 
 
+def told_apart(key: MatchKey, names: set[str]) -> bool:
+    """Whether the file's rows (columns `names`) hold the value that tells records of the
+    key apart (`MatchKey.apart`)."""
+    return key.apart is not None and key.apart[0] in names
+
+
+def file_apart(key: MatchKey) -> pl.Expr:
+    """The value that tells the row's record apart from others of its key value (a key
+    `told_apart` in the file). Validated first (`transforms.validate`: a birth date as ISO
+    text), so it compares with `crm_apart`."""
+    assert key.apart is not None
+    return pl.col(key.apart[0]).cast(pl.String)
+
+
+def crm_apart(key: MatchKey, names: set[str]) -> pl.Expr:
+    """The CRM side of `file_apart`, over the CRM's record columns (`names`)."""
+    if key.apart is None or key.apart[1] not in names:
+        return pl.lit(None, pl.String)
+    return pl.col(key.apart[1]).cast(pl.String)
+
+
 def invalid_value(key: MatchKey, names: set[str]) -> pl.Expr | None:
     """Rows whose value for the key is there but cannot be a key (None: no such rule, or
     the file lacks the column)."""

@@ -51,29 +51,48 @@ def erp_cascade(frame: pl.DataFrame, crm_keys: pl.DataFrame, linked: pl.DataFram
 
 
 def first_found(file_keys: pl.DataFrame, crm_keys: pl.DataFrame, chain: tuple[str, ...], *,
-                erp: bool = False) -> pl.DataFrame:
+                erp: bool = False, apart: pl.DataFrame | None = None) -> pl.DataFrame:
     """The CRM records each entity is found as under an ordered chain of keys (SPEC §3): the
     first key of the chain for which the entity has a value that finds a record; all the
     records that key finds (several: ambiguous, never a fall-through to the next key).
 
     file_keys: group, scope, key (named keys, `keys.named`), level (the key's place in the
     chain; several keys per group); crm_keys: crm_id, scope, key (named). `erp`: keys named
-    "erp" (`erp_cascade`) come before the chain. Returns group, crm_id, match_key,
-    key_value."""
+    "erp" (`erp_cascade`) come before the chain.
+
+    `apart` (crm_id, apart): the CRM records' value that tells records of one key value
+    apart (`MatchKey.apart`: a person's birth date), for the file keys marked `told` (with
+    their own `apart`). A record whose value differs from the key's (both there) is not
+    found by it; of those it finds, the ones whose value is the key's (or, both, none) come
+    before those where one side has none — so a file imported again finds each record it
+    made. Returns group, crm_id, match_key, key_value."""
     if "scope" not in crm_keys.columns:
         crm_keys = crm_keys.with_columns(pl.lit("any").alias("scope"))
     names = (ERP, *chain) if erp else chain
     first = -1 if erp else 0
-    found = (file_keys.lazy().select("group", "scope", "key", pl.col("level").cast(pl.Int8))
+    told = apart is not None and "told" in file_keys.columns
+    found = (file_keys.lazy().select("group", "scope", "key", pl.col("level").cast(pl.Int8),
+                                     *(["told", "apart"] if told else []))
              .drop_nulls("key").unique()
              .join(crm_keys.lazy().select("crm_id", "scope", "key"), on=["key", "scope"]))
     if erp:
         found = found.with_columns(pl.when(pl.col("key").str.starts_with(ERP + SEP))
                                    .then(pl.lit(-1, pl.Int8)).otherwise(pl.col("level"))
                                    .alias("level"))
+    if told:
+        assert apart is not None
+        # (an ERP key is the actor itself: nothing tells it apart)
+        told_here = pl.col("told") & (pl.col("level") >= 0)
+        found = (found.join(apart.lazy().select("crm_id", pl.col("apart").alias("_their")),
+                            on="crm_id", how="left")
+                 .filter(~(told_here & (pl.col("apart") != pl.col("_their"))).fill_null(False))
+                 .with_columns((told_here & pl.col("apart").eq_missing(pl.col("_their")))
+                               .alias("_same")))
     if len(names) > 1:  # (one key: every pair is at its level; nothing to choose)
         found = (found.filter(pl.col("level") == pl.col("level").min().over("group"))
                  .sort("group", "crm_id", "key"))
+    if told:
+        found = found.filter(pl.col("_same") | ~pl.col("_same").any().over("group"))
     # the key's name off the front of its value: "orgnr\x1f923609016" → orgnr, 923609016
     name = pl.col("level").replace_strict({i: n for i, n in enumerate(names, start=first)},
                                           return_dtype=pl.String)

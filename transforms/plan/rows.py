@@ -10,6 +10,7 @@ from contracts.errors import MissingMatchColumn
 from contracts.fields import base_field
 from contracts.settings import ImportSettings
 from transforms import keys as k
+from transforms import normalise as nz
 from transforms.roles import roles as row_roles
 
 
@@ -28,11 +29,9 @@ def company_from_person(names: set[str]) -> pl.Expr:
     """The name of the company `if_no_company = "create_company"` makes for a person: their
     full name (null for a person without a name: never a company named after an e-mail
     address; that person is imported without company, with a warning)."""
-    if not names & {"person_first_name", "person_middle_name", "person_last_name"}:
-        return pl.lit(None, pl.String)
-    return pl.concat_str([pl.col(c) for c in ("person_first_name", "person_middle_name",
-                                              "person_last_name") if c in names],
-                         separator=" ", ignore_nulls=True).replace("", None)
+    parts = [pl.col(c) if c in names else pl.lit(None, pl.String)
+             for c in ("person_first_name", "person_middle_name", "person_last_name")]
+    return nz.full_name(*parts)
 
 
 def require_match_columns(names: set[str], settings: ImportSettings, *, has_company: bool,
