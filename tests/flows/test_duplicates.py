@@ -299,6 +299,24 @@ def test_merging_a_review_and_undoing_it(db, tmp_path):
     assert table(db, "SELECT count(*) FROM duplicate_decision").item() == 0
 
 
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_the_json_of_pairs_is_written_by_slices_as_one_object(n, capsys):
+    """`--json` writes the pairs as text a slice at a time (1.57M pairs as Python objects
+    took 19 s and 1.5 GB): whatever the slices, one JSON object, each pair as scored."""
+    from flows.cli.duplicates import _emit_pairs
+
+    pairs = pl.DataFrame({"a": range(1, n + 1), "b": range(10, 10 + n),
+                          "score": [0.9 + i / 100 for i in range(n)],
+                          "evidence": ['{"first_name": "exact", "first_name_similarity": 1.0}',
+                                       '{"email": "exact"}', "{}", '{"x": "Ødegård"}',
+                                       '{"y": 0.5}'][:n]})
+    _emit_pairs("person", pairs, slice_rows=2)
+    said = json.loads(capsys.readouterr().out)
+    assert said == {"entity": "person", "pairs": [
+        {"a": a, "b": b, "score": score, "evidence": json.loads(evidence)}
+        for a, b, score, evidence in pairs.iter_rows()]}
+
+
 def test_a_review_with_a_wrong_action_names_its_row(tmp_path):
     from transforms.merge import ReviewInvalid, read_review
 
