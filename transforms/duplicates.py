@@ -103,11 +103,14 @@ class Model:
     prior: float  # P(a candidate pair is a duplicate), before any evidence
 
     @property
-    def tf_columns(self) -> list[str]:
-        """The columns whose term frequencies the levels read (`a.<col>_tf`)."""
-        found = (re.findall(r"a\.(\w+)_tf", level.tf) for c in self.comparisons
+    def tf_terms(self) -> list[tuple[str, str]]:
+        """The term frequencies the levels read, as (column, counted among): `a.<col>_tf`,
+        the share of records whose `col` is a's (col, col); `a.<col>_as_<other>_tf`, the
+        share whose `other` is a's `col` (col, other) — a first name as a last name."""
+        found = (re.findall(r"a\.(\w+?)(?:_as_(\w+))?_tf\b", level.tf) for c in self.comparisons
                  for level in c.levels if level.tf)
-        return list(dict.fromkeys(col for cols in found for col in cols))
+        return list(dict.fromkeys((col, other or col) for terms in found
+                                  for col, other in terms))
 
     @property
     def blocking_sides(self) -> list[tuple[list[str], list[str]]]:
@@ -120,15 +123,23 @@ def _jw(col: str) -> str:
     return f"jaro_winkler_similarity(a.{col}, b.{col})"
 
 
+# how often a random record bears a's names swapped: a's first name as a last name times
+# its last as a first — or, whichever record of the pair is a, its names as they stand
+# (read from a alone, "Moen Ingrid" against "Ingrid Moen" scored 0.9996 with nothing else
+# agreeing: no one is named Moen first, so a swap of it looked unheard of)
+_SWAPPED = "greatest(a.first_tf * a.last_tf, a.first_as_last_tf * a.last_as_first_tf)"
+
+
 PERSON = Model(
     entity="person",
     comparisons=(
         Comparison("first_name", "a.first IS NULL OR b.first IS NULL", (
             Level("exact", "a.first = b.first", 0.82, 0.0002, tf="a.first_tf"),
             Level("swapped with last", "a.first = b.last AND a.last = b.first", 0.03,
-                  0.0000004, tf="a.first_tf * a.last_tf"),
+                  0.0000004, tf=_SWAPPED),
             Level("swapped with last, similar", "jaro_winkler_similarity(a.first, b.last) >= "
-                  "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 0.01, 0.00001),
+                  "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 0.01, 0.00001,
+                  tf=_SWAPPED),
             Level("similar", f"{_jw('first')} >= 0.92", 0.09, 0.004),
             Level("initial", "a.first[1] = b.first[1] AND (length(a.first) = 1 OR "
                   "length(b.first) = 1)", 0.02, 0.01),
@@ -206,18 +217,19 @@ PERSON = Model(
 TF_BASE = 1000  # records a term frequency is counted against at least
 
 
-def _term_frequencies(*columns: str, total: int | None = None) -> list[pl.Expr]:
-    """`<col>_tf`: the share of records with the value. Counted against at least TF_BASE
-    records: in a CRM of 50, two records of one name are more likely one person than a
-    name every fourth record bears. `total`: the records of the whole CRM, where the frame
-    holds only those near some new ones (and every record with their values)."""
-    return [_tf(pl.len().over(c), c, total) for c in columns]
+def term(column: str, among: str) -> str:
+    """The name of a term frequency (`Model.tf_terms`) without its `_tf`."""
+    return column if column == among else f"{column}_as_{among}"
 
 
-def _tf(count: pl.Expr, column: str, total: int | None) -> pl.Expr:
-    """`<column>_tf` from the count of records with the value."""
+def _tf(count: pl.Expr, name: str, total: int | None) -> pl.Expr:
+    """`<name>_tf`, the share of records, from the count of records with the value.
+    Counted against at least TF_BASE records: in a CRM of 50, two records of one name are
+    more likely one person than a name every fourth record bears. `total`: the records of
+    the whole CRM, where the frame holds only those near some new ones (and every record
+    with their values)."""
     base = pl.max_horizontal(pl.lit(total) if total else pl.len(), pl.lit(TF_BASE))
-    return (count / base).alias(f"{column}_tf")
+    return (count / base).alias(f"{name}_tf")
 
 
 def _by_value(frame: pl.DataFrame, column: str, derived: dict[str, pl.Expr]) -> pl.DataFrame:
@@ -351,8 +363,17 @@ MODELS = {"person": (PERSON, person_values), "company": (COMPANY, company_values
 
 
 def with_tf(values: pl.DataFrame, model: Model, total: int | None = None) -> pl.DataFrame:
-    """Normalised values with the term frequencies `model`'s weights read (`<col>_tf`)."""
-    return values.with_columns(*_term_frequencies(*model.tf_columns, total=total))
+    """Normalised values with the term frequencies `model`'s weights read (`<col>_tf`,
+    `<col>_as_<other>_tf`: `Model.tf_terms`)."""
+    for col, among in model.tf_terms:
+        name = term(col, among)
+        if col == among:
+            values = values.with_columns(_tf(pl.len().over(col), name, total))
+            continue
+        counts = values.group_by(among).len("_n").rename({among: col})
+        values = (values.join(counts, on=col, how="left", maintain_order="left")
+                  .with_columns(_tf(pl.col("_n").fill_null(0), name, total)).drop("_n"))
+    return values
 
 
 def person_frame(raw: pl.DataFrame, total: int | None = None) -> pl.DataFrame:
@@ -675,9 +696,13 @@ class Suggester:
             con.read_parquet([*new, *crm], union_by_name=True).create_view("run_records")
             big = _big_blocks(con, "run_records", model, present)
             # (a missing value too is a value here, as `with_tf` counts it)
-            tf = [pl.DataFrame(con.sql(f"SELECT {c}, count(*) AS n FROM run_records GROUP BY "
-                                       f"{c}").to_arrow_table())
-                  .select(c, _tf(pl.col("n"), c, total)) for c in model.tf_columns]
+            # (a value as another column's: only where there is one, as `with_tf` joins it)
+            tf = [pl.DataFrame(con.sql(
+                f"SELECT {among} AS {col}, count(*) AS n FROM run_records "
+                f"{'' if col == among else f'WHERE {among} IS NOT NULL '}GROUP BY {among}"
+            ).to_arrow_table())
+                  .select(col, _tf(pl.col("n"), term(col, among), total))
+                  for col, among in model.tf_terms]
             return big, tf
         finally:
             con.close()
