@@ -56,6 +56,34 @@ def fold(expr: pl.Expr) -> pl.Expr:
             .str.strip_chars().replace("", None))
 
 
+# a street's words written out or cut short, one way (after `fold`): "3001 W. 59th Street"
+# = "3001 w 59th st", "Storgata 5" = "Storgt. 5", "Hauptstraße 3" = "Hauptstr. 3"
+STREET_WORDS = {"street": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr",
+                "boulevard": "blvd", "court": "ct", "place": "pl", "lane": "ln",
+                "square": "sq", "highway": "hwy", "parkway": "pkwy", "terrace": "tce",
+                "crescent": "cres", "circle": "cir", "north": "n", "south": "s", "east": "e",
+                "west": "w", "vei": "vn", "veien": "vn", "vegen": "vn", "veg": "vn",
+                "gata": "gt", "gaten": "gt", "gate": "gt", "gatan": "gt", "vej": "vn",
+                "strasse": "str", "strase": "str"}
+# the same at the end of a word: Norwegian, Swedish, Danish and German streets are one word
+STREET_ENDINGS = {"veien": "vn", "vegen": "vn", "vei": "vn", "veg": "vn", "vej": "vn",
+                  "gata": "gt", "gaten": "gt", "gatan": "gt", "gate": "gt", "strasse": "str",
+                  "strase": "str"}
+
+
+def street_key(folded: pl.Expr) -> pl.Expr:
+    """A folded street with its words one way (STREET_WORDS, STREET_ENDINGS) and a floor
+    or suite left out ("2141 South Tan Court 1st Floor" = "2141 S Tan Ct")."""
+    out = folded.str.replace_all(r"\b\d+(st|nd|rd|th)? (floor|fl)\b|\b(floor|fl|suite|ste) "
+                                 r"\w+\b", "")
+    # (each word marked where it stands, then all replaced in one pass)
+    for table, at in ((STREET_ENDINGS, r"\B"), (STREET_WORDS, r"\b")):
+        listed = "|".join(sorted(table, key=len, reverse=True))
+        out = out.str.replace_all(rf"{at}({listed})\b", "\u0001$1\u0001").str.replace_many(
+            [f"\u0001{long}\u0001" for long in table], list(table.values()))
+    return out.str.replace_all(r" {2,}", " ").str.strip_chars().replace("", None)
+
+
 def sound(expr: pl.Expr) -> pl.Expr:
     """A crude phonetic key for blocking: the first letter, then the consonants with like
     sounds made one (c/k/q, s/z, d/t, b/p, v/w/f, g/j), doubles collapsed, 4 long."""
@@ -267,7 +295,7 @@ def person_values(raw: pl.DataFrame) -> pl.DataFrame:
     for part in ("first", "last"):
         folded = fold(pl.col(f"_{part}"))
         frame = _by_value(frame, f"_{part}", {part: folded, f"{part}_sound": sound(folded)})
-    street = fold(pl.col("_street"))
+    street = street_key(fold(pl.col("_street")))
     frame = _by_value(frame, "_street", {
         "street": street,
         "street_name": street.str.replace_all(r"\d+[a-z]?", "").str.strip_chars()
@@ -293,7 +321,10 @@ COMPANY = Model(
             Level("one name within the other", "len(list_intersect(string_split(a.core, ' '), "
                   "string_split(b.core, ' '))) = least(len(string_split(a.core, ' ')), "
                   "len(string_split(b.core, ' ')))", 0.05, 0.002),
-            Level("similar", f"{_jw('core')} >= 0.92", 0.05, 0.003),
+            # (by its letters, not only its start: Jaro–Winkler puts "Erie Neighborhood
+            # House FCCH-Maria Mahecha Site" and "… FCCH-Silveria Cruz Site" at 0.92)
+            Level("similar", f"{_jw('core')} >= 0.92 AND levenshtein(a.core, b.core) <= "
+                  "greatest(length(a.core), length(b.core)) // 8", 0.05, 0.003),
             # (two businesses at one address, behind one switchboard, are two businesses)
             Level("different", "TRUE", 0.0005, 0.9936)), show=_jw("core")),
         Comparison("orgnr", "a.orgnr IS NULL OR b.orgnr IS NULL", (
@@ -306,6 +337,12 @@ COMPANY = Model(
                    "(a.street IS NULL OR b.street IS NULL)", (
             Level("same street and number", "a.street = b.street", 0.6, 0.0005,
                   tf="a.street_tf"),
+            Level("similar street, same number", f"a.house = b.house AND {_jw('street')} >= 0.88",
+                  0.1, 0.0005),
+            # (both streets given and not alike: sites of one chain or agency in one postcode
+            # are not one site — 60 of Chicago's 5,516 true pairs against 4,404 false)
+            Level("another street", "a.street IS NOT NULL AND b.street IS NOT NULL", 0.08,
+                  0.9),
             Level("same postcode", "a.postcode = b.postcode", 0.2, 0.002, tf="a.postcode_tf"),
             Level("same city", "a.city = b.city", 0.1, 0.01, tf="a.city_tf"),
             Level("different", "TRUE", 0.1, 0.988))),
@@ -313,7 +350,9 @@ COMPANY = Model(
             Level("exact", "a.domain = b.domain", 0.6, 0.0005, tf="a.domain_tf"),
             Level("different", "TRUE", 0.4, 0.9995))),
         Comparison("phone", "a.phone IS NULL OR b.phone IS NULL", (
-            Level("exact", "a.phone = b.phone", 0.6, 0.001),
+            # (an agency's switchboard answers for its many sites: shared by many, it says
+            # less — Chicago's 4322213 stands for 14 family child-care homes)
+            Level("exact", "a.phone = b.phone", 0.6, 0.001, tf="a.phone_tf"),
             Level("different", "TRUE", 0.4, 0.999))),
     ),
     blocking=(
@@ -355,7 +394,9 @@ def company_values(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("core").str.split(" ").list.sort().list.join(" ").alias("core_sorted"),
         pl.col("core").str.extract(r"^(\S+)", 1).alias("first_word"),
         sound(pl.col("core")).alias("core_sound"))
-    frame = _by_value(frame, "_street", {"street": fold(pl.col("_street"))})
+    street = street_key(fold(pl.col("_street")))
+    frame = _by_value(frame, "_street", {"street": street,
+                                         "house": street.str.extract(r"(\d+)", 1)})
     return _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
 
 

@@ -98,6 +98,39 @@ def test_legal_forms_and_word_order_do_not_hide_a_company_but_org_numbers_tell_a
     assert (6, 7) not in found  # one name, two org numbers: two companies
 
 
+@pytest.mark.parametrize(("written", "short"), [
+    ("3001 W. 59th Street", "3001 W 59th St"),
+    ("2141 South Tan Court 1st Floor", "2141 S Tan Ct"),
+    ("Suite 200, 5 Main Street", "5 Main St."),
+    ("Storgata 5", "Storgt. 5"), ("Storgaten 5", "Storgt 5"), ("Vestre gate 3", "Vestre gt. 3"),
+    ("Kirkeveien 10", "Kirkevn. 10"), ("Hauptstraße 3", "Hauptstr. 3"),
+])
+def test_a_street_written_out_or_cut_short_is_one_street(written, short):
+    from transforms.duplicates import fold, street_key
+
+    keys = pl.DataFrame({"s": [written, short]}).select(street_key(fold(pl.col("s"))))
+    assert keys.n_unique() == 1 and keys.item(0, 0)
+
+
+def test_one_site_written_two_ways_is_found_and_sites_of_one_agency_are_not():
+    """Chicago's early-childhood sites: an agency's family child-care homes share its name's
+    start and its switchboard, in one postcode or another — each is a site of its own; one
+    site written by two files ("W. 59th Street" and "W 59th St", a zip code in one) is one."""
+    sites = pl.DataFrame({
+        "id": [1, 2, 3, 4, 5],
+        "name": ["Erie Neighborhood House FCCH-Maria Mahecha Site",
+                 "Erie Neighborhood House FCCH-Silveria Cruz Site",
+                 "Erie Neighborhood House FCCH-Iraida Garriga Site",
+                 "Catholic Charities Chicago Lawn", "Catholic Charities - Chicago Lawn"],
+        "street": ["4151 W Lawrence", "1656 N Springfield", "2523 N Parkside",
+                   "3001 W. 59th Street", "3001 W 59th St"],
+        "postcode": ["60630", "60630", "60639", "60629", None],
+        "phone": ["4322213", "4322213", "4322213", "9251085", "9251085"]})
+    pairs = score_pairs(company_frame(sites), COMPANY, min_score=0.9)
+    assert set(zip(pairs["a"].to_list(), pairs["b"].to_list(), strict=True)) == {(4, 5)}
+    assert json.loads(pairs["evidence"][0])["address"] == "same street and number"
+
+
 def test_pairs_involving_some_records_only():
     pairs = score_pairs(person_frame(persons()), PERSON, min_score=0.9,
                         only=pl.Series([8]))
