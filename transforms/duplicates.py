@@ -736,14 +736,15 @@ class Suggester:
             # run's records took 4 s and most of the 1 GB)
             con.read_parquet([*new, *crm], union_by_name=True).create_view("run_records")
             big = _big_blocks(con, "run_records", model, present)
-            # (a missing value too is a value here, as `with_tf` counts it)
-            # (a value as another column's: only where there is one, as `with_tf` joins it)
-            tf = [pl.DataFrame(con.sql(
-                f"SELECT {among} AS {col}, count(*) AS n FROM run_records "
-                f"{'' if col == among else f'WHERE {among} IS NOT NULL '}GROUP BY {among}"
-            ).to_arrow_table())
-                  .select(col, _tf(pl.col("n"), term(col, among), total))
-                  for col, among in model.tf_terms]
+            tf = []
+            for col, among in model.tf_terms:
+                # (a missing value too is a value here, as `with_tf` counts it; a value as
+                # another column's only where there is one, as `with_tf` joins it)
+                where = "" if col == among else f"WHERE {among} IS NOT NULL "
+                counts = con.sql(f"SELECT {among} AS {col}, count(*) AS n FROM run_records "
+                                 f"{where}GROUP BY {among}").to_arrow_table()
+                tf.append(pl.DataFrame(counts).select(
+                    col, _tf(pl.col("n"), term(col, among), total)))
             return big, tf
         finally:
             con.close()
