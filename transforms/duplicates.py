@@ -49,9 +49,8 @@ LEGAL_FORMS = ("as", "asa", "a/s", "aps", "ab", "oy", "oyj", "gmbh", "ag", "kg",
 
 def fold(expr: pl.Expr) -> pl.Expr:
     """Casefolded, accents and Nordic letters folded, only letters, digits and spaces."""
-    out = unicode_form(text_key(expr), "NFKD").str.replace_all(r"\p{M}", "")
-    for letter, plain in FOLD.items():
-        out = out.str.replace_all(letter, plain, literal=True)
+    out = (unicode_form(text_key(expr), "NFKD").str.replace_all(r"\p{M}", "")
+           .str.replace_many(list(FOLD), list(FOLD.values())))
     return (out.str.replace_all(r"[^\p{L}\p{N} ]", " ").str.replace_all(r" {2,}", " ")
             .str.strip_chars().replace("", None))
 
