@@ -86,14 +86,20 @@ def street_key(folded: pl.Expr) -> pl.Expr:
 def sound(expr: pl.Expr) -> pl.Expr:
     """A crude phonetic key for blocking: the first letter, then the consonants with like
     sounds made one (c/k/q, s/z, d/t, b/p, v/w/f, g/j), doubles collapsed, 4 long."""
-    w = expr.str.replace_all(" ", "")
-    rest = (w.str.slice(1).str.replace_all("ph", "f").str.replace_all(r"[ckq]", "k")
-            .str.replace_all("z", "s").str.replace_all("d", "t").str.replace_all("b", "p")
-            .str.replace_all(r"[vw]", "f").str.replace_all("j", "g")
+    w = expr.str.replace_all(" ", "", literal=True)
+    # (one pass each: a name a company, 500,000 of them took 0.45 s in 20 passes)
+    rest = (w.str.slice(1).str.replace_many(list(_SOUNDS), list(_SOUNDS.values()))
             .str.replace_all(r"[aeiouyh]", ""))
-    for consonant in "kstpfglmnrx":  # (no backreferences in polars' regex)
-        rest = rest.str.replace_all(f"{consonant}{consonant}+", consonant)
+    # a double made one: no backreferences in polars' regex, so a group a consonant, and
+    # the one that matched is the only one not empty
+    doubles = "|".join(f"({c}){c}+" for c in _DOUBLED)
+    rest = rest.str.replace_all(doubles, "".join(f"${{{i}}}" for i in range(1, len(_DOUBLED) + 1)))
     return pl.concat_str([w.str.slice(0, 1), rest]).str.slice(0, 4)
+
+
+_SOUNDS = {"ph": "f", "c": "k", "q": "k", "z": "s", "d": "t", "b": "p", "v": "f", "w": "f",
+           "j": "g"}
+_DOUBLED = "kstpfglmnrx"
 
 
 @dataclass(frozen=True)
@@ -390,7 +396,9 @@ def company_values(raw: pl.DataFrame) -> pl.DataFrame:
         digits_key(col("phone")).alias("phone"))
     # (company names are mostly distinct: worked out in place, not per value)
     frame = frame.with_columns(core.alias("core")).drop("_name").with_columns(
-        pl.col("core").str.split(" ").list.sort().list.join(" ").alias("core_sorted"),
+        # (sorted by `list.eval`: `list.sort` took twice as long)
+        pl.col("core").str.split(" ").list.eval(pl.element().sort()).list.join(" ")
+        .alias("core_sorted"),
         pl.col("core").str.extract(r"^(\S+)", 1).alias("first_word"),
         sound(pl.col("core")).alias("core_sound"))
     street = street_key(fold(pl.col("_street")))
