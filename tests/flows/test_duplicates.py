@@ -98,6 +98,16 @@ def test_legal_forms_and_word_order_do_not_hide_a_company_but_org_numbers_tell_a
     assert (6, 7) not in found  # one name, two org numbers: two companies
 
 
+def test_the_phonetic_key_makes_like_sounds_and_doubles_one():
+    from transforms.duplicates import sound
+
+    names = {"philipsen": "plps", "kristiansen": "krst", "christiansen": "crst",
+             "schmidt": "skmt", "jonsson": "jnsn", "hanssen": "hnsn", "hansen": "hnsn",
+             "lill": "ll", "abbccdd": "apkt", "mcmillan": "mkml", "": ""}
+    keys = pl.DataFrame({"name": list(names)}).select(sound(pl.col("name")))
+    assert dict(zip(names, keys.to_series().to_list(), strict=True)) == names
+
+
 @pytest.mark.parametrize(("written", "short"), [
     ("3001 W. 59th Street", "3001 W 59th St"),
     ("2141 South Tan Court 1st Floor", "2141 S Tan Ct"),
