@@ -931,8 +931,8 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
     """(a, b, score, evidence) of the likely duplicate pairs among `frame`'s records,
     a < b, each pair once, best first. `only`: pairs involving these ids. `big`: blocking
     keys (columns → values) that more than MAX_BLOCK records outside the frame share.
-    `tf`: the term frequencies the weights read (frames of value, `<col>_tf`), counted
-    outside the frame; else the frame's own `<col>_tf` columns."""
+    `tf`: the term frequencies the weights read (frames of value, `<term>_tf`:
+    `Model.tf_terms`), counted outside the frame; else the frame's own `_tf` columns."""
     # (its spill files in a folder of the system's, gone after: never the user's cwd; a
     # limit on its memory, or DuckDB takes up to 80% of the machine's before it spills)
     spill = tempfile.TemporaryDirectory(prefix="crm-import-duplicates-")
@@ -960,8 +960,8 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
         # and the levels read it: DuckDB works out each call of a CASE anew — the three
         # Jaro–Winklers of a name took 2.6× one)
         shown = {c.show: f"sim.s_{c.name}" for c in model.comparisons if c.show}
-        similarities = ", ".join(f"{sql} AS {column.removeprefix('sim.')}"
-                                 for sql, column in shown.items())
+        similarities = ", ".join(f"{c.show} AS s_{c.name}" for c in model.comparisons
+                                 if c.show)
         levels = ", ".join(f"{_level(c, shown)} AS l_{c.name}" + (
             f", round({shown[c.show]}, 3) AS s_{c.name}" if c.show else "")
             for c in model.comparisons)
