@@ -16,7 +16,6 @@ from tests.conftest import REPO, seed
 from transforms.duplicates import (
     COMPANY,
     PERSON,
-    _tf,
     company_frame,
     person_frame,
     person_values,
@@ -147,12 +146,17 @@ def test_pairs_involving_some_records_only():
     assert set(zip(pairs["a"].to_list(), pairs["b"].to_list(), strict=True)) == {(7, 8)}
 
 
-def test_term_frequencies_counted_apart_score_as_the_frames_own():
-    # (a run's suggestions count them over the whole run, and the scorer joins them in)
+def test_term_frequencies_counted_apart_score_as_the_frames_own(tmp_path):
+    # (a run's suggestions count them over the whole run — its new records and the CRM's
+    # near them, in files — and the scorer joins them in)
+    from transforms.duplicates import Suggester
+
     values = person_values(persons())
-    tf = [values.filter(pl.col(among).is_not_null() | (col == among)).group_by(among).len()
-          .select(pl.col(among).alias(col), _tf(pl.col("len"), term(col, among), values.height))
-          for col, among in PERSON.tf_terms]
+    new, crm = str(tmp_path / "new.parquet"), str(tmp_path / "crm.parquet")
+    values.head(5).write_parquet(new)
+    values.tail(3).write_parquet(crm)
+    _, tf = Suggester._counted(PERSON, [new], [crm], values.height, spill=str(tmp_path))
+    assert [t.columns[1] for t in tf] == [f"{term(c, among)}_tf" for c, among in PERSON.tf_terms]
     own = score_pairs(with_tf(values, PERSON, values.height), PERSON, min_score=0.0)
     apart = score_pairs(values, PERSON, min_score=0.0, tf=tf)
     assert own.height == 7 and apart.equals(own)
