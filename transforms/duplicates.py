@@ -55,19 +55,18 @@ def fold(expr: pl.Expr) -> pl.Expr:
             .str.strip_chars().replace("", None))
 
 
-# a street's words written out or cut short, one way (after `fold`): "3001 W. 59th Street"
-# = "3001 w 59th st", "Storgata 5" = "Storgt. 5", "Hauptstraße 3" = "Hauptstr. 3"
+# a street's last part written out or cut short, one way, at the end of a word or as one:
+# Norwegian, Swedish, Danish and German streets are one word ("Storgata 5" = "Storgt. 5",
+# "Hauptstraße 3" = "Hauptstr. 3", "Vestre gate 3" = "Vestre gt. 3")
+STREET_ENDINGS = {"veien": "vn", "vegen": "vn", "vei": "vn", "veg": "vn", "vej": "vn",
+                  "gata": "gt", "gaten": "gt", "gatan": "gt", "gate": "gt", "strasse": "str",
+                  "strase": "str"}
+# a street's words, one way (after `fold`): "3001 W. 59th Street" = "3001 w 59th st"
 STREET_WORDS = {"street": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr",
                 "boulevard": "blvd", "court": "ct", "place": "pl", "lane": "ln",
                 "square": "sq", "highway": "hwy", "parkway": "pkwy", "terrace": "tce",
                 "crescent": "cres", "circle": "cir", "north": "n", "south": "s", "east": "e",
-                "west": "w", "vei": "vn", "veien": "vn", "vegen": "vn", "veg": "vn",
-                "gata": "gt", "gaten": "gt", "gate": "gt", "gatan": "gt", "vej": "vn",
-                "strasse": "str", "strase": "str"}
-# the same at the end of a word: Norwegian, Swedish, Danish and German streets are one word
-STREET_ENDINGS = {"veien": "vn", "vegen": "vn", "vei": "vn", "veg": "vn", "vej": "vn",
-                  "gata": "gt", "gaten": "gt", "gatan": "gt", "gate": "gt", "strasse": "str",
-                  "strase": "str"}
+                "west": "w", **STREET_ENDINGS}
 
 
 def street_key(folded: pl.Expr) -> pl.Expr:
@@ -81,6 +80,12 @@ def street_key(folded: pl.Expr) -> pl.Expr:
         out = out.str.replace_all(rf"{at}({listed})\b", "\u0001$1\u0001").str.replace_many(
             [f"\u0001{long}\u0001" for long in table], list(table.values()))
     return out.str.replace_all(r" {2,}", " ").str.strip_chars().replace("", None)
+
+
+def house_number(street: pl.Expr) -> pl.Expr:
+    """A street's house number: its first number (after `street_key`, a floor or suite is
+    no longer one)."""
+    return street.str.extract(r"(\d+)", 1)
 
 
 def sound(expr: pl.Expr) -> pl.Expr:
@@ -305,7 +310,7 @@ def person_values(raw: pl.DataFrame) -> pl.DataFrame:
         "street": street,
         "street_name": street.str.replace_all(r"\d+[a-z]?", "").str.strip_chars()
         .replace("", None),
-        "house": street.str.extract(r"(\d+)", 1)})
+        "house": house_number(street)})
     return _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
 
 
@@ -403,7 +408,7 @@ def company_values(raw: pl.DataFrame) -> pl.DataFrame:
         sound(pl.col("core")).alias("core_sound"))
     street = street_key(fold(pl.col("_street")))
     frame = _by_value(frame, "_street", {"street": street,
-                                         "house": street.str.extract(r"(\d+)", 1)})
+                                         "house": house_number(street)})
     return _by_value(frame, "_city", {"city": fold(pl.col("_city"))})
 
 
