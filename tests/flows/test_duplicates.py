@@ -84,6 +84,26 @@ def test_swapped_names_are_as_common_as_the_names_whichever_record_is_first(swap
     assert scores["score"][0] >= 0.9
 
 
+@pytest.mark.parametrize(("records", "likely"), [(2_000, True), (200_000, False)])
+def test_a_shared_name_says_less_the_more_records_it_is_shared_among(records, likely):
+    """Two records of one name (1 first name in 199, 1 last name in 301) in one city (1 in
+    8), nothing else known: likely one person in a CRM of 2,000, where 0.004 others bear
+    the name in that city — not in one of 200,000, where 0.4 do. The names' shares are the
+    same in both; only the prior knows how many records there are (a fixed prior scored
+    the pair 0.997 and 0.998)."""
+    crowd = pl.DataFrame({"id": pl.int_range(3, records + 1, eager=True)}).with_columns(
+        # (of the 199 × 301 × 8 name and city triples, each once before the next repeats)
+        pl.format("f{}", pl.col("id") % 199).alias("first_name"),
+        pl.format("l{}", pl.col("id") % 301).alias("last_name"),
+        pl.format("c{}", pl.col("id") % 8).alias("city"))
+    pair = pl.DataFrame({"id": [1, 2], "first_name": ["f1", "f1"], "last_name": ["l1", "l1"],
+                         "city": ["c1", "c1"]})
+    frame = person_frame(pl.concat([pair, crowd]))
+    scores = score_pairs(frame, PERSON, min_score=0.0, only=pl.Series([1, 2]))
+    score = scores.filter(pl.col("a") == 1, pl.col("b") == 2)["score"].item()
+    assert (score >= 0.9) is likely, score
+
+
 def test_legal_forms_and_word_order_do_not_hide_a_company_but_org_numbers_tell_apart():
     companies = pl.DataFrame({
         "id": [1, 2, 3, 4, 5, 6, 7],
