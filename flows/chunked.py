@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import codecs
 import logging
-import tempfile
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from transforms import report as rp
 from transforms.apply import apply_plan
 from transforms.columns import map_columns, mapping_summary
 from transforms.plan import plan_contacts
+from transforms.scratch import scratch_folder
 from transforms.snapshot import CrmKeys, read_snapshot
 from transforms.sources import RawTable, TableBatches, reader_of
 from transforms.sources.contacts import detect_csv_export
@@ -116,7 +116,7 @@ def import_csv(r: Run, scratch: Path | None = None) -> bool:
     """Run the import of a large CSV; fills r.summary (raises on bad input, like
     `import_file`). False: the file is not for this reader (not UTF-8, or an address-book
     export), nothing was done."""
-    with tempfile.TemporaryDirectory(prefix="crm-import-", dir=scratch) as tmp:
+    with scratch_folder("chunks", scratch) as tmp:
         folder = Path(tmp)
         with r.stage("read file"):
             stream = r.run("extract", open_csv_stream, Path(r.req.file), folder)
@@ -130,7 +130,7 @@ def import_csv(r: Run, scratch: Path | None = None) -> bool:
 
 def import_sheet(r: Run, raw: RawTable, scratch: Path | None = None) -> None:
     """Run the import of a large sheet, already read whole (`read_excel`), in chunks."""
-    with tempfile.TemporaryDirectory(prefix="crm-import-", dir=scratch) as tmp:
+    with scratch_folder("chunks", scratch) as tmp:
         r.summary.source = raw.source
         r.summary.sheet = raw.sheet
         _import_stream(r, TableBatches(raw), Path(tmp))

@@ -30,6 +30,7 @@ import duckdb
 import polars as pl
 
 from transforms.normalise import digits_key, email_key, full_name, text_key, unicode_form
+from transforms.scratch import scratch_folder
 from transforms.store.base import CrmStore
 from transforms.store.duckdb_store import as_arrow
 
@@ -744,7 +745,7 @@ class Suggester:
     @property
     def _scratch_dir(self) -> str:
         if self._scratch is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="crm-import-suggest-")
+            self._scratch = scratch_folder("suggest")
         return self._scratch.name
 
     def _keep(self, kind: str, entity: str, frame: pl.DataFrame) -> None:
@@ -964,7 +965,7 @@ def score_pairs(frame: pl.DataFrame, model: Model, *, min_score: float,
     holds only those near some; else the frame's."""
     # (its spill files in a folder of the system's, gone after: never the user's cwd; a
     # limit on its memory, or DuckDB takes up to 80% of the machine's before it spills)
-    spill = tempfile.TemporaryDirectory(prefix="crm-import-duplicates-")
+    spill = scratch_folder("duplicates")
     con = duckdb.connect(config={"temp_directory": spill.name, "memory_limit": SCORE_MEMORY})
     try:
         if big is None:  # (the blocks of the frame's own records)

@@ -46,18 +46,29 @@ def test_a_fault_at_any_stage_leaves_the_crm_as_it_was(tmp_path, stage, mode, db
     _seed(db)
     before = table_hashes(db)
     fault = stage if mode == "raise" else f"{stage}:kill"
+    temp = tmp_path / "temp"  # (the runs' temp folder, to see what they leave in it)
+    temp.mkdir()
     done = subprocess.run([CLI, "run", str(_file(tmp_path)), "--db", str(db), "--json"],
-                          env=_env(CRM_IMPORT_FAIL_AT=fault), capture_output=True, text=True,
-                          cwd=REPO, timeout=120)
+                          env=_env(CRM_IMPORT_FAIL_AT=fault, TMPDIR=str(temp)),
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode != 0
     if mode == "kill":
         assert done.returncode == -9
+    else:  # (a run that fails removes its scratch folders itself)
+        assert not list(temp.glob("crm-import-*"))
     assert table_hashes(db) == before
+    left = list(temp.glob("crm-import-*"))
     # the next run succeeds and lands everything
     ok = subprocess.run([CLI, "run", str(_file(tmp_path)), "--db", str(db), "--json"],
-                        env=_env(), capture_output=True, text=True, cwd=REPO, timeout=120)
+                        env=_env(TMPDIR=str(temp)), capture_output=True, text=True, cwd=REPO,
+                        timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["company"]["new"] == 2
+    # and removes what the killed one left (its suggestions' scratch folder, from the
+    # load on); its own are gone when it ends
+    assert not list(temp.glob("crm-import-*")), left
+    if mode == "kill" and stage.startswith("load"):
+        assert left
     # the record of the stopped run: failed with nothing applied, or (killed) interrupted
     runs = json.loads(subprocess.run([CLI, "runs", "--db", str(db), "--json"], env=_env(),
                                      capture_output=True, text=True, cwd=REPO).stdout)["runs"]
