@@ -171,6 +171,12 @@ def _jw(col: str) -> str:
 _SWAPPED = "greatest(a.first_tf * a.last_tf, a.first_as_last_tf * a.last_as_first_tf)"
 
 
+# one name as the other's other name, the other names different ("Bryce Dixon" and
+# "Reece Bryce"): as common as a's first name is as a last name, or its last as a first
+_ONE_SWAPPED = "a.first = b.last OR a.last = b.first"
+_ONE_SWAPPED_TF = "a.first_as_last_tf + a.last_as_first_tf"
+
+
 PERSON = Model(
     entity="person",
     comparisons=(
@@ -184,6 +190,7 @@ PERSON = Model(
                   "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 0.01, 0.00001,
                   tf=_SWAPPED),
             Level("similar", f"{_jw('first')} >= 0.92", 0.09, 0.004),
+            Level("one name swapped", _ONE_SWAPPED, 0.02, 0.00002, tf=_ONE_SWAPPED_TF),
             Level("initial", "a.first[1] = b.first[1] AND (length(a.first) = 1 OR "
                   "length(b.first) = 1)", 0.02, 0.01),
             Level("alike", f"{_jw('first')} >= 0.80", 0.02, 0.03),
@@ -195,6 +202,7 @@ PERSON = Model(
             Level("swapped with first, similar", "jaro_winkler_similarity(a.first, b.last) >= "
                   "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 1.0, 1.0),
             Level("similar", f"{_jw('last')} >= 0.92", 0.08, 0.003),
+            Level("one name swapped", _ONE_SWAPPED, 1.0, 1.0),
             Level("alike", f"{_jw('last')} >= 0.80", 0.03, 0.02),
             Level("different", "TRUE", 0.01, 0.975)), show=_jw("last")),
         Comparison("birth_date", "a.born IS NULL OR b.born IS NULL", (
