@@ -11,7 +11,8 @@ Sets (persons):
   records, `True Id`), `patstat` (Dutch patent assignees' names only, KU Leuven's ids).
 - `crm`: a generated CRM-shaped set (`crm_set`): Norwegian names with typos, nicknames,
   swapped first and last names, a missing middle name, a changed e-mail domain, a moved
-  postcode digit; 2,000 persons, a third of them with 1–2 duplicates.
+  postcode digit; 2,000 persons, a third of them with 1–2 duplicates; `crm20k`: the same
+  for 20,000 persons (38 first names × 50 surnames: each name on ~10 of them).
 
 For each: precision, recall and F1 of the pairs scored at or above the threshold against
 the true pairs, the number of candidate pairs blocking let through, and the time.
@@ -210,7 +211,9 @@ def patstat() -> tuple[pl.DataFrame, set[tuple[int, int]]]:
 
 
 SETS = {"febrl1": lambda: febrl(1), "febrl2": lambda: febrl(2), "febrl3": lambda: febrl(3),
-        "febrl4": lambda: febrl("4"), "crm": crm_set}
+        "febrl4": lambda: febrl("4"), "crm": crm_set,
+        # (the same generator at 10×: each name shared ten times as often)
+        "crm20k": lambda: crm_set(20_000, seed=3)}
 COMPANY_SETS = {"restaurants": restaurants, "chicago": chicago, "patstat": patstat}
 
 
