@@ -164,11 +164,16 @@ def _jw(col: str) -> str:
     return f"jaro_winkler_similarity(a.{col}, b.{col})"
 
 
+# first and last name swapped, as they stand or alike (each in both names' comparisons:
+# the first weighs it, the last counts it as nothing, one piece of evidence)
+_SWAPPED = "a.first = b.last AND a.last = b.first"
+_SWAPPED_ALIKE = ("jaro_winkler_similarity(a.first, b.last) >= 0.92 AND "
+                  "jaro_winkler_similarity(a.last, b.first) >= 0.92")
 # how often a random record bears a's names swapped: a's first name as a last name times
 # its last as a first — or, whichever record of the pair is a, its names as they stand
 # (read from a alone, "Moen Ingrid" against "Ingrid Moen" scored 0.9996 with nothing else
 # agreeing: no one is named Moen first, so a swap of it looked unheard of)
-_SWAPPED = "greatest(a.first_tf * a.last_tf, a.first_as_last_tf * a.last_as_first_tf)"
+_SWAPPED_TF = "greatest(a.first_tf * a.last_tf, a.first_as_last_tf * a.last_as_first_tf)"
 
 
 # one name as the other's other name, the other names different ("Bryce Dixon" and
@@ -184,11 +189,8 @@ PERSON = Model(
         # unique among millions says much, not all)
         Comparison("first_name", "a.first IS NULL OR b.first IS NULL", (
             Level("exact", "a.first = b.first", 0.82, 0.00002, tf="a.first_tf"),
-            Level("swapped with last", "a.first = b.last AND a.last = b.first", 0.03,
-                  0.0000004, tf=_SWAPPED),
-            Level("swapped with last, similar", "jaro_winkler_similarity(a.first, b.last) >= "
-                  "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 0.01, 0.00001,
-                  tf=_SWAPPED),
+            Level("swapped with last", _SWAPPED, 0.03, 0.0000004, tf=_SWAPPED_TF),
+            Level("swapped with last, similar", _SWAPPED_ALIKE, 0.01, 0.00001, tf=_SWAPPED_TF),
             Level("similar", f"{_jw('first')} >= 0.92", 0.09, 0.004),
             Level("one name swapped", _ONE_SWAPPED, 0.02, 0.00002, tf=_ONE_SWAPPED_TF),
             Level("initial", "a.first[1] = b.first[1] AND (length(a.first) = 1 OR "
@@ -198,9 +200,8 @@ PERSON = Model(
         Comparison("last_name", "a.last IS NULL OR b.last IS NULL", (
             Level("exact", "a.last = b.last", 0.84, 0.00002, tf="a.last_tf"),
             # (counted once, by first_name: it is one piece of evidence)
-            Level("swapped with first", "a.first = b.last AND a.last = b.first", 1.0, 1.0),
-            Level("swapped with first, similar", "jaro_winkler_similarity(a.first, b.last) >= "
-                  "0.92 AND jaro_winkler_similarity(a.last, b.first) >= 0.92", 1.0, 1.0),
+            Level("swapped with first", _SWAPPED, 1.0, 1.0),
+            Level("swapped with first, similar", _SWAPPED_ALIKE, 1.0, 1.0),
             Level("similar", f"{_jw('last')} >= 0.92", 0.08, 0.003),
             Level("one name swapped", _ONE_SWAPPED, 1.0, 1.0),
             Level("alike", f"{_jw('last')} >= 0.80", 0.03, 0.02),
@@ -255,7 +256,7 @@ PERSON = Model(
         "a.postcode = b.postcode AND a.born = b.born",
         "a.postcode = b.postcode AND a.last_sound = b.last_sound",
         "a.postcode = b.postcode AND a.first_sound = b.first_sound",
-        "a.first = b.last AND a.last = b.first",
+        _SWAPPED,
         "a.first = b.first AND a.born = b.born",
         "a.street_name = b.street_name AND a.house = b.house AND a.last_sound = b.last_sound",
         "a.last = b.last AND a.first_sound = b.first_sound AND a.city = b.city",
