@@ -80,6 +80,7 @@ LEAVES = {
                                            "changed.xlsx", "data/crm.duckdb"],
     "crm-import erp-sample": ["data/samples/erp/northwind.sqlite"],
     "crm-import products": ["products.xlsx", "contacts.xlsx"],
+    "crm-import duplicates --db data/demo.duckdb": ["review.csv"],
 }
 
 
@@ -102,6 +103,8 @@ def test_the_bash_blocks_run_as_written(checkout):
         if first.startswith("crm-import settings -o policy.toml"):
             assert "would change" in done.stdout  # show last --changes
             assert "deleted" in done.stdout  # undo last
+        if first.startswith("crm-import duplicates --db data/demo.duckdb"):
+            assert "merged 1 pair of companies" in done.stdout and "undone" in done.stdout
 
 
 def _commands(body: str) -> list[list[str]]:

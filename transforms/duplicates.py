@@ -648,6 +648,7 @@ class Suggester:
         self.lookups = lookups  # how many plans `add` will be given (`_near`)
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._made = {"person": 0, "company": 0}  # new records so far: ids -1, -2 …
+        self._firms = 0  # new companies so far, as persons' companies (`_add`)
         # scratch files by entity: a chunk's new records, normalised; the ids of the CRM
         # records near it; the CRM records read so far, normalised, each in one file; the
         # hashed plain values of the CRM's records (`_near`)
@@ -707,13 +708,22 @@ class Suggester:
         for table in ("email", "phone"):
             new = new.join(firsts.filter(pl.col("table") == table).select(
                 "group", pl.coalesce("e164", "key").alias(table)), on="group", how="left")
-        if entity == "person" and "_cgroup" in new.columns:  # (a CRM company's id, if any)
+        if entity == "person" and "_cgroup" in new.columns:
+            # a person's company: its CRM id, or one of the run's for a company the run
+            # makes (-1, -2 …), so that two new persons at one new company are at the same
+            # company here as in the CRM afterwards (`crm-import duplicates`). A company
+            # and its persons are in one chunk (`transforms.chunks`), so a chunk's ids
+            # are the whole file's.
             decisions = plan.company.decisions
+            made = pl.col("outcome") == "new"
             companies = decisions.select(
-                pl.col("group").alias("_cgroup"), pl.col("crm_id").alias("person_company_id"),
+                pl.col("group").alias("_cgroup"),
+                pl.when(made).then(-self._firms - made.cum_sum())
+                .otherwise(pl.col("crm_id")).alias("person_company_id"),
                 (pl.col("company_name") if "company_name" in decisions.columns
                  else pl.lit(None, pl.String)).alias("person_company_name"))
             new = new.join(companies, on="_cgroup", how="left")
+            self._firms += int(decisions["outcome"].eq("new").sum())
         prefix = f"{entity}_"
         fields = {c.removeprefix(prefix): pl.col(c) for c in new.columns
                   if c.startswith(prefix)}

@@ -176,5 +176,8 @@ def demo(db: Annotated[str | None, typer.Option("--db", help="the demo CRM (defa
         _print_summary(summary, target)
         typer.echo("\nwhat it changed in the records that were there: "
                    + me(f"show {summary['run_id']} --changes", target))
+        if twice := [e for e, n in seeded.get("suggestions", {}).items() if n]:
+            typer.echo("records the seed holds twice, written another way: "
+                       + "; ".join(me(f"duplicates --entity {e}", target) for e in twice))
     if summary["status"] == "failed":
         raise typer.Exit(1)

@@ -16,7 +16,11 @@ Fjordkraft Handel AS,923 609 016,Kanalveien 107,5068,Bergen,Customer,Lars,Haugen
 Nordlys Consulting AS,,Storgata 1,0155,Oslo,Partner,Kari,Nordmann,kari@nordlys.no,+47 900 11 222,Partner
 Bakeriet på Hjørnet,,,,,Customer,Per,Bakke,,,
 Vestland Marine AS,987 654 321,Strandkaien 12,5013,Bergen,Prospect,,,,,
+Vestland Marine,,Strandkaien 12,5013,Bergen,Prospect,,,,,
+Fjordkraft Handel AS,923 609 016,Kanalveien 107,5068,Bergen,Customer,Lars,Haugan,,,Buyer
 """
+# (the last two lines are what an old CRM holds: a company and a person entered twice,
+# written another way, that no exact key joins: `crm-import duplicates` lists them)
 
 HEADER = ["Firma", "Org.nr", "Adresse", "Postnr", "Sted", "Kategori", "Fornavn", "Etternavn",
           "E-post", "Mobil", "Stilling", "Interesser"]

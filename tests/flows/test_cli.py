@@ -230,7 +230,7 @@ def test_demo(tmp_path):
     assert s["company"] == {"new": 3, "updated": 1, "unchanged": 2, "skipped": 0, "ambiguous": 0}
     assert s["person"]["new"] == 6 and s["rows"]["rejected"] == 1
     text = cli("demo", db=db).stdout  # runs again on a fresh demo database
-    assert "completed" in text and "seeded with 4 companies" in text
+    assert "completed" in text and "seeded with 5 companies" in text
 
 
 @pytest.mark.parametrize("flag", ["--help"])

@@ -423,6 +423,45 @@ def test_merging_a_review_and_undoing_it(db, tmp_path):
     assert table(db, "SELECT count(*) FROM duplicate_decision").item() == 0
 
 
+def test_the_demo_crm_holds_two_pairs_that_merge_and_the_undo_restores(tmp_path):
+    """(issue 20's Show) The demo's seed holds a company and a person entered twice,
+    written another way. Its import suggests both — the person by the company they share,
+    new in the same run, as the review after it sees them — the review lists both, and
+    merging them and undoing the merges gives the CRM back exactly."""
+    from tests.conftest import table, table_hashes
+
+    db = tmp_path / "demo.duckdb"
+    text = cli("demo", "--db", str(db)).stdout
+    assert "records the seed holds twice" in text and "duplicates --entity person" in text
+    seeded = table(db, "SELECT s.entity, s.score, s.candidate_id, s.crm_id FROM "
+                       "staging.suggestions s JOIN import_run r USING (run_id) WHERE "
+                       "r.file LIKE '%demo_crm_seed.csv' ORDER BY 1")
+    assert seeded["entity"].to_list() == ["company", "person"]
+    before = table_hashes(db)
+    for entity, pair in (("company", ("Vestland Marine AS", "Vestland Marine")),
+                         ("person", ("Haugen", "Haugan"))):
+        listed = json.loads(cli("duplicates", "--entity", entity, "--json", "--db",
+                                str(db)).stdout)["pairs"]
+        assert len(listed) == 1  # the one the import suggested, with its score
+        suggested = seeded.filter(pl.col("entity") == entity).row(0, named=True)
+        assert (listed[0]["a"], listed[0]["b"]) == (suggested["candidate_id"],
+                                                    suggested["crm_id"])
+        assert listed[0]["score"] == pytest.approx(suggested["score"], abs=1e-4)
+        review = tmp_path / f"{entity}.csv"
+        cli("duplicates", "--entity", entity, "-o", str(review), "--db", str(db))
+        lines = review.read_text(encoding="utf-8").splitlines()
+        assert all(name in lines[2] for name in pair)  # (a comment, the header, the pair)
+        review.write_text("\n".join([*lines[:2], "merge" + lines[2]]) + "\n", encoding="utf-8")
+        done = json.loads(cli("duplicates", "apply", str(review), "--json", "--db",
+                              str(db)).stdout)
+        assert done["merged"] == [{"survivor": listed[0]["a"], "merged": listed[0]["b"]}]
+    assert table(db, "SELECT count(*) FROM company WHERE name LIKE 'Vestland%'").item() == 1
+    assert table(db, "SELECT count(*) FROM person WHERE first_name = 'Lars'").item() == 1
+    assert table_hashes(db) != before
+    for _ in range(2):  # (the person's merge first, then the company's)
+        cli("undo", "last", "--db", str(db))
+    assert table_hashes(db) == before
+
 @pytest.mark.parametrize("n", [0, 1, 5])
 def test_the_json_of_pairs_is_written_by_slices_as_one_object(n, capsys):
     """`--json` writes the pairs as text a slice at a time (1.57M pairs as Python objects
