@@ -220,6 +220,24 @@ class Run:
         self.summary.suggestions = {e: int(counts.get(e, 0)) for e in ("company", "person")}
         return found
 
+    def suggested_after_commit(self) -> pl.DataFrame | None:
+        """`suggested()` for a run already committed (or a preview recorded), its counts
+        then put on the run's record. Suggestions are advice, never applied: an error in
+        them leaves the run as it is, with a warning, and suggests nothing."""
+        if self.suggester is None:
+            return None
+        try:
+            found = self.suggested()
+        except Exception as exc:
+            log.error("run %s: possible duplicates could not be suggested: %s", self.run_id, exc)
+            log.debug("possible duplicates could not be suggested", exc_info=True)
+            self.summary.warnings.append({
+                "row": None, "column": None, "code": "suggestions_failed",
+                "message": f"possible duplicates could not be suggested: {exc}"})
+            found = None
+        self.record(self.summary.status)
+        return found
+
     def close(self) -> None:
         if self.suggesting is not None:  # (a run stopped midway: its thread ends first)
             with suppress(BaseException):

@@ -715,10 +715,11 @@ class Suggester:
             # and its persons are in one chunk (`transforms.chunks`), so a chunk's ids
             # are the whole file's.
             decisions = plan.company.decisions
-            made = pl.col("outcome") == "new"
+            firm_made = pl.col("outcome") == "new"
             companies = decisions.select(
                 pl.col("group").alias("_cgroup"),
-                pl.when(made).then(-self._firms - made.cum_sum())
+                pl.when(firm_made).then(
+                    -self._firms - firm_made.cast(pl.Int64).cum_sum())
                 .otherwise(pl.col("crm_id")).alias("person_company_id"),
                 (pl.col("company_name") if "company_name" in decisions.columns
                  else pl.lit(None, pl.String)).alias("person_company_name"))

@@ -423,6 +423,35 @@ def test_merging_a_review_and_undoing_it(db, tmp_path):
     assert table(db, "SELECT count(*) FROM duplicate_decision").item() == 0
 
 
+def test_a_new_persons_company_is_the_runs_own_id_for_a_company_the_run_makes(
+        tmp_path, monkeypatch):
+    """What the suggestions compare as a new person's company: a CRM company's id, or for
+    a company the run makes an id of the run's own, one a company, below every CRM id."""
+    from tests.conftest import run_import, write_csv
+    from transforms.duplicates import Suggester
+
+    db = tmp_path / "crm.duckdb"
+    seed(db, companies=[{"company_id": 7, "name": "Gammel AS"}])
+    kept: list[pl.DataFrame] = []
+    real = Suggester._keep
+
+    def keep(self, kind, entity, frame):
+        if (kind, entity) == ("new", "person"):
+            kept.append(frame)
+        real(self, kind, entity, frame)
+
+    monkeypatch.setattr(Suggester, "_keep", keep)
+    rows = [["Ny AS", "Lars", "Haugen"], ["Gammel AS", "Eva", "Lund"], ["Ny AS", "Lars",
+                                                                          "Haugan"],
+            ["Annen AS", "Kari", "Moe"], ["Ny AS", "Per", "Dal"]]
+    s = run_import(write_csv(tmp_path / "f.csv", ["Company", "First name", "Last name"], rows),
+                   db)
+    assert s["company"]["new"] == 2 and s["suggestions"]["person"] == 1  # (the two Lars)
+    company = pl.concat(kept).sort("first_row").select("first_row", "company").rows()
+    ny, gammel, annen = company[0][1], company[1][1], company[3][1]
+    assert gammel == 7 and ny < 0 and annen < 0 and ny != annen
+    assert company[2][1] == company[4][1] == ny
+
 def test_the_demo_crm_holds_two_pairs_that_merge_and_the_undo_restores(tmp_path):
     """(issue 20's Show) The demo's seed holds a company and a person entered twice,
     written another way. Its import suggests both — the person by the company they share,
