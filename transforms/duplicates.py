@@ -715,16 +715,15 @@ class Suggester:
             # and its persons are in one chunk (`transforms.chunks`), so a chunk's ids
             # are the whole file's.
             decisions = plan.company.decisions
-            firm_made = pl.col("outcome") == "new"
+            firm_made = decisions["outcome"] == "new"
             companies = decisions.select(
                 pl.col("group").alias("_cgroup"),
-                pl.when(firm_made).then(
-                    -self._firms - firm_made.cast(pl.Int64).cum_sum())
+                pl.when(firm_made).then(-self._firms - firm_made.cast(pl.Int64).cum_sum())
                 .otherwise(pl.col("crm_id")).alias("person_company_id"),
                 (pl.col("company_name") if "company_name" in decisions.columns
                  else pl.lit(None, pl.String)).alias("person_company_name"))
             new = new.join(companies, on="_cgroup", how="left")
-            self._firms += int(decisions["outcome"].eq("new").sum())
+            self._firms += int(firm_made.sum())
         prefix = f"{entity}_"
         fields = {c.removeprefix(prefix): pl.col(c) for c in new.columns
                   if c.startswith(prefix)}
