@@ -9,7 +9,7 @@ so that another store can run the same plan.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -33,6 +33,18 @@ def _plan_columns(table: str) -> tuple[str, dict[str, str]]:
 VALUE_TABLES = {t: _plan_columns(t) for t in VALUE_STORAGE}  # in the order of SPEC §5
 LOG_SCHEMA = pl.Schema({"entity": pl.String, "entity_id": pl.Int64, "op": pl.String, "field": pl.String,
               "old_value": pl.String, "new_value": pl.String})
+
+
+@dataclass(frozen=True)
+class IdRange:
+    """Records of one table a run inserted under the ids first_id … last_id (change_log_range)."""
+    entity: str
+    first_id: int
+    last_id: int
+
+    @property
+    def size(self) -> int:
+        return self.last_id - self.first_id + 1
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ def apply_plan(store: CrmStore, plan: Plan, *, run_id: str,
     False for the second and later chunks of one run (its selections exist already).
     """
     log: list[pl.DataFrame] = []
+    ranges: list[IdRange] = []
     insert_list_items(store, plan.list_items_new, log)
     checkpoint("load:companies")
     cids, company_of_group = _apply_companies(store, plan, log)
@@ -75,10 +88,10 @@ def apply_plan(store: CrmStore, plan: Plan, *, run_id: str,
                                 pl.col("company_id").alias("owner_id")),
         person_of_group.select(pl.lit("person").alias("owner_kind"), "group",
                                pl.col("person_id").alias("owner_id")),
-    ]), log)
+    ]), log, ranges)
     checkpoint("load:log")
     # bookkeeping: change log and selections
-    written = write_change_log(store, log, run_id)
+    written = write_change_log(store, log, run_id, ranges)
     updated = {
         "company": plan.company.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
         "person": plan.person.decisions.filter(pl.col("outcome") == "updated")["crm_id"],
@@ -133,7 +146,7 @@ def _apply_persons(store: CrmStore, plan: Plan, company_of_group: pl.DataFrame,
 
 
 def _apply_values(store: CrmStore, plan: Plan, owner_ids: pl.DataFrame,
-                  log: list[pl.DataFrame]) -> None:
+                  log: list[pl.DataFrame], ranges: list[IdRange]) -> None:
     """Multi-valued fields: removals first, then additions with their owners' ids."""
     deletes = plan.value_deletes
     for table, (id_col, mapping) in VALUE_TABLES.items():
@@ -155,7 +168,9 @@ def _apply_values(store: CrmStore, plan: Plan, owner_ids: pl.DataFrame,
             continue
         ids = store.next_ids(table, add.height)
         staged = add.select(ids.alias(id_col), *[pl.col(p).alias(c) for c, p in mapping.items()])
-        _insert(store, table, staged, log, record_id=id_col)
+        store.append(table, staged)
+        # (logged as the range of ids it took: `change_log` shows a row each)
+        ranges.append(IdRange(table, int(ids[0]), int(ids[-1])))
 
 
 def insert_list_items(store: CrmStore, items: pl.DataFrame, log: list[pl.DataFrame]) -> None:
@@ -167,23 +182,37 @@ def insert_list_items(store: CrmStore, items: pl.DataFrame, log: list[pl.DataFra
         _insert(store, "list_item", staged, log)
 
 
-def write_change_log(store: CrmStore, log: list[pl.DataFrame], run_id: str) -> int:
-    """All of a run's changes in one insert; returns how many."""
+def write_change_log(store: CrmStore, log: list[pl.DataFrame], run_id: str,
+                     ranges: Sequence[IdRange] = ()) -> int:
+    """All of a run's changes in one insert, and its ranges of inserted values, their
+    change ids after the entries' (`change_log` shows both); returns how many."""
     changes = (pl.concat(log, how="vertical_relaxed") if log else pl.DataFrame(schema=LOG_SCHEMA))
     changes = changes.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
+    total = changes.height + sum(r.size for r in ranges)
+    if total == 0:
+        return 0
+    ids = store.next_ids("change_log", total)
     if changes.height:
-        ids = store.next_ids("change_log", changes.height)
-        staged = changes.select(ids.alias("change_id"), pl.lit(run_id).alias("run_id"), pl.all())
-        store.append("change_log", staged)
-    return changes.height
+        staged = changes.select(ids[:changes.height].alias("change_id"),
+                                pl.lit(run_id).alias("run_id"), pl.all())
+        store.append("change_log_entry", staged)
+    if ranges:
+        sizes = pl.Series([r.size for r in ranges], dtype=pl.Int64)
+        store.append("change_log_range", pl.DataFrame({
+            "run_id": [run_id] * len(ranges),
+            "change_id": int(ids[changes.height]) + sizes.cum_sum() - sizes,
+            "entity": [r.entity for r in ranges],
+            "first_id": [r.first_id for r in ranges], "last_id": [r.last_id for r in ranges],
+        }, schema={"run_id": pl.String, "change_id": pl.Int64, "entity": pl.String,
+                   "first_id": pl.Int64, "last_id": pl.Int64}))
+    return total
 
 
-def _insert(store: CrmStore, table: str, rows: pl.DataFrame, log: list[pl.DataFrame],
-            record_id: str | None = None) -> None:
+def _insert(store: CrmStore, table: str, rows: pl.DataFrame, log: list[pl.DataFrame]) -> None:
     if rows.height == 0:
         return
     store.append(table, rows)
-    key = record_id or f"{table}_id"
+    key = f"{table}_id"
     log.append(rows.select(
         pl.lit(table).alias("entity"), pl.col(key).alias("entity_id"), pl.lit("insert").alias("op"),
         pl.lit("").alias("field"), pl.lit(None, pl.String).alias("old_value"),

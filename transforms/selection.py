@@ -114,7 +114,7 @@ def purge(store: CrmStore, *, older_than: timedelta, dry_run: bool = False) -> d
             staging.register("purge_runs", runs)
         for t in staging.query(q.STORED_STAGING_TABLES)["table_name"]:
             staging.execute(f"DELETE FROM staging.{q.ident(t)} WHERE run_id IN (SELECT run_id FROM purge_runs)")
-        store.execute("UPDATE change_log SET old_value = NULL, new_value = NULL "
+        store.execute("UPDATE change_log_entry SET old_value = NULL, new_value = NULL "
                       "WHERE run_id IN (SELECT run_id FROM purge_runs)")
         store.execute("UPDATE import_run SET purged_at = ? WHERE run_id IN (SELECT run_id FROM purge_runs)",
                       [datetime.now(UTC)])

@@ -97,8 +97,8 @@ for t in ("company", "person", "phone", "email", "url", "interest", "list_item")
     last = old.sql(f"SELECT coalesce(max({t}_id), 0) FROM {t}").fetchall()[0][0]
     frames[t] = src.sql(f"SELECT * FROM {t} WHERE {t}_id > ?", params=[last]).to_arrow_table()
 old.close()
-frames["change_log"] = src.sql("SELECT * FROM change_log WHERE run_id = ?",
-                              params=[run_id]).to_arrow_table()
+for t in ("change_log_entry", "change_log_range"):  # (as stored: `change_log` is a view)
+    frames[t] = src.sql(f"SELECT * FROM {t} WHERE run_id = ?", params=[run_id]).to_arrow_table()
 frames["selection_member"] = src.sql(
     "SELECT m.* FROM selection_member m JOIN selection s USING (selection_id) "
     "WHERE s.run_id = ?", params=[run_id]).to_arrow_table()

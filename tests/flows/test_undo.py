@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.config import open_crm
 from tests.conftest import run_import, seed, table, table_hashes, write_csv
+from transforms.store import SCHEMA_VERSION
 from transforms.undo import RunPurged, undo_run
 
 pytestmark = pytest.mark.both_stores
@@ -128,6 +131,79 @@ def test_undo_of_a_purged_run_is_refused(tmp_path, db):
     with pytest.raises(RunPurged, match="can no longer be undone"):
         _undo(db, s["run_id"])
 
+
+
+_VALUE_ROWS = {"phone": "phone_id, owner_kind, owner_id, kind, number, number_e164, rank",
+               "email": "email_id, owner_kind, owner_id, address, rank",
+               "interest": "interest_id, owner_kind, owner_id, value"}
+
+
+def test_the_values_a_run_adds_are_logged_as_ranges_that_change_log_spells_out(tmp_path, db):
+    """(issue 21) A run's new phones, e-mails and interests are stored in the change log as
+    ranges of ids (change_log_range), not a row each; `change_log` still shows a row a
+    value, its new_value the value's row as JSON, each with a change id of its own. A value
+    deleted since is still listed, without its row; the undo still gives the CRM back."""
+    _crm(db)
+    before = table_hashes(db)
+    s = run_import(_file(tmp_path), db)
+    rid = s["run_id"]
+    ranges = table(db, "SELECT entity, first_id, last_id FROM change_log_range WHERE run_id = ? "
+                       "ORDER BY entity", [rid]).rows()
+    assert [e for e, *_ in ranges] == ["email", "interest", "phone"]
+    assert table(db, "SELECT count(*) FROM change_log_entry WHERE run_id = ? AND entity IN "
+                     "('phone', 'email', 'url', 'interest') AND op = 'insert'", [rid]).item() == 0
+    log = table(db, "SELECT change_id, entity, entity_id, op, field, old_value, new_value "
+                    "FROM change_log WHERE run_id = ?", [rid])
+    assert log["change_id"].n_unique() == log.height
+    for entity, first, last in ranges:
+        shown = log.filter(pl.col("entity") == entity).sort("entity_id")
+        assert shown["entity_id"].to_list() == list(range(first, last + 1))
+        assert set(shown["op"]) == {"insert"} and set(shown["field"]) == {""}
+        rows = table(db, f"SELECT {_VALUE_ROWS[entity]} FROM {entity} WHERE {entity}_id "
+                         "BETWEEN ? AND ? ORDER BY 1", [first, last]).rows(named=True)
+        assert [json.loads(v) for v in shown["new_value"]] == [
+            {k: v for k, v in row.items() if k != f"{entity}_id"} for row in rows]
+    assert table(db, "SELECT address FROM email WHERE email_id BETWEEN ? AND ? ORDER BY 1",
+                 list(ranges[0][1:])).to_series().to_list() == [
+        "eva@x.no", "kari@beta.no", "ola.n@acme.no"]
+    gone = ranges[0][1]  # (an e-mail of the run, deleted by hand)
+    with open_crm(str(db)) as store:
+        store.execute("DELETE FROM email WHERE email_id = ?", [gone])
+    assert table(db, "SELECT entity, op, new_value FROM change_log WHERE run_id = ? AND "
+                     "entity = 'email' AND entity_id = ?", [rid, gone]).rows() == [
+        ("email", "insert", None)]
+    result = _undo(db, rid)
+    assert result.status == "undone" and result.conflicts.height == 0
+    assert table_hashes(db) == before
+
+
+def test_a_change_log_written_before_the_ranges_is_converted_and_undone(tmp_path, db):
+    """(issue 21) A CRM of schema version 6, whose change log is a table with a row a value,
+    is converted when next opened: the same rows under `change_log`, and its runs undo."""
+    _crm(db)
+    before = table_hashes(db)
+    s = run_import(_file(tmp_path), db)
+    shown = table(db, "SELECT * FROM change_log ORDER BY change_id")
+    with open_crm(str(db)) as store:  # as version 6 left it: a row an entry, in a table
+        store.execute("DROP VIEW change_log")
+        store.execute("ALTER TABLE change_log_entry RENAME TO change_log")
+        store.register("spelt_out", shown)
+        store.execute("DELETE FROM change_log")
+        store.execute("INSERT INTO change_log SELECT * FROM spelt_out")
+        store.execute("DROP TABLE change_log_range")
+        store.execute("DELETE FROM schema_version WHERE version >= 7")
+    assert table(db, "SELECT max(version) FROM schema_version").item() == SCHEMA_VERSION
+    assert table(db, "SELECT count(*) FROM change_log_range").item() == 0
+    assert table(db, "SELECT * FROM change_log_entry ORDER BY change_id").equals(shown)
+    assert table(db, "SELECT * FROM change_log ORDER BY change_id").equals(shown)
+    result = _undo(db, s["run_id"])
+    assert result.status == "undone" and result.conflicts.height == 0
+    assert table_hashes(db) == before
+    again = run_import(_file(tmp_path), db)  # (a new run's values: a range again, above)
+    assert table(db, "SELECT min(change_id) FROM change_log WHERE run_id = ?",
+                 [again["run_id"]]).item() > shown["change_id"].max()
+    assert table(db, "SELECT count(*) FROM change_log_range WHERE run_id = ?",
+                 [again["run_id"]]).item() == 3
 
 # --- undo(run(crm)) == crm, over random CRMs and files ----------------------------------------
 

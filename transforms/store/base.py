@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from transforms.store.schema import ID_COLUMN
+from transforms.store.schema import ID_COLUMN, TOP_ID
 from transforms.store.sql import ident, insert_select
 
 
@@ -36,6 +36,7 @@ def migrations() -> list[tuple[int, str]]:
 class CrmStore(ABC):
     kind = ""
     target = ""
+    json_object = ""  # the dialect's JSON constructor from key, value, … (in migrations)
 
     # --- implemented by each store ----------------------------------------------------------
     @abstractmethod
@@ -107,11 +108,23 @@ class CrmStore(ABC):
     def schema_version(self) -> int | None:
         return self.scalar("SELECT max(version) FROM schema_version")
 
+    def migration(self, version: int, sql: str) -> list[str]:
+        """A migration's statements in this store's dialect, those already done left out
+        (a migration may run again on a file that had its schema version taken back)."""
+        steps = []
+        if version == 7 and self.scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'change_log' "
+                "AND table_schema = current_schema() AND table_type = 'BASE TABLE'"):
+            # (the one step SQL cannot make conditional: run again, it finds the view)
+            steps.append("ALTER TABLE change_log RENAME TO change_log_entry")
+        return [*steps, sql.replace("{json_object}", self.json_object)]
+
     def next_ids(self, table: str, n: int) -> pl.Series:
         """Reserve n new ids for `table`, above any id it holds (call inside the transaction)."""
         if n == 0:
             return pl.Series("id", [], dtype=pl.Int64)
-        top = self.scalar(f"SELECT coalesce(max({ident(ID_COLUMN[table])}), 0) FROM {ident(table)}")
+        top = self.scalar(TOP_ID.get(table) or
+                          f"SELECT coalesce(max({ident(ID_COLUMN[table])}), 0) FROM {ident(table)}")
         last = self.scalar("SELECT last_id FROM id_counter WHERE name = ?", [table])
         start = max(top, last or 0) + 1
         if last is None:

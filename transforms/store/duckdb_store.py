@@ -59,6 +59,7 @@ def require_duckdb_file(target: str) -> None:
 
 class DuckDBStore(CrmStore):
     kind = "duckdb"
+    json_object = "json_object"
 
     def __init__(self, path: str | Path, *, lock: RunLock | None = None, crm: bool = True,
                  options: StoreOptions | None = None):
@@ -99,7 +100,8 @@ class DuckDBStore(CrmStore):
                                    f"crm-import understands ({SCHEMA_VERSION}); upgrade crm-import")
         for version, sql in migrations():
             if current is None or version > current:
-                self.con.execute(sql)
+                for step in self.migration(version, sql):
+                    self.con.execute(step)
         if current is None or current < SCHEMA_VERSION:
             self.con.execute("INSERT INTO schema_version VALUES (?, current_timestamp)",
                              [SCHEMA_VERSION])

@@ -102,6 +102,7 @@ def staging_path_for(url: str, given: str | None = None) -> Path:
 
 class PostgresStore(CrmStore):
     kind = "postgresql"
+    json_object = "json_build_object"
 
     def __init__(self, url: str, *, wait: bool = True,
                  on_wait: Callable[[str], None] | None = None, note: str = "",
@@ -179,7 +180,8 @@ class PostgresStore(CrmStore):
                 self.con.execute(sql_file("schema.sql"))
                 for version, sql in migrations():
                     if current is None or version > current:
-                        self.con.execute(sql)
+                        for step in self.migration(version, sql):
+                            self.con.execute(step)
                 self.execute("INSERT INTO schema_version VALUES (?, current_timestamp)",
                               [SCHEMA_VERSION])
         except psycopg.errors.InsufficientPrivilege as exc:
@@ -263,7 +265,7 @@ class PostgresStore(CrmStore):
         import psycopg
 
         said = []
-        for table in ("change_log", "import_run", "selection_member"):
+        for table in ("change_log_entry", "import_run", "selection_member"):
             try:
                 self.con.execute(f"VACUUM FULL {ident(table)}")  # (autocommit: no transaction)
                 said.append(table)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-SCHEMA_VERSION = 6  # = the newest file in store/migrations (schema.sql is version 1)
+SCHEMA_VERSION = 7  # = the newest file in store/migrations (schema.sql is version 1)
 
 # CRM column types that are not text (for casts in updates and restores)
 COLUMN_TYPES: dict[str, dict[str, str]] = {
@@ -21,6 +21,11 @@ ID_COLUMN = {"company": "company_id", "person": "person_id", "phone": "phone_id"
              "email": "email_id", "url": "url_id", "interest": "interest_id",
              "list_item": "list_item_id", "product": "product_id",
              "price_list": "price_list_id", "change_log": "change_id"}
+# the highest id in use where the table named is a view: read from what it shows, not
+# through it (the change log's ranges would each be spelt out)
+TOP_ID = {"change_log": "SELECT greatest((SELECT coalesce(max(change_id), 0) FROM change_log_entry), "
+                        "(SELECT coalesce(max(change_id + last_id - first_id), 0) "
+                        "FROM change_log_range))"}
 
 
 @dataclass(frozen=True)
