@@ -22,43 +22,23 @@ FROM change_log_entry
 UNION ALL
 SELECT r.change_id + g.id - r.first_id, r.run_id, r.entity, g.id, 'insert', '',
        CAST(NULL AS VARCHAR),
-       CASE WHEN v.phone_id IS NOT NULL AND u.purged_at IS NULL THEN CAST({json_object}(
-           'owner_kind', v.owner_kind, 'owner_id', v.owner_id, 'kind', v.kind,
-           'number', v.number, 'number_e164', v.number_e164, 'rank', v.rank) AS VARCHAR) END
+       CAST(CASE WHEN u.purged_at IS NOT NULL THEN NULL
+            WHEN ph.phone_id IS NOT NULL THEN {json_object}(
+                'owner_kind', ph.owner_kind, 'owner_id', ph.owner_id, 'kind', ph.kind,
+                'number', ph.number, 'number_e164', ph.number_e164, 'rank', ph.rank)
+            WHEN em.email_id IS NOT NULL THEN {json_object}(
+                'owner_kind', em.owner_kind, 'owner_id', em.owner_id, 'address', em.address,
+                'rank', em.rank)
+            WHEN ur.url_id IS NOT NULL THEN {json_object}(
+                'owner_kind', ur.owner_kind, 'owner_id', ur.owner_id, 'url', ur.url,
+                'rank', ur.rank)
+            WHEN it.interest_id IS NOT NULL THEN {json_object}(
+                'owner_kind', it.owner_kind, 'owner_id', it.owner_id, 'value', it.value)
+            END AS VARCHAR)
 FROM change_log_range r
 CROSS JOIN LATERAL generate_series(r.first_id, r.last_id) AS g(id)
 LEFT JOIN import_run u ON u.run_id = r.run_id
-LEFT JOIN phone v ON v.phone_id = g.id
-WHERE r.entity = 'phone'
-UNION ALL
-SELECT r.change_id + g.id - r.first_id, r.run_id, r.entity, g.id, 'insert', '',
-       CAST(NULL AS VARCHAR),
-       CASE WHEN v.email_id IS NOT NULL AND u.purged_at IS NULL THEN CAST({json_object}(
-           'owner_kind', v.owner_kind, 'owner_id', v.owner_id, 'address', v.address,
-           'rank', v.rank) AS VARCHAR) END
-FROM change_log_range r
-CROSS JOIN LATERAL generate_series(r.first_id, r.last_id) AS g(id)
-LEFT JOIN import_run u ON u.run_id = r.run_id
-LEFT JOIN email v ON v.email_id = g.id
-WHERE r.entity = 'email'
-UNION ALL
-SELECT r.change_id + g.id - r.first_id, r.run_id, r.entity, g.id, 'insert', '',
-       CAST(NULL AS VARCHAR),
-       CASE WHEN v.url_id IS NOT NULL AND u.purged_at IS NULL THEN CAST({json_object}(
-           'owner_kind', v.owner_kind, 'owner_id', v.owner_id, 'url', v.url,
-           'rank', v.rank) AS VARCHAR) END
-FROM change_log_range r
-CROSS JOIN LATERAL generate_series(r.first_id, r.last_id) AS g(id)
-LEFT JOIN import_run u ON u.run_id = r.run_id
-LEFT JOIN url v ON v.url_id = g.id
-WHERE r.entity = 'url'
-UNION ALL
-SELECT r.change_id + g.id - r.first_id, r.run_id, r.entity, g.id, 'insert', '',
-       CAST(NULL AS VARCHAR),
-       CASE WHEN v.interest_id IS NOT NULL AND u.purged_at IS NULL THEN CAST({json_object}(
-           'owner_kind', v.owner_kind, 'owner_id', v.owner_id, 'value', v.value) AS VARCHAR) END
-FROM change_log_range r
-CROSS JOIN LATERAL generate_series(r.first_id, r.last_id) AS g(id)
-LEFT JOIN import_run u ON u.run_id = r.run_id
-LEFT JOIN interest v ON v.interest_id = g.id
-WHERE r.entity = 'interest';
+LEFT JOIN phone ph ON r.entity = 'phone' AND ph.phone_id = g.id
+LEFT JOIN email em ON r.entity = 'email' AND em.email_id = g.id
+LEFT JOIN url ur ON r.entity = 'url' AND ur.url_id = g.id
+LEFT JOIN interest it ON r.entity = 'interest' AND it.interest_id = g.id;
