@@ -37,7 +37,7 @@ LOG_SCHEMA = pl.Schema({"entity": pl.String, "entity_id": pl.Int64, "op": pl.Str
 
 @dataclass(frozen=True)
 class IdRange:
-    """Records of one table a run inserted under the ids first_id … last_id (change_log_range)."""
+    """Rows of one table a run inserted under the ids first_id … last_id (change_log_range)."""
     entity: str
     first_id: int
     last_id: int

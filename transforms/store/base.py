@@ -108,15 +108,19 @@ class CrmStore(ABC):
     def schema_version(self) -> int | None:
         return self.scalar("SELECT max(version) FROM schema_version")
 
-    def migration(self, version: int, sql: str) -> list[str]:
-        """A migration's statements in this store's dialect, those already done left out
-        (a migration may run again on a file that had its schema version taken back)."""
+    def migration(self, sql: str) -> list[str]:
+        """A migration's statements in this store's dialect. A line `-- @rename OLD NEW`
+        renames table OLD where it is a table still: the one step SQL cannot make
+        conditional, and a migration may run again (on a file whose schema version was
+        taken back) where OLD is already the view the rest of it made."""
         steps = []
-        if version == 7 and self.scalar(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'change_log' "
-                "AND table_schema = current_schema() AND table_type = 'BASE TABLE'"):
-            # (the one step SQL cannot make conditional: run again, it finds the view)
-            steps.append("ALTER TABLE change_log RENAME TO change_log_entry")
+        for line in sql.splitlines():
+            if line.startswith("-- @rename "):
+                old, new = line.split()[2:4]
+                if self.scalar("SELECT count(*) FROM information_schema.tables WHERE "
+                               "table_name = ? AND table_schema = current_schema() AND "
+                               "table_type = 'BASE TABLE'", [old]):
+                    steps.append(f"ALTER TABLE {ident(old)} RENAME TO {ident(new)}")
         return [*steps, sql.replace("{json_object}", self.json_object)]
 
     def next_ids(self, table: str, n: int) -> pl.Series:

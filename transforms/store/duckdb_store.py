@@ -100,7 +100,7 @@ class DuckDBStore(CrmStore):
                                    f"crm-import understands ({SCHEMA_VERSION}); upgrade crm-import")
         for version, sql in migrations():
             if current is None or version > current:
-                for step in self.migration(version, sql):
+                for step in self.migration(sql):
                     self.con.execute(step)
         if current is None or current < SCHEMA_VERSION:
             self.con.execute("INSERT INTO schema_version VALUES (?, current_timestamp)",

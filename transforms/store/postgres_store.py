@@ -180,7 +180,7 @@ class PostgresStore(CrmStore):
                 self.con.execute(sql_file("schema.sql"))
                 for version, sql in migrations():
                     if current is None or version > current:
-                        for step in self.migration(version, sql):
+                        for step in self.migration(sql):
                             self.con.execute(step)
                 self.execute("INSERT INTO schema_version VALUES (?, current_timestamp)",
                               [SCHEMA_VERSION])

@@ -7,8 +7,7 @@
 -- one range (ids are handed out a block at a time), and so are their change ids.
 -- `{json_object}` is the store's JSON constructor (DuckDB json_object, PostgreSQL
 -- json_build_object). A column added to a value table later needs this view made again.
--- (`change_log` is renamed `change_log_entry` first, by `CrmStore.migration`: where it is a
--- table still.)
+-- @rename change_log change_log_entry
 CREATE TABLE IF NOT EXISTS change_log_range (
     run_id VARCHAR NOT NULL,
     change_id BIGINT NOT NULL,
