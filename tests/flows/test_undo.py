@@ -132,7 +132,6 @@ def test_undo_of_a_purged_run_is_refused(tmp_path, db):
         _undo(db, s["run_id"])
 
 
-
 _VALUE_ROWS = {"phone": "phone_id, owner_kind, owner_id, kind, number, number_e164, rank",
                "email": "email_id, owner_kind, owner_id, address, rank",
                "interest": "interest_id, owner_kind, owner_id, value"}
@@ -204,6 +203,7 @@ def test_a_change_log_written_before_the_ranges_is_converted_and_undone(tmp_path
                  [again["run_id"]]).item() > shown["change_id"].max()
     assert table(db, "SELECT count(*) FROM change_log_range WHERE run_id = ?",
                  [again["run_id"]]).item() == 3
+
 
 # --- undo(run(crm)) == crm, over random CRMs and files ----------------------------------------
 
