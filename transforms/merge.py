@@ -10,7 +10,6 @@ Pairs marked `keep both` are remembered (`duplicate_decision`) and not listed ag
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ import polars as pl
 from contracts.errors import CrmImportError
 from contracts.fields import VALUE_TABLES
 from transforms.apply import update_fields, write_change_log
-from transforms.report import new_run_id
+from transforms.report import new_run_id, record_run
 from transforms.store import ID_COLUMN
 from transforms.store import sql as q
 from transforms.store.base import CrmStore
@@ -136,11 +135,9 @@ def apply_review(store: CrmStore, entity: str, decisions: pl.DataFrame, *, file:
             _delete_others(store, table, key, ids, log)
         _remember(store, entity, kept, run_id)
         summary["changes"] = write_change_log(store, log, run_id)
-        store.execute(
-            "INSERT INTO import_run (run_id, kind, source, file, started_at, finished_at, status, "
-            "summary) VALUES (?, 'merge', 'duplicates', ?, ?, ?, ?, ?)",
-            [run_id, file, started, datetime.now(UTC),
-             "preview" if dry_run else "completed", json.dumps(summary)])
+        # (with its counts, as an import's: the review's rows read, the survivors updated)
+        record_run(store, summary, kind="merge", settings_json=None, sha256=None,
+                   started_at=started, finished_at=datetime.now(UTC))
         store.unregister_all()
     return summary
 

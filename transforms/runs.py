@@ -17,7 +17,7 @@ def list_runs(store: CrmStore, limit: int = 50) -> pl.DataFrame:
     return store.query(
         "SELECT run_id, status, source, file, started_at, rows_read, rows_rejected, "
         "company_new, company_updated, person_new, person_updated, product_new, "
-        "product_updated, batch_id "
+        "product_updated, batch_id, kind "
         "FROM import_run ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit])
 
 

@@ -487,9 +487,19 @@ def test_the_demo_crm_holds_two_pairs_that_merge_and_the_undo_restores(tmp_path)
     assert table(db, "SELECT count(*) FROM company WHERE name LIKE 'Vestland%'").item() == 1
     assert table(db, "SELECT count(*) FROM person WHERE first_name = 'Lars'").item() == 1
     assert table_hashes(db) != before
+    # each merge is listed with its counts, as an import is (they were empty): the review's
+    # row read, the record kept updated
+    runs = json.loads(cli("runs", "--json", "--db", str(db)).stdout)["runs"]
+    assert [(r["kind"], r["source"], r["rows_read"], r["rows_rejected"], r["company_updated"],
+             r["person_updated"]) for r in runs[:3]] == [
+        ("merge", "duplicates", 1, 0, 0, 1), ("merge", "duplicates", 1, 0, 1, 0),
+        ("import", "excel", 9, 1, 1, 1)]
+    listed = cli("runs", "--db", str(db)).stdout.splitlines()
+    assert [line.split()[-2:] for line in listed if "person.csv" in line] == [["+0", "~1"]]
     for _ in range(2):  # (the person's merge first, then the company's)
         cli("undo", "last", "--db", str(db))
     assert table_hashes(db) == before
+
 
 @pytest.mark.parametrize("n", [0, 1, 5])
 def test_the_json_of_pairs_is_written_by_slices_as_one_object(n, capsys):
