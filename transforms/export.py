@@ -11,12 +11,14 @@ import json
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-import xlsxwriter
-import xlsxwriter.exceptions
 
 from contracts.errors import CrmImportError
+
+if TYPE_CHECKING:  # (imported where a workbook is written: 0.18 s that every import paid)
+    import xlsxwriter
 
 RISKY = r"^[=+\-@\t\r]"
 log = logging.getLogger("crm_import")
@@ -31,6 +33,8 @@ class ExportFailed(CrmImportError):
 def text_workbook(path: str | Path) -> xlsxwriter.Workbook:
     """A workbook that writes every string as a string cell: never a formula, number or
     link (a CRM list value `=HYPERLINK(…)` stays text) — for every export and template."""
+    import xlsxwriter
+
     return xlsxwriter.Workbook(path, {"strings_to_formulas": False, "strings_to_numbers": False,
                                       "strings_to_urls": False})
 
@@ -65,6 +69,8 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
 
 def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data") -> Path:
     """Write .xlsx (string cells, header frozen) or .csv (neutralised), by the suffix."""
+    import xlsxwriter.exceptions
+
     p = Path(path)
     text = frame.select([pl.col(c).cast(pl.String) for c in frame.columns])
     try:
