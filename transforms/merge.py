@@ -136,7 +136,7 @@ def apply_review(store: CrmStore, entity: str, decisions: pl.DataFrame, *, file:
         _remember(store, entity, kept, run_id)
         summary["changes"] = write_change_log(store, log, run_id)
         # (with its counts, as an import's: the review's rows read, the survivors updated)
-        record_run(store, summary, kind="merge", settings_json=None, sha256=None,
+        record_run(store, summary, settings_json=None, sha256=None,
                    started_at=started, finished_at=datetime.now(UTC))
         store.unregister_all()
     return summary

@@ -99,14 +99,14 @@ def check_rejects(path: str, rejected: int, read: int, limit: float | int,
 
 
 def record_run(store: CrmStore, summary: dict[str, Any], *, settings_json: str | None,
-               sha256: str | None, started_at: datetime, finished_at: datetime | None,
-               kind: str = "import") -> None:
+               sha256: str | None, started_at: datetime, finished_at: datetime | None) -> None:
     """Insert or update the run's row in import_run (bookkeeping, not CRM data): an
-    import's, or a merge's (its counts are what `crm-import runs` lists)."""
+    import's, or another kind's that its summary names (a merge's: its counts are what
+    `crm-import runs` lists)."""
     counts = {f"{e}_{o}": summary[e][o] for e in ENTITIES for o in OUTCOMES}
     values = {
-        "run_id": summary["run_id"], "kind": kind, "source": summary["source"],
-        "file": summary["file"],
+        "run_id": summary["run_id"], "kind": summary.get("kind", "import"),
+        "source": summary["source"], "file": summary["file"],
         "file_sha256": sha256, "settings": settings_json, "started_at": _naive_utc(started_at),
         "finished_at": _naive_utc(finished_at), "status": summary["status"],
         "rows_read": summary["rows"]["read"], "rows_rejected": summary["rows"]["rejected"],
